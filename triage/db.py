@@ -1,0 +1,267 @@
+"""Clearline's own tables (SQLAlchemy 2 ORM) and the session factory.
+
+The schema is owned by Alembic migrations in ``triage/migrations``; ``Base.metadata`` is what the
+migrations are generated from. Rasa's tracker store and event broker live in their own tables (or
+database) and are never written here.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class AgentStatus(enum.StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class ConversationState(enum.StrEnum):
+    BOT = "bot"  # the assistant is answering
+    QUEUED = "queued"  # escalated, waiting for an agent
+    ASSIGNED = "assigned"  # an agent owns it; the bot is paused
+    RESOLVED = "resolved"  # hand-off ended, the bot answers again
+
+
+class Sender(enum.StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class User(Base):
+    """A person who logs in: agents, supervisors, admins. Agents carry routing attributes."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    # queues this agent can serve, e.g. ["cards", "transfers"]
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=3)
+    status: Mapped[AgentStatus] = mapped_column(
+        Enum(AgentStatus, native_enum=False, length=16), default=AgentStatus.OFFLINE
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    """One customer conversation, keyed by Rasa's sender id."""
+
+    __tablename__ = "conversations"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # Rasa sender_id
+    channel: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[ConversationState] = mapped_column(
+        Enum(ConversationState, native_enum=False, length=16), default=ConversationState.BOT
+    )
+    customer_tier: Mapped[str] = mapped_column(String(32), default="standard")
+    latest_intent: Mapped[str | None] = mapped_column(String(128))
+    fallback_count: Mapped[int] = mapped_column(Integer, default=0)
+    human_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # stress of each customer utterance in order, for the trajectory chart and the trend factor
+    stress_trajectory: Mapped[list[Any]] = mapped_column(default=list)
+    queue: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int | None] = mapped_column(Integer)  # 0..100, higher is more urgent
+    priority_band: Mapped[str | None] = mapped_column(String(16))  # e.g. P1..P4
+    assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking for concurrent edits
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    escalated_at: Mapped[datetime | None] = mapped_column()
+    queued_at: Mapped[datetime | None] = mapped_column()  # start of the current wait in the queue
+    assigned_at: Mapped[datetime | None] = mapped_column()
+    first_agent_reply_at: Mapped[datetime | None] = mapped_column()
+    sla_deadline: Mapped[datetime | None] = mapped_column()
+    sla_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+    assigned_agent: Mapped[User | None] = relationship()
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id", cascade="all, delete-orphan"
+    )
+    escalations: Mapped[list[Escalation]] = relationship(
+        back_populates="conversation", order_by="Escalation.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("ix_conversations_state_queue", "state", "queue"),)
+
+
+class Message(Base):
+    """A stored utterance. Text is PII-redacted before it is written."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    sender: Mapped[Sender] = mapped_column(Enum(Sender, native_enum=False, length=16))
+    text: Mapped[str] = mapped_column(Text)  # redacted
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source_event_id: Mapped[int | None] = mapped_column(Integer)  # id in Rasa's events table
+    intent: Mapped[str | None] = mapped_column(String(128))
+    intent_confidence: Mapped[float | None] = mapped_column(Float)
+    # emotion scores: {"emotions": {label: p}, "labels": [...], "stress": p, "flag": bool}
+    stress: Mapped[float | None] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    emotions: Mapped[dict[str, Any] | None] = mapped_column()
+    labels: Mapped[list[Any] | None] = mapped_column()
+    model_version: Mapped[str | None] = mapped_column(String(128))
+    event_at: Mapped[datetime | None] = mapped_column()  # when Rasa wrote the event
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scored_at: Mapped[datetime | None] = mapped_column()
+    delivered: Mapped[bool | None] = mapped_column(Boolean)  # agent replies: reached Rasa?
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class Escalation(Base):
+    """Why and how a conversation was handed to people; explanations travel with it."""
+
+    __tablename__ = "escalations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    trigger: Mapped[str] = mapped_column(String(32))  # policy | bot_request | supervisor
+    priority: Mapped[int] = mapped_column(Integer)
+    priority_band: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)  # the policy's total
+    # [{"factor": "stress", "value": 0.91, "contribution": 45, "text": "stress 0.91 -> +45"}, ...]
+    factors: Mapped[list[Any]] = mapped_column(default=list)
+    # [{"message_id", "text", "words": [{"word","start","end","attribution"}], "delta",
+    #   "comprehensiveness", "sufficiency", "random_comprehensiveness", "score", "score_without_top",
+    #   "target"}]
+    explanations: Mapped[list[Any]] = mapped_column(default=list)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # supervisor/agent verdict on the flag: None (no feedback), "correct", "wrong"
+    feedback_state: Mapped[str | None] = mapped_column(String(16))
+    unflagged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="escalations")
+
+
+class Feedback(Base):
+    """A person's correction of a flag and of highlighted words: kept to evaluate and retrain."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    verdict: Mapped[str] = mapped_column(String(16))  # correct | wrong
+    # words the person says should not have been highlighted: [{"message_id", "start", "end", "word"}]
+    unmarked_words: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditRecord(Base):
+    """Every automated decision and every human action: who or what, when, inputs, outcome, versions."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_type: Mapped[str] = mapped_column(String(16))  # system | user
+    actor: Mapped[str] = mapped_column(String(128))  # "worker", "policy", "router", or a username
+    action: Mapped[str] = mapped_column(String(64))  # score, policy, escalate, assign, sla_breach, reply...
+    conversation_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ConsumerOffset(Base):
+    """The worker's position in Rasa's event table, committed with the rows it produced."""
+
+    __tablename__ = "consumer_offsets"
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine; SQLite gets WAL and a busy timeout so api and worker can share the file."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, **kwargs)
+    if url.startswith("sqlite"):
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+class OutboxCommand(Base):
+    """A command for Rasa's HTTP API (pause, resume, say), written in the same transaction as the
+    business rows that caused it and delivered afterwards, with retries if Rasa is down."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # pause | resume | say | utter
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,46 @@
+"""Settings shared by Clearline's Python 3.11 processes (api, worker, CLI), read from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME_DIR = ROOT / "data" / "runtime"
+DEMO_SECRET = "demo-only-secret-change-me"  # noqa: S105 - refused outside demo mode below
+
+
+class CoreSettings(BaseSettings):
+    """Every variable is ``CLEARLINE_<NAME>``; a ``.env`` file in the working directory is read too."""
+
+    model_config = SettingsConfigDict(env_prefix="CLEARLINE_", env_file=".env", extra="ignore")
+
+    # Clearline's own database (triage and api tables). SQLite by default, PostgreSQL by URL.
+    database_url: str = f"sqlite:///{RUNTIME_DIR / 'clearline.db'}"
+    # Rasa's SQL event broker database (table ``events``), read by the worker.
+    events_url: str = f"sqlite:///{RUNTIME_DIR / 'rasa_events.db'}"
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = DEMO_SECRET  # Rasa HTTP API token (rasa run --auth-token)
+    triage_token: str = DEMO_SECRET  # bearer token the action server uses for the hand-off endpoint
+    secret_key: str = DEMO_SECRET  # session cookies / CSRF
+    policy_path: Path = ROOT / "triage" / "policy.yaml"
+    demo: bool = True  # demo users and demo data; default secrets are accepted only here
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    worker_port: int = 8001  # worker's /healthz, /readyz and /metrics
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> CoreSettings:
+        if not self.demo:
+            for name in ("rasa_token", "triage_token", "secret_key"):
+                if getattr(self, name) == DEMO_SECRET:
+                    raise ValueError(f"CLEARLINE_{name.upper()} must be set when CLEARLINE_DEMO is false")
+        return self
+
+
+@lru_cache
+def get_settings() -> CoreSettings:
+    return CoreSettings()
