@@ -12,7 +12,7 @@ app.add_typer(bench_app, name="bench")
 
 # Each module defines ``register(app, bench_app)``; imports inside commands stay lazy so that
 # ``clearline --help`` does not import torch.
-_COMMAND_MODULES = ("sentiment.cli", "nlu.cli", "triage.cli", "api.admin_cli")
+_COMMAND_MODULES = ("sentiment.cli", "nlu.cli", "triage.cli", "api.admin_cli", "api.stack_cli")
 
 for _name in _COMMAND_MODULES:
     try:

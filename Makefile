@@ -1,0 +1,58 @@
+# Clearline: two commands on a fresh machine.
+#   make run    install everything (once), build NLU data, train the bot if needed, migrate, seed, start
+#   make test   install everything (once) and run the whole test suite (what .ci/run calls)
+# Every step is idempotent; stamps make a second start fast.
+
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON311 ?= $(shell command -v python3.11 || echo python3.11)
+# Rasa 3.6 needs Python 3.10: pyenv's if present, else python3.10 on PATH; override with PYTHON310=...
+PYTHON310 ?= $(shell command -v python3.10 || ls -d $(HOME)/.pyenv/versions/3.10*/bin/python 2>/dev/null | tail -n 1 || echo python3.10)
+VENV := .venv
+RASA_VENV := .venv-rasa
+STAMPS := data/runtime/.stamps
+
+.PHONY: run test setup venv rasa-venv browser lint clean-runtime
+
+run: setup
+	$(VENV)/bin/clearline run
+
+test: setup browser
+	bash tests/run_all.sh
+
+setup: venv rasa-venv
+
+venv: $(STAMPS)/venv
+rasa-venv: $(STAMPS)/rasa-venv
+
+$(STAMPS)/venv: pyproject.toml
+	@$(PYTHON311) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+	  || { echo "Clearline needs Python 3.11 for its own processes (set PYTHON311=/path/to/python3.11)"; exit 1; }
+	[ -x $(VENV)/bin/python ] || $(PYTHON311) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	# The CPU build of torch first: a bare "torch" would pull a multi-GB CUDA build.
+	$(VENV)/bin/pip install -q "torch==2.13.0"
+	$(VENV)/bin/pip install -q -e ".[dev]"
+	mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/rasa-venv: bot/requirements.txt
+	@[ -x "$(PYTHON310)" ] && "$(PYTHON310)" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
+	  || { echo "Rasa 3.6 needs Python 3.10, not found at '$(PYTHON310)'. Install it (e.g. 'pyenv install 3.10.13')"; \
+	       echo "or point to it: make PYTHON310=/path/to/python3.10 ..."; exit 1; }
+	[ -x $(RASA_VENV)/bin/python ] || "$(PYTHON310)" -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade pip
+	$(RASA_VENV)/bin/pip install -q -r bot/requirements.txt
+	mkdir -p $(STAMPS) && touch $@
+
+# Debian's chromium for the Playwright browser tests (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: venv
+	$(VENV)/bin/ruff check sentiment triage api nlu tests
+	$(VENV)/bin/mypy
+
+clean-runtime:
+	rm -rf data/runtime

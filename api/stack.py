@@ -1,0 +1,207 @@
+"""Start the whole embedded stack (rasa, actions, api, worker) the way ``make run`` does.
+
+Pre-flight checks turn the usual problems (Python 3.10 venv missing, a port in use, datasets or model
+missing) into one clear sentence each; then the one-off steps run (NLU data, cached Rasa training,
+migrations, seeding) and honcho starts the four processes from ``Procfile``. We wait for each process's
+health endpoint and print the URLs and demo logins. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from triage.settings import ROOT, RUNTIME_DIR, CoreSettings
+
+RASA_VENV = ROOT / ".venv-rasa"
+VENV_BIN = Path(sys.executable).parent
+
+
+class StackError(RuntimeError):
+    """A problem the person starting Clearline can fix; the message says how."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    health_url: str
+
+
+def stack_ports(env: Mapping[str, str]) -> dict[str, int]:
+    return {
+        "rasa": int(env.get("CLEARLINE_RASA_PORT", "5005")),
+        "actions": int(env.get("CLEARLINE_ACTIONS_PORT", "5055")),
+        "api": int(env.get("CLEARLINE_API_PORT", "8000")),
+        "worker": int(env.get("CLEARLINE_WORKER_PORT", "8001")),
+    }
+
+
+def services(env: Mapping[str, str]) -> list[Service]:
+    ports = stack_ports(env)
+    token = env.get("CLEARLINE_RASA_TOKEN", "")
+    return [
+        Service("rasa", ports["rasa"], f"http://127.0.0.1:{ports['rasa']}/status?token={token}"),
+        Service("actions", ports["actions"], f"http://127.0.0.1:{ports['actions']}/health"),
+        Service("api", ports["api"], f"http://127.0.0.1:{ports['api']}/readyz"),
+        Service("worker", ports["worker"], f"http://127.0.0.1:{ports['worker']}/readyz"),
+    ]
+
+
+def stack_env(settings: CoreSettings, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every process gets: settings resolved once, so all four agree."""
+    env = dict(os.environ if base is None else base)
+    ports = stack_ports(env)
+    env.update(
+        {
+            "CLEARLINE_DATABASE_URL": settings.database_url,
+            "CLEARLINE_EVENTS_URL": settings.events_url,
+            "CLEARLINE_RASA_TOKEN": settings.rasa_token,
+            "CLEARLINE_TRIAGE_TOKEN": settings.triage_token,
+            "CLEARLINE_SECRET_KEY": settings.secret_key,
+            "CLEARLINE_DEMO": "true" if settings.demo else "false",
+            "CLEARLINE_RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
+            "CLEARLINE_API_URL": f"http://127.0.0.1:{ports['api']}",
+            "CLEARLINE_API_PORT": str(ports["api"]),
+            "CLEARLINE_WORKER_PORT": str(ports["worker"]),
+            "CLEARLINE_RASA_PORT": str(ports["rasa"]),
+            "CLEARLINE_ACTIONS_PORT": str(ports["actions"]),
+            "CLEARLINE_ACTION_ENDPOINT": f"http://127.0.0.1:{ports['actions']}/webhook",
+            "CLEARLINE_VENV_BIN": str(VENV_BIN),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def check_port_free(name: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            env_name = f"CLEARLINE_{name.upper()}_PORT"
+            raise StackError(
+                f"Port {port} for {name} is already in use (is Clearline already running?). "
+                f"Stop what uses it or choose another port with {env_name}=..."
+            ) from exc
+
+
+def preflight(env: Mapping[str, str]) -> None:
+    """Fail early, with a sentence a newcomer can act on."""
+    if not (RASA_VENV / "bin" / "rasa").exists():
+        raise StackError(
+            f"The Rasa environment ({RASA_VENV}) is missing: Rasa 3.6 needs Python 3.10. "
+            "Run `make run` (it creates it), or `make PYTHON310=/path/to/python3.10 run`."
+        )
+    from nlu.datasets import banking77_train_path  # noqa: PLC0415 - keep CLI start-up light
+
+    banking77_train_path()  # raises a clear DatasetNotFound naming the path and the source
+    model_dir = Path(env.get("CLEARLINE_MODEL_DIR", ROOT / "data" / "models" / "emotions"))
+    if not any(model_dir.glob("*.safetensors")) and not any(model_dir.glob("*.bin")):
+        raise StackError(
+            f"The emotion model is missing in {model_dir}. The default model is committed in the "
+            "repository (git lfs is not used): check your clone, or train one with "
+            "`clearline train-emotions`, or point CLEARLINE_MODEL_DIR at a Hugging Face checkpoint."
+        )
+    for name, port in stack_ports(env).items():
+        check_port_free(name, port)
+
+
+def run_step(title: str, cmd: list[str], env: Mapping[str, str], cwd: Path = ROOT) -> None:
+    print(f"-> {title}", flush=True)
+    result = subprocess.run(cmd, env=dict(env), cwd=cwd, check=False)
+    if result.returncode != 0:
+        raise StackError(f"Step failed: {title} (exit {result.returncode}); see the output above.")
+
+
+def prepare(env: Mapping[str, str]) -> None:
+    """The one-off steps; each is cached so a second start is fast."""
+    clearline = str(VENV_BIN / "clearline")
+    python = str(VENV_BIN / "python")
+    run_step("NLU training data from BANKING77", [python, "-m", "nlu.build_data"], env)
+    run_step("Rasa model (trained only when its inputs changed)", [python, "-m", "nlu.train"], env)
+    run_step("database migrations", [clearline, "db", "upgrade"], env)
+    run_step(
+        "provider demo data",
+        [str(RASA_VENV / "bin" / "python"), "-m", "actions.provider_db", "seed"],
+        env,
+        cwd=ROOT / "bot",
+    )
+    if env.get("CLEARLINE_DEMO", "true") == "true":
+        run_step("demo users", [clearline, "users", "seed-demo"], env)
+
+
+def wait_healthy(svcs: list[Service], proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+    pending = {s.name: s for s in svcs}
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=2.0) as client:
+        while pending:
+            if proc.poll() is not None:
+                raise StackError("A process exited during start-up; see its output above.")
+            if time.monotonic() > deadline:
+                raise StackError(f"Not healthy after {timeout_s:.0f} s: {', '.join(sorted(pending))}")
+            for name, svc in list(pending.items()):
+                try:
+                    if client.get(svc.health_url).status_code == 200:
+                        print(f"   {name} is up", flush=True)
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            time.sleep(1.0)
+
+
+def banner(env: Mapping[str, str]) -> str:
+    ports = stack_ports(env)
+    lines = [
+        "",
+        "Clearline is running.",
+        f"  Customer chat     http://127.0.0.1:{ports['api']}/chat",
+        f"  Agent console     http://127.0.0.1:{ports['api']}/console",
+        f"  Supervisor        http://127.0.0.1:{ports['api']}/supervisor",
+        f"  REST API docs     http://127.0.0.1:{ports['api']}/docs",
+        f"  Rasa              http://127.0.0.1:{ports['rasa']}  (HTTP API needs CLEARLINE_RASA_TOKEN)",
+        f"  Worker metrics    http://127.0.0.1:{ports['worker']}/metrics",
+    ]
+    if env.get("CLEARLINE_DEMO", "true") == "true":
+        from api.demo import DEMO_LOGINS  # noqa: PLC0415
+
+        lines.append("  Demo logins (demo mode only):")
+        lines.extend(f"    {role:<11} {user} / {password}" for role, user, password in DEMO_LOGINS)
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def run_stack(health_timeout_s: float = 300.0) -> int:
+    settings = CoreSettings()
+    env = stack_env(settings)
+    RUNTIME_DIR.mkdir(parents=True, exist_ok=True)
+    preflight(env)
+    prepare(env)
+    honcho = [str(VENV_BIN / "honcho"), "start", "-f", str(ROOT / "Procfile"), "-d", str(ROOT)]
+    # A session of its own, so one signal stops honcho and everything it started.
+    proc = subprocess.Popen(honcho, env=env, cwd=ROOT, start_new_session=True)
+    try:
+        wait_healthy(services(env), proc, health_timeout_s)
+        print(banner(env), flush=True)
+        return proc.wait()
+    except KeyboardInterrupt:
+        print("\nStopping Clearline...", flush=True)
+        return 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, in the order that fails fastest. `make test` (and so .ci/run) runs this after
+# installing both virtual environments and Debian's chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CLEARLINE_DEMO=true
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "lint: ruff and mypy"
+.venv/bin/ruff check sentiment triage api nlu tests
+.venv/bin/mypy
+
+step "bot: NLU data from BANKING77, Rasa model (cached by content hash)"
+.venv/bin/python -m nlu.build_data
+.venv/bin/python -m nlu.train
+
+step "bot: data validation, conversation tests, action server tests (Python 3.10)"
+bash bot/check.sh
+
+step "Clearline: unit, integration, browser and end-to-end tests (Python 3.11)"
+.venv/bin/pytest -q -p no:cacheprovider tests --ignore=tests/bot
