@@ -151,6 +151,9 @@ class Message(Base):
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
+    # a Rasa event is stored at most once, whatever happens to the worker
+    __table_args__ = (Index("ux_messages_source_event_id", "source_event_id", unique=True),)
+
 
 class Escalation(Base):
     """Why and how a conversation was handed to people; explanations travel with it."""
@@ -265,3 +268,5 @@ class OutboxCommand(Base):
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # not before this time: a relay's lease while it sends, or the retry backoff after a failure
+    next_attempt_at: Mapped[datetime | None] = mapped_column()

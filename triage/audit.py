@@ -1,0 +1,58 @@
+"""Audit records: who or what did what, when, with which inputs, outcome and versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from triage.db import AuditRecord, utcnow
+
+ActorKind = Literal["system", "user"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The author of an action: a system component ("worker", "policy", "router") or a logged-in user."""
+
+    kind: ActorKind
+    name: str
+    user_id: int | None = None
+
+    @classmethod
+    def system(cls, name: str) -> Actor:
+        return cls(kind="system", name=name, user_id=None)
+
+
+WORKER = Actor.system("worker")
+POLICY = Actor.system("policy")
+ROUTER = Actor.system("router")
+SLA_MONITOR = Actor.system("sla")
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    conversation_id: str | None = None,
+    inputs: dict[str, Any] | None = None,
+    outcome: dict[str, Any] | None = None,
+    versions: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditRecord:
+    """Add one audit record to the session (the caller's unit of work commits it)."""
+    entry = AuditRecord(
+        at=at or utcnow(),
+        actor_type=actor.kind,
+        actor=actor.name,
+        action=action,
+        conversation_id=conversation_id,
+        inputs=inputs or {},
+        outcome=outcome or {},
+        versions=versions or {},
+    )
+    session.add(entry)
+    return entry

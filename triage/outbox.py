@@ -1,0 +1,136 @@
+"""Outbox: Rasa commands written with the business rows that caused them, delivered afterwards.
+
+A command is claimed with a conditional UPDATE (a lease in ``next_attempt_at``) so the worker and the
+api can both run the relay without sending a command twice; failures are retried with backoff.
+Commands of one conversation are sent in order: after a failure the later ones wait.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal, Protocol
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from triage.db import Message, OutboxCommand, session_scope, utcnow
+
+CommandKind = Literal["pause", "resume", "say", "utter"]
+LEASE = timedelta(seconds=30)
+MAX_BACKOFF = timedelta(minutes=5)
+
+log = structlog.get_logger("triage.outbox")
+
+
+class RasaCommands(Protocol):
+    def send(self, conversation_id: str, kind: str, payload: dict[str, Any]) -> None: ...
+
+
+def enqueue(
+    session: Session, conversation_id: str, kind: CommandKind, payload: dict[str, Any] | None = None
+) -> OutboxCommand:
+    """Add a command to the session; it is sent only after the caller commits."""
+    command = OutboxCommand(conversation_id=conversation_id, kind=kind, payload=payload or {})
+    session.add(command)
+    return command
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s ... capped at five minutes."""
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** max(0, attempts - 1)))
+
+
+def _claim(session: Session, command_id: int) -> bool:
+    now = utcnow()
+    result = session.execute(
+        update(OutboxCommand)
+        .where(
+            OutboxCommand.id == command_id,
+            OutboxCommand.sent_at.is_(None),
+            or_(OutboxCommand.next_attempt_at.is_(None), OutboxCommand.next_attempt_at <= now),
+        )
+        .values(next_attempt_at=now + LEASE)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def _pending(session: Session, limit: int) -> list[OutboxCommand]:
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(OutboxCommand)
+            .where(
+                OutboxCommand.sent_at.is_(None),
+                or_(OutboxCommand.next_attempt_at.is_(None), OutboxCommand.next_attempt_at <= now),
+            )
+            .order_by(OutboxCommand.id)
+            .limit(limit)
+        )
+    )
+
+
+def _unsent_ids(session: Session, conversation_ids: set[str]) -> dict[str, list[int]]:
+    rows = session.execute(
+        select(OutboxCommand.conversation_id, OutboxCommand.id)
+        .where(OutboxCommand.sent_at.is_(None), OutboxCommand.conversation_id.in_(conversation_ids))
+        .order_by(OutboxCommand.id)
+    )
+    unsent: dict[str, list[int]] = {}
+    for conversation_id, command_id in rows:
+        unsent.setdefault(conversation_id, []).append(command_id)
+    return unsent
+
+
+def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaCommands, limit: int = 50) -> int:
+    """Send due commands in id order; return how many were delivered."""
+    with session_scope(session_factory) as session:
+        due = [(c.id, c.conversation_id, c.kind, dict(c.payload)) for c in _pending(session, limit)]
+        unsent = _unsent_ids(session, {c[1] for c in due})
+    delivered = 0
+    blocked: set[str] = set()
+    for command_id, conversation_id, kind, payload in due:
+        # an earlier command of this conversation is still waiting (retry or in flight): keep order
+        if conversation_id in blocked or unsent.get(conversation_id, [command_id])[0] != command_id:
+            blocked.add(conversation_id)
+            continue
+        with session_scope(session_factory) as session:
+            if not _claim(session, command_id):
+                blocked.add(conversation_id)
+                continue
+        error: str | None = None
+        try:
+            rasa_client.send(conversation_id, kind, payload)
+        except Exception as exc:  # any failure is recorded and retried, never lost
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+        with session_scope(session_factory) as session:
+            command = session.get(OutboxCommand, command_id)
+            if command is None:
+                continue
+            command.attempts += 1
+            if error is None:
+                command.sent_at = utcnow()
+                command.last_error = None
+                message_id = payload.get("message_id")
+                if kind == "say" and isinstance(message_id, int):
+                    message = session.get(Message, message_id)
+                    if message is not None:
+                        message.delivered = True
+                    # the unredacted text is only needed to deliver it: drop it once delivered
+                    command.payload = {k: v for k, v in payload.items() if k != "text"}
+                delivered += 1
+            else:
+                command.last_error = error
+                command.next_attempt_at = utcnow() + backoff(command.attempts)
+                blocked.add(conversation_id)
+                log.warning(
+                    "outbox_delivery_failed",
+                    conversation_id=conversation_id,
+                    kind=kind,
+                    attempts=command.attempts,
+                    error=error,
+                )
+        if error is None:
+            unsent[conversation_id].remove(command_id)
+            log.info("outbox_delivered", conversation_id=conversation_id, kind=kind)
+    return delivered

@@ -1,0 +1,331 @@
+"""The triage policy: pure, additive, explainable. No I/O apart from reading the YAML in `load_policy`.
+
+Each factor adds whole points to a priority (0..100); the conversation escalates when the priority
+reaches ``escalate_at``. The decision lists every factor with its value and contribution, so "why was
+this escalated?" is answered by the decision itself.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from triage.errors import PolicyError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StressFactor(_Strict):
+    weight: float = Field(ge=0)
+    min: float = Field(ge=0, le=1)
+
+
+class TrendFactor(_Strict):
+    window: int = Field(ge=1, le=20)
+    weight: float = Field(ge=0)
+    min_rise: float = Field(ge=0, le=1)
+
+
+class FallbackFactor(_Strict):
+    min_count: int = Field(ge=1)
+    per_fallback: float = Field(ge=0)
+    max_points: float = Field(ge=0)
+
+
+class HumanRequestFactor(_Strict):
+    points: float = Field(ge=0)
+
+
+class TimeSpentFactor(_Strict):
+    after_minutes: float = Field(ge=0)
+    per_minute: float = Field(ge=0)
+    max_points: float = Field(ge=0)
+
+
+class Factors(_Strict):
+    stress: StressFactor
+    trend: TrendFactor
+    fallbacks: FallbackFactor
+    human_request: HumanRequestFactor
+    urgent_intents: dict[str, float] = Field(default_factory=dict)
+    tiers: dict[str, float] = Field(default_factory=dict)
+    time_spent: TimeSpentFactor
+
+
+class Band(_Strict):
+    name: str = Field(min_length=1)
+    min: int = Field(ge=0, le=100)
+    sla_seconds: int = Field(gt=0)
+
+
+class PolicyConfig(_Strict):
+    """The validated content of ``policy.yaml``."""
+
+    version: str = Field(min_length=1)
+    escalate_at: int = Field(ge=0, le=100)
+    factors: Factors
+    bands: list[Band] = Field(min_length=1)
+    default_queue: str = Field(min_length=1)
+    queues: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_bands_and_queues(self) -> PolicyConfig:
+        mins = [band.min for band in self.bands]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("bands must be listed highest first with strictly decreasing 'min'")
+        if mins[-1] != 0:
+            raise ValueError("the last band must have min 0 so that every priority has a band")
+        names = [band.name for band in self.bands]
+        if len(set(names)) != len(names):
+            raise ValueError("band names must be unique")
+        seen: dict[str, str] = {}
+        for queue, intents in self.queues.items():
+            for intent in intents:
+                if intent in seen:
+                    raise ValueError(f"intent {intent!r} is mapped to both {seen[intent]!r} and {queue!r}")
+                seen[intent] = queue
+        return self
+
+    @property
+    def queue_names(self) -> list[str]:
+        return sorted({self.default_queue, *self.queues})
+
+
+@dataclass(frozen=True)
+class PolicyInput:
+    """What the policy sees about a conversation after its latest customer utterance."""
+
+    latest_stress: float | None
+    stress_trajectory: list[float] = field(default_factory=list)
+    fallback_count: int = 0
+    human_requested: bool = False
+    intent: str | None = None
+    customer_tier: str = "standard"
+    minutes_elapsed: float = 0.0
+
+
+@dataclass(frozen=True)
+class FactorContribution:
+    factor: str
+    value: Any
+    contribution: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The policy's result for one conversation."""
+
+    escalate: bool
+    priority: int  # 0..100
+    band: str
+    queue: str
+    factors: list[FactorContribution]
+    policy_version: str
+    sla_seconds: int
+    total: int  # sum of the contributions before capping at 100
+
+    def factors_as_dicts(self) -> list[dict[str, Any]]:
+        return [asdict(f) for f in self.factors]
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["factors"] = self.factors_as_dicts()
+        return data
+
+
+class Policy:
+    """Evaluates :class:`PolicyInput` against a validated :class:`PolicyConfig`."""
+
+    def __init__(self, config: PolicyConfig) -> None:
+        self.config = config
+        self._queue_of_intent = {
+            intent: queue for queue, intents in config.queues.items() for intent in intents
+        }
+
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    def queue_for(self, intent: str | None) -> str:
+        if intent is None:
+            return self.config.default_queue
+        return self._queue_of_intent.get(intent, self.config.default_queue)
+
+    def band_for(self, priority: int) -> Band:
+        for band in self.config.bands:
+            if priority >= band.min:
+                return band
+        return self.config.bands[-1]  # unreachable: the validator demands a band with min 0
+
+    def evaluate(self, data: PolicyInput, *, force_escalate: bool = False) -> Decision:
+        """Score the conversation; ``force_escalate`` is for hand-offs that people asked for."""
+        factors = [
+            f
+            for f in (
+                self._stress(data),
+                self._trend(data),
+                self._fallbacks(data),
+                self._human_request(data),
+                self._urgent_intent(data),
+                self._tier(data),
+                self._time_spent(data),
+            )
+            if f is not None
+        ]
+        total = sum(f.contribution for f in factors)
+        priority = max(0, min(100, total))
+        band = self.band_for(priority)
+        return Decision(
+            escalate=force_escalate or priority >= self.config.escalate_at,
+            priority=priority,
+            band=band.name,
+            queue=self.queue_for(data.intent),
+            factors=factors,
+            policy_version=self.version,
+            sla_seconds=band.sla_seconds,
+            total=total,
+        )
+
+    def with_priority(self, decision: Decision, priority: int) -> Decision:
+        """The same decision with a person's priority override (band and SLA follow the priority)."""
+        band = self.band_for(priority)
+        return Decision(
+            escalate=decision.escalate,
+            priority=priority,
+            band=band.name,
+            queue=decision.queue,
+            factors=decision.factors,
+            policy_version=decision.policy_version,
+            sla_seconds=band.sla_seconds,
+            total=decision.total,
+        )
+
+    # -- factors -------------------------------------------------------------------------------
+    def _stress(self, data: PolicyInput) -> FactorContribution | None:
+        cfg = self.config.factors.stress
+        if data.latest_stress is None or data.latest_stress < cfg.min:
+            return None
+        points = math.floor(cfg.weight * data.latest_stress)
+        return FactorContribution(
+            "stress", round(data.latest_stress, 2), points, f"stress {data.latest_stress:.2f} -> +{points}"
+        )
+
+    def _trend(self, data: PolicyInput) -> FactorContribution | None:
+        cfg = self.config.factors.trend
+        rise = stress_rise(data.stress_trajectory, cfg.window)
+        if rise is None or rise < cfg.min_rise:
+            return None
+        points = math.floor(cfg.weight * rise)
+        return FactorContribution(
+            "trend", round(rise, 2), points, f"stress rising +{rise:.2f} over {cfg.window} turns -> +{points}"
+        )
+
+    def _fallbacks(self, data: PolicyInput) -> FactorContribution | None:
+        cfg = self.config.factors.fallbacks
+        if data.fallback_count < cfg.min_count:
+            return None
+        points = math.floor(min(cfg.max_points, cfg.per_fallback * data.fallback_count))
+        return FactorContribution(
+            "fallbacks", data.fallback_count, points, f"{data.fallback_count} fallbacks -> +{points}"
+        )
+
+    def _human_request(self, data: PolicyInput) -> FactorContribution | None:
+        if not data.human_requested:
+            return None
+        points = math.floor(self.config.factors.human_request.points)
+        return FactorContribution("human_request", True, points, f"asked for a person -> +{points}")
+
+    def _urgent_intent(self, data: PolicyInput) -> FactorContribution | None:
+        weight = self.config.factors.urgent_intents.get(data.intent or "")
+        if not weight:
+            return None
+        points = math.floor(weight)
+        return FactorContribution("intent", data.intent, points, f"intent {data.intent} -> +{points}")
+
+    def _tier(self, data: PolicyInput) -> FactorContribution | None:
+        points = math.floor(self.config.factors.tiers.get(data.customer_tier, 0))
+        if not points:
+            return None
+        return FactorContribution(
+            "tier", data.customer_tier, points, f"tier {data.customer_tier} -> +{points}"
+        )
+
+    def _time_spent(self, data: PolicyInput) -> FactorContribution | None:
+        cfg = self.config.factors.time_spent
+        over = data.minutes_elapsed - cfg.after_minutes
+        if over <= 0:
+            return None
+        points = math.floor(min(cfg.max_points, cfg.per_minute * over))
+        if not points:
+            return None
+        return FactorContribution(
+            "time_spent",
+            round(data.minutes_elapsed, 1),
+            points,
+            f"{data.minutes_elapsed:.0f} min in conversation -> +{points}",
+        )
+
+
+def stress_rise(trajectory: list[float], window: int) -> float | None:
+    """Mean stress of the last ``window`` turns minus the mean of the ``window`` turns before them.
+
+    With fewer than ``window + 1`` turns the earlier part is whatever precedes the last window; with
+    a single turn there is no trend.
+    """
+    if len(trajectory) < 2:
+        return None
+    recent = trajectory[-window:] if len(trajectory) > window else trajectory[1:]
+    earlier_end = len(trajectory) - len(recent)
+    earlier = trajectory[max(0, earlier_end - window) : earlier_end]
+    return sum(recent) / len(recent) - sum(earlier) / len(earlier)
+
+
+def parse_policy(data: Any, *, source: str = "policy") -> Policy:
+    """Validate a parsed YAML document; raise :class:`PolicyError` naming the offending fields."""
+    try:
+        return Policy(PolicyConfig.model_validate(data))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()
+        )
+        raise PolicyError(f"invalid triage policy {source}: {problems}") from exc
+
+
+def load_policy(path: Path | str) -> Policy:
+    """Read and validate a policy YAML file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"cannot read triage policy {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"triage policy {path} is not valid YAML: {exc}") from exc
+    return parse_policy(data, source=str(path))
+
+
+@lru_cache(maxsize=4)
+def _cached_policy(path: str, mtime_ns: int) -> Policy:
+    return load_policy(path)
+
+
+def current_policy() -> Policy:
+    """The policy at ``CLEARLINE_POLICY_PATH``, re-read when the file changes."""
+    from triage.settings import get_settings
+
+    path = Path(get_settings().policy_path)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise PolicyError(f"cannot read triage policy {path}: {exc.strerror}") from exc
+    return _cached_policy(str(path), mtime)

@@ -1,0 +1,107 @@
+"""PII redaction before anything is stored or shown, with presidio-analyzer's pattern recognizers.
+
+The recognizers are used directly (no ``AnalyzerEngine``), so no spaCy model is loaded or downloaded.
+Presidio's e-mail recognizer validates domains with ``tldextract``, whose default extractor fetches
+the public suffix list from the internet; ours uses the list snapshot bundled with tldextract instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import tldextract
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    PhoneRecognizer,
+)
+
+PLACEHOLDERS = {
+    "CREDIT_CARD": "<CARD_NUMBER>",
+    "IBAN_CODE": "<IBAN>",
+    "EMAIL_ADDRESS": "<EMAIL>",
+    "PHONE_NUMBER": "<PHONE>",
+    "UK_POSTCODE": "<POSTCODE>",
+}
+MIN_SCORE = 0.4  # presidio's phone recognizer reports 0.4 for numbers it parsed and validated
+PHONE_REGIONS = ("GB", "IE", "US", "DE", "FR", "ES", "IT", "NL")
+
+# no network: the suffix list snapshot shipped inside the tldextract package
+_OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class OfflineEmailRecognizer(EmailRecognizer):
+    """Presidio's e-mail recognizer, validating the domain against the bundled suffix list."""
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return bool(_OFFLINE_TLD(pattern_text).fqdn)
+
+
+def uk_postcode_recognizer() -> PatternRecognizer:
+    pattern = r"\b(?:GIR ?0AA|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][ABD-HJLNP-UW-Z]{2})\b"
+    return PatternRecognizer(
+        supported_entity="UK_POSTCODE",
+        patterns=[Pattern("UK postcode", pattern, 0.6)],
+        context=["postcode", "address", "live"],
+        name="UkPostcodeRecognizer",
+    )
+
+
+@dataclass(frozen=True)
+class PiiSpan:
+    entity: str
+    start: int
+    end: int
+    score: float
+
+
+class Redactor:
+    """Finds PII spans and replaces them with placeholders such as ``<CARD_NUMBER>``."""
+
+    def __init__(self, recognizers: list[EntityRecognizer] | None = None, min_score: float = MIN_SCORE):
+        self.recognizers = recognizers or [
+            CreditCardRecognizer(),  # Luhn-checked
+            IbanRecognizer(),  # checksum-checked
+            OfflineEmailRecognizer(),
+            PhoneRecognizer(supported_regions=PHONE_REGIONS),
+            uk_postcode_recognizer(),
+        ]
+        self.min_score = min_score
+
+    def find(self, text: str) -> list[PiiSpan]:
+        """Non-overlapping spans, the higher score (then the longer span) winning an overlap."""
+        found: list[RecognizerResult] = []
+        for recognizer in self.recognizers:
+            found.extend(recognizer.analyze(text, entities=recognizer.supported_entities, nlp_artifacts=None))
+        candidates = sorted(
+            (r for r in found if r.score >= self.min_score and r.entity_type in PLACEHOLDERS),
+            key=lambda r: (-r.score, -(r.end - r.start), r.start),
+        )
+        kept: list[PiiSpan] = []
+        for r in candidates:
+            if all(r.end <= k.start or r.start >= k.end for k in kept):
+                kept.append(PiiSpan(r.entity_type, r.start, r.end, r.score))
+        return sorted(kept, key=lambda s: s.start)
+
+    def redact(self, text: str) -> str:
+        pieces: list[str] = []
+        cursor = 0
+        for span in self.find(text):
+            pieces.append(text[cursor : span.start])
+            pieces.append(PLACEHOLDERS[span.entity])
+            cursor = span.end
+        pieces.append(text[cursor:])
+        return "".join(pieces)
+
+
+@lru_cache(maxsize=1)
+def default_redactor() -> Redactor:
+    return Redactor()
+
+
+def redact(text: str) -> str:
+    """Replace card numbers, IBANs, e-mail addresses, phone numbers and UK postcodes by placeholders."""
+    return default_redactor().redact(text)
