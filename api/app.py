@@ -1,0 +1,115 @@
+"""The api's app factory: ``uvicorn api.app:create_app --factory``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from slowapi import _rate_limit_exceeded_handler
+from slowapi.errors import RateLimitExceeded
+from sqlalchemy import inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import live, observability, pages
+from api.app_csp import CSP, DOCS_CSP
+from api.errors import install_error_handlers
+from api.ratelimit import limiter
+from api.relay import OutboxRelay
+from api.routes import actions, agents, auth, conversations, dashboard, feedback, handoff, users
+from api.security import Signer
+from api.settings import ApiSettings, get_api_settings
+from api.users import seed_demo_users
+from triage.db import make_engine, make_session_factory, session_scope
+from triage.settings import CoreSettings, get_settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = structlog.get_logger("api")
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    for module in (auth, users, conversations, actions, feedback, agents, dashboard, handoff, live):
+        router.include_router(module.router)
+    return router
+
+
+async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    is_docs = request.url.path in ("/docs", "/openapi.json")
+    response.headers.setdefault("Content-Security-Policy", DOCS_CSP if is_docs else CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _seed_demo(factory: sessionmaker[Session]) -> None:
+    with factory() as probe:
+        if not inspect(probe.get_bind()).has_table("users"):
+            log.warning("demo users not seeded: the database has no tables yet (run the migrations)")
+            return
+    with session_scope(factory) as session:
+        created = seed_demo_users(session)
+    if created:
+        log.info("demo users seeded", users=created)
+
+
+def create_app(
+    core: CoreSettings | None = None,
+    settings: ApiSettings | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    relay: OutboxRelay | None = None,
+) -> FastAPI:
+    core = core or get_settings()
+    settings = settings or get_api_settings()
+    observability.configure_logging()
+    factory = session_factory or make_session_factory(make_engine(core.database_url))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if core.demo:
+            _seed_demo(factory)
+        yield
+
+    app = FastAPI(
+        title="Clearline",
+        version="1",
+        summary="Support assistant with explainable stress triage: agent console and supervisor API.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.core_settings = core
+    app.state.api_settings = settings
+    app.state.session_factory = factory
+    app.state.signer = Signer(core.secret_key)
+    app.state.metrics = observability.ApiMetrics()
+    app.state.relay = relay if relay is not None else OutboxRelay.from_settings(factory, core)
+    app.state.limiter = limiter
+    app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # type: ignore[arg-type]
+    install_error_handlers(app)
+    app.middleware("http")(observability.record_request)
+    app.middleware("http")(security_headers)
+
+    app.include_router(api_router())
+    app.include_router(observability.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Clearline API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    return app

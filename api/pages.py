@@ -1,0 +1,81 @@
+"""HTML pages: login, agent console, supervisor dashboard, customer chat (Jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api.app_csp import CSP_TEMPLATE
+from api.deps import SessionDep, authenticate, is_supervisor
+from api.schemas import UserOut
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+    )
+)
+
+
+def _page(request: Request, name: str, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, context)
+
+
+def _signed_in(request: Request, session: SessionDep) -> tuple[UserOut, str] | None:
+    found = authenticate(request, session)
+    if found is None or found[2] != "cookie":
+        return None
+    user, claims, _ = found
+    return UserOut.model_validate(user), claims.csrf
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep) -> Response:
+    found = _signed_in(request, session)
+    if found is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse("/supervisor" if found[0].role != "agent" else "/console", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    return _page(request, "login.html", title="Sign in")
+
+
+@router.get("/console")
+def console(request: Request, session: SessionDep) -> Response:
+    found = _signed_in(request, session)
+    if found is None:
+        return RedirectResponse("/login?next=/console", status_code=303)
+    user, csrf = found
+    return _page(request, "console.html", title="Agent console", user=user, csrf=csrf)
+
+
+@router.get("/supervisor")
+def supervisor(request: Request, session: SessionDep) -> Response:
+    found = authenticate(request, session)
+    if found is None or found[2] != "cookie":
+        return RedirectResponse("/login?next=/supervisor", status_code=303)
+    if not is_supervisor(found[0]):
+        return RedirectResponse("/console", status_code=303)
+    user = UserOut.model_validate(found[0])
+    return _page(request, "supervisor.html", title="Supervisor", user=user, csrf=found[1].csrf)
+
+
+@router.get("/chat")
+def chat(request: Request) -> HTMLResponse:
+    settings = request.app.state.api_settings
+    rasa_url = (settings.rasa_public_url or request.app.state.core_settings.rasa_url).rstrip("/")
+    response = _page(request, "chat.html", title="Chat with us", rasa_url=rasa_url)
+    parts = urlsplit(rasa_url)
+    ws_scheme = "wss" if parts.scheme == "https" else "ws"
+    rasa_origins = f"{parts.scheme}://{parts.netloc} {ws_scheme}://{parts.netloc}"
+    response.headers["Content-Security-Policy"] = CSP_TEMPLATE.format(connect=f"'self' {rasa_origins}")
+    return response

@@ -1,0 +1,162 @@
+"""Read-only queries over the ORM for the console and dashboard: visibility, lists, detail, audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from api.schemas import ConversationSummary
+from triage.db import AuditRecord, Conversation, ConversationState, Escalation, Message, Role, User
+
+
+def visible_to(user: User) -> ColumnElement[bool]:
+    """Supervisors and admins see every conversation; agents their queues and their own assignments."""
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        return Conversation.id.is_not(None)
+    skills = [str(s) for s in (user.skills or [])]
+    own = Conversation.assigned_agent_id == user.id
+    return or_(own, Conversation.queue.in_(skills)) if skills else own
+
+
+def find_visible(session: Session, user: User, conversation_id: str) -> Conversation | None:
+    stmt = (
+        select(Conversation)
+        .where(Conversation.id == conversation_id, visible_to(user))
+        .options(selectinload(Conversation.messages), selectinload(Conversation.escalations))
+    )
+    return session.scalars(stmt).first()
+
+
+def can_see(session: Session, user: User, conversation_id: str) -> bool:
+    stmt = select(Conversation.id).where(Conversation.id == conversation_id, visible_to(user))
+    return session.scalar(stmt) is not None
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    queue: str | None = None
+    state: ConversationState | None = None
+    priority_min: int | None = None
+    priority_band: str | None = None
+    stress_min: float | None = None
+    feedback: str | None = None  # none | correct | wrong
+    flagged: bool | None = None  # has a live (not unflagged) escalation
+    assigned_to_me: bool = False
+
+
+def _latest_escalation_ids() -> Any:
+    return (
+        select(Escalation.conversation_id, func.max(Escalation.id).label("esc_id"))
+        .group_by(Escalation.conversation_id)
+        .subquery()
+    )
+
+
+def _stress_stats() -> Any:
+    return (
+        select(Message.conversation_id, func.max(Message.stress).label("max_stress"))
+        .where(Message.stress.is_not(None))
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+
+
+def list_conversations(
+    session: Session, user: User, filters: ConversationFilter, *, limit: int, offset: int
+) -> tuple[list[ConversationSummary], int]:
+    latest = _latest_escalation_ids()
+    stats = _stress_stats()
+    stmt: Select[Any] = (
+        select(Conversation, Escalation, stats.c.max_stress, User.username)
+        .outerjoin(latest, latest.c.conversation_id == Conversation.id)
+        .outerjoin(Escalation, Escalation.id == latest.c.esc_id)
+        .outerjoin(stats, stats.c.conversation_id == Conversation.id)
+        .outerjoin(User, User.id == Conversation.assigned_agent_id)
+        .where(visible_to(user))
+    )
+    f = filters
+    time_col = func.coalesce(Conversation.escalated_at, Conversation.last_message_at)
+    conditions: list[ColumnElement[bool]] = []
+    if f.since is not None:
+        conditions.append(time_col >= f.since)
+    if f.until is not None:
+        conditions.append(time_col <= f.until)
+    if f.queue is not None:
+        conditions.append(Conversation.queue == f.queue)
+    if f.state is not None:
+        conditions.append(Conversation.state == f.state)
+    if f.priority_min is not None:
+        conditions.append(Conversation.priority >= f.priority_min)
+    if f.priority_band is not None:
+        conditions.append(Conversation.priority_band == f.priority_band)
+    if f.stress_min is not None:
+        conditions.append(stats.c.max_stress >= f.stress_min)
+    if f.feedback == "none":
+        conditions.append(Escalation.id.is_not(None) & Escalation.feedback_state.is_(None))
+    elif f.feedback is not None:
+        conditions.append(Escalation.feedback_state == f.feedback)
+    if f.flagged is True:
+        conditions.append(Escalation.id.is_not(None) & (Escalation.unflagged == false()))
+    elif f.flagged is False:
+        conditions.append(or_(Escalation.id.is_(None), Escalation.unflagged.is_(True)))
+    if f.assigned_to_me:
+        conditions.append(Conversation.assigned_agent_id == user.id)
+    stmt = stmt.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    stmt = (
+        stmt.order_by(Conversation.priority.desc().nulls_last(), time_col.desc(), Conversation.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [
+        summarise(conv, esc, max_stress, agent) for conv, esc, max_stress, agent in session.execute(stmt)
+    ]
+    return items, total
+
+
+def summarise(
+    conv: Conversation, esc: Escalation | None, max_stress: float | None, agent: str | None
+) -> ConversationSummary:
+    summary = ConversationSummary.model_validate(conv)
+    trajectory = [float(x) for x in (conv.stress_trajectory or []) if isinstance(x, int | float)]
+    return summary.model_copy(
+        update={
+            "assigned_agent_name": agent,
+            "max_stress": max_stress if max_stress is not None else (max(trajectory) if trajectory else None),
+            "last_stress": trajectory[-1] if trajectory else None,
+            "escalation_id": esc.id if esc else None,
+            "feedback_state": esc.feedback_state if esc else None,
+            "unflagged": esc.unflagged if esc else False,
+        }
+    )
+
+
+def audit_trail(session: Session, conversation_id: str, *, limit: int) -> list[AuditRecord]:
+    stmt = (
+        select(AuditRecord)
+        .where(AuditRecord.conversation_id == conversation_id)
+        .order_by(AuditRecord.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def audit_after(session: Session, user: User, after_id: int, *, limit: int = 200) -> list[AuditRecord]:
+    """Audit records newer than ``after_id`` that this user may see (the live feed's query)."""
+    stmt = select(AuditRecord).where(AuditRecord.id > after_id).order_by(AuditRecord.id).limit(limit)
+    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+        visible_ids = select(Conversation.id).where(visible_to(user))
+        stmt = stmt.where(
+            or_(AuditRecord.conversation_id.in_(visible_ids), AuditRecord.actor == user.username)
+        )
+    return list(session.scalars(stmt))
+
+
+def last_audit_id(session: Session) -> int:
+    return session.scalar(select(func.max(AuditRecord.id))) or 0

@@ -1,0 +1,173 @@
+"""Actions on a conversation: accept, reply, transfer, resolve, and the supervisor's overrides."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Body, Request, status
+from sqlalchemy.orm import Session
+
+from api.deps import AgentUser, CurrentUser, SessionDep, SupervisorUser
+from api.queries import find_visible, summarise
+from api.relay import commit_and_relay
+from api.routes.conversations import ConversationId, not_found
+from api.schemas import (
+    ConversationSummary,
+    MessageOut,
+    PriorityIn,
+    ReassignIn,
+    ReplyIn,
+    TransferIn,
+    Versioned,
+)
+from triage import services
+from triage.audit import Actor
+from triage.db import Conversation, Role, User
+from triage.errors import AgentNotFound, StaleUpdate
+
+router = APIRouter(prefix="/conversations", tags=["actions"])
+
+
+def actor_of(user: User) -> Actor:
+    return Actor("user", user.username, user.id)
+
+
+def load_for_action(
+    session: Session, user: User, conversation_id: str, expected_version: int | None
+) -> Conversation:
+    """The conversation if this user may see it, checked against the version the client last saw."""
+    conv = find_visible(session, user, conversation_id)
+    if conv is None:
+        raise not_found(conversation_id)
+    if expected_version is not None and conv.version != expected_version:
+        raise StaleUpdate(
+            f"conversation {conversation_id!r} changed (version {conv.version}, you saw {expected_version}); "
+            "reload and try again"
+        )
+    return conv
+
+
+def require_agent(session: Session, agent_id: int | None) -> None:
+    """Conversations go to agents only (not to supervisors or admins)."""
+    if agent_id is None:
+        return
+    target = session.get(User, agent_id)
+    if target is None or target.role != Role.AGENT or not target.is_active:
+        raise AgentNotFound(f"agent {agent_id} not found")
+
+
+def _summary(conv: Conversation) -> ConversationSummary:
+    latest = conv.escalations[-1] if conv.escalations else None
+    return summarise(conv, latest, None, conv.assigned_agent.username if conv.assigned_agent else None)
+
+
+NoBody = Annotated[Versioned | None, Body()]
+
+
+@router.post("/{conversation_id}/accept", response_model=ConversationSummary)
+def accept(
+    conversation_id: ConversationId,
+    agent: AgentUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+    body: NoBody = None,
+) -> ConversationSummary:
+    """Take a waiting conversation from one of your queues (or confirm one routed to you)."""
+    load_for_action(session, agent, conversation_id, body.expected_version if body else None)
+    conv = services.accept(session, conversation_id, agent)
+    commit_and_relay(session, request, background)
+    return _summary(conv)
+
+
+@router.post("/{conversation_id}/reply", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
+def reply(
+    conversation_id: ConversationId,
+    body: ReplyIn,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> MessageOut:
+    """Send a message to the customer (stored redacted; delivered through Rasa to their channel)."""
+    load_for_action(session, user, conversation_id, body.expected_version)
+    message = services.agent_reply(session, conversation_id, user, body.text)
+    commit_and_relay(session, request, background)
+    return MessageOut.model_validate(message)
+
+
+@router.post("/{conversation_id}/transfer", response_model=ConversationSummary)
+def transfer(
+    conversation_id: ConversationId,
+    body: TransferIn,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> ConversationSummary:
+    """Move the conversation to another queue or agent, with a reason."""
+    load_for_action(session, user, conversation_id, body.expected_version)
+    require_agent(session, body.to_agent_id)
+    conv = services.transfer(
+        session,
+        conversation_id,
+        actor=actor_of(user),
+        to_queue=body.to_queue,
+        to_agent_id=body.to_agent_id,
+        reason=body.reason,
+    )
+    commit_and_relay(session, request, background)
+    return _summary(conv)
+
+
+@router.post("/{conversation_id}/resolve", response_model=ConversationSummary)
+def resolve(
+    conversation_id: ConversationId,
+    user: CurrentUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+    body: NoBody = None,
+) -> ConversationSummary:
+    """End the hand-off; the assistant answers the customer again."""
+    load_for_action(session, user, conversation_id, body.expected_version if body else None)
+    conv = services.resolve(session, conversation_id, actor=actor_of(user))
+    commit_and_relay(session, request, background)
+    return _summary(conv)
+
+
+@router.post("/{conversation_id}/priority", response_model=ConversationSummary)
+def set_priority(
+    conversation_id: ConversationId,
+    body: PriorityIn,
+    user: SupervisorUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> ConversationSummary:
+    """Override the priority (supervisors; a reason is required and audited)."""
+    load_for_action(session, user, conversation_id, body.expected_version)
+    conv = services.set_priority(
+        session, conversation_id, priority=body.priority, reason=body.reason, actor=actor_of(user)
+    )
+    commit_and_relay(session, request, background)
+    return _summary(conv)
+
+
+@router.post("/{conversation_id}/reassign", response_model=ConversationSummary)
+def reassign(
+    conversation_id: ConversationId,
+    body: ReassignIn,
+    user: SupervisorUser,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> ConversationSummary:
+    """Give the conversation to another agent (supervisors; a reason is required and audited)."""
+    load_for_action(session, user, conversation_id, body.expected_version)
+    require_agent(session, body.to_agent_id)
+    conv = services.transfer(
+        session, conversation_id, actor=actor_of(user), to_agent_id=body.to_agent_id, reason=body.reason
+    )
+    commit_and_relay(session, request, background)
+    return _summary(conv)

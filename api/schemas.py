@@ -1,0 +1,279 @@
+"""Request and response models of the REST API. Limits here are the first line of input validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from triage.db import AgentStatus, ConversationState, Role, Sender
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything Clearline stores is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+
+# Printable text: no NUL bytes (they break PostgreSQL text columns and mean binary junk).
+_NO_NUL = r"^[^\x00]*$"
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=_NO_NUL)
+]
+ReplyText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_NO_NUL)
+]
+QueueName = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+Username = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.-]{2,64}$")]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Versioned(StrictModel):
+    """Optional optimistic-lock check: the conversation version the client last saw."""
+
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+# ---- auth and users ----
+class LoginIn(StrictModel):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    skills: list[str]
+    capacity: int
+    status: AgentStatus
+    is_active: bool
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name
+    expires_in: int
+
+
+class UserCreateIn(StrictModel):
+    username: Username
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)] | None = None
+    password: Annotated[str, StringConstraints(min_length=12, max_length=256)]
+    role: Role
+    skills: list[QueueName] = Field(default_factory=list, max_length=20)
+    capacity: int = Field(default=3, ge=0, le=50)
+
+
+# ---- conversations ----
+class ConversationSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    channel: str | None
+    state: ConversationState
+    queue: str | None
+    priority: int | None
+    priority_band: str | None
+    latest_intent: str | None
+    assigned_agent_id: int | None
+    assigned_agent_name: str | None = None
+    max_stress: float | None = None
+    last_stress: float | None = None
+    escalation_id: int | None = None
+    feedback_state: str | None = None
+    unflagged: bool = False
+    escalated_at: UtcDateTime | None
+    queued_at: UtcDateTime | None
+    sla_deadline: UtcDateTime | None
+    sla_breached: bool
+    first_agent_reply_at: UtcDateTime | None
+    last_message_at: UtcDateTime
+    version: int
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationSummary]
+    total: int
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    sender: Sender
+    text: str
+    agent_id: int | None
+    intent: str | None
+    stress: float | None
+    flagged: bool
+    emotions: dict[str, Any] | None
+    labels: list[Any] | None
+    created_at: UtcDateTime
+    delivered: bool | None
+
+
+class EscalationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    trigger: str
+    priority: int
+    priority_band: str
+    queue: str
+    score: float
+    factors: list[Any]
+    explanations: list[Any]
+    policy_version: str
+    model_version: str | None
+    created_at: UtcDateTime
+    feedback_state: str | None
+    unflagged: bool
+
+
+class ConversationDetail(ConversationSummary):
+    customer_tier: str
+    fallback_count: int
+    human_requested: bool
+    stress_trajectory: list[Any]
+    started_at: UtcDateTime
+    assigned_at: UtcDateTime | None
+    resolved_at: UtcDateTime | None
+    messages: list[MessageOut]
+    escalations: list[EscalationOut]
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: UtcDateTime
+    actor_type: str
+    actor: str
+    action: str
+    conversation_id: str | None
+    inputs: dict[str, Any]
+    outcome: dict[str, Any]
+    versions: dict[str, Any]
+
+
+# ---- actions ----
+class ReplyIn(Versioned):
+    text: ReplyText
+
+
+class TransferIn(Versioned):
+    to_queue: QueueName | None = None
+    to_agent_id: int | None = Field(default=None, ge=1)
+    reason: Reason
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferIn:
+        if (self.to_queue is None) == (self.to_agent_id is None):
+            raise ValueError("give exactly one of to_queue or to_agent_id")
+        return self
+
+
+class ReassignIn(Versioned):
+    to_agent_id: int = Field(ge=1)
+    reason: Reason
+
+
+class PriorityIn(Versioned):
+    priority: int = Field(ge=0, le=100)
+    reason: Reason
+
+
+class UnflagIn(StrictModel):
+    reason: Reason
+
+
+class UnmarkedWord(StrictModel):
+    message_id: int = Field(ge=1)
+    start: int = Field(ge=0, le=100_000)
+    end: int = Field(ge=0, le=100_000)
+    word: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_NO_NUL)]
+
+
+class FeedbackIn(StrictModel):
+    verdict: Literal["correct", "wrong"]
+    unmarked_words: list[UnmarkedWord] = Field(default_factory=list, max_length=200)
+    comment: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=_NO_NUL)] | None
+    ) = None
+
+
+class FeedbackOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    escalation_id: int
+    user_id: int
+    verdict: str
+    unmarked_words: list[Any]
+    comment: str | None
+    created_at: UtcDateTime
+
+
+class HandoffIn(StrictModel):
+    conversation_id: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=_NO_NUL)]
+    reason: Annotated[str, StringConstraints(max_length=500, pattern=_NO_NUL)] = "customer asked for a human"
+    intent: Annotated[str, StringConstraints(max_length=128, pattern=_NO_NUL)] | None = None
+
+
+class HandoffOut(BaseModel):
+    escalation_id: int
+    conversation_id: str
+
+
+class AgentStatusIn(StrictModel):
+    status: AgentStatus
+
+
+class AgentOut(UserOut):
+    load: int
+    requeued: list[str] = Field(default_factory=list)
+
+
+# ---- queues and figures ----
+class WaitingOut(BaseModel):
+    id: str
+    priority: int | None
+    priority_band: str | None
+    queued_at: UtcDateTime | None
+    waiting_s: float
+    sla_deadline: UtcDateTime | None
+    sla_remaining_s: float | None
+    sla_breached: bool
+
+
+class QueueOut(BaseModel):
+    name: str
+    waiting: list[WaitingOut]
+    assigned: int
+    breaches: int
+    oldest_wait_s: float
+
+
+class HourCount(BaseModel):
+    hour: UtcDateTime
+    count: int
+
+
+class FiguresOut(BaseModel):
+    window_hours: int
+    escalations: int
+    escalations_per_hour: list[HourCount]
+    flag_precision: float | None
+    feedback_count: int
+    median_first_reply_s: float | None
+    sla_breach_rate: float | None
+    stress_histogram: list[int]
+    stress_bins: list[float]

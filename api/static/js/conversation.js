@@ -1,0 +1,219 @@
+/* One conversation: header, actions, explanation view, reply, feedback, audit (console and dashboard). */
+"use strict";
+
+const ConversationView = (() => {
+  const { api, h, toast, duration, time, num } = Clearline;
+  const byId = (id) => document.getElementById(id);
+  const me = Clearline.me();
+  const supervising = me && me.role !== "agent";
+  let detail = null;
+  let unmarked = new Map();
+  let changed = () => {};
+
+  const latestEscalation = () => (detail && detail.escalations.length ? detail.escalations[detail.escalations.length - 1] : null);
+  const path = (suffix = "") => `/conversations/${encodeURIComponent(detail.id)}${suffix}`;
+
+  async function open(id) {
+    unmarked = new Map();
+    await load(id);
+    const view = byId("conversation");
+    view.hidden = false;
+    const placeholder = byId("placeholder");
+    if (placeholder) placeholder.hidden = true;
+    view.scrollIntoView({ block: "nearest" });
+  }
+
+  async function load(id) {
+    try {
+      detail = await api(`/conversations/${encodeURIComponent(id)}`);
+    } catch (error) {
+      toast(error.message, "error");
+      return;
+    }
+    render();
+    if (supervising) await loadAudit();
+  }
+
+  function render() {
+    const escalation = latestEscalation();
+    byId("conv-title").textContent = `Conversation ${detail.id}`;
+    const meta = byId("conv-meta");
+    meta.replaceChildren(
+      h("span", { class: `state ${detail.state}` }, detail.state),
+      detail.priority_band ? h("span", { class: `band ${detail.priority_band}` }, `${detail.priority_band} · ${detail.priority}`) : null,
+      detail.queue ? h("span", { class: "queue" }, `queue ${detail.queue}`) : null,
+      detail.assigned_agent_name ? h("span", {}, `agent ${detail.assigned_agent_name}`) : null,
+      h("span", {}, `tier ${detail.customer_tier}`),
+      slaBadge(detail),
+    );
+    renderActions();
+    const explanations = escalation ? escalation.explanations : [];
+    Explain.renderFactors(byId("factors"), escalation);
+    byId("faithfulness").textContent = escalation ? Explain.faithfulnessSentence(explanations) : "";
+    Explain.renderTrajectory(byId("trajectory"), detail.stress_trajectory);
+    Explain.renderTranscript(byId("transcript"), detail.messages, explanations, (key) => unmarked.has(key), toggleWord);
+    Explain.renderEmotions(byId("emotions"), detail.messages);
+    byId("legend").hidden = !explanations.length;
+    byId("feedback-panel").hidden = !escalation;
+    byId("feedback-state").textContent = escalation
+      ? escalation.unflagged ? "This flag was withdrawn." : escalation.feedback_state ? `Marked ${escalation.feedback_state === "correct" ? "right" : "wrong"}.` : "No feedback yet."
+      : "";
+    updateUnmarkedCount();
+    const canReply = detail.state === "assigned" && (supervising || detail.assigned_agent_id === me.id);
+    byId("reply-form").hidden = !canReply;
+  }
+
+  function slaBadge(conv) {
+    if (!conv.sla_deadline || conv.first_agent_reply_at || !["queued", "assigned"].includes(conv.state)) return null;
+    const remaining = (Clearline.timestamp(conv.sla_deadline) - Date.now()) / 1000;
+    const breached = conv.sla_breached || remaining < 0;
+    return h("span", { class: breached ? "sla breached" : "sla", dataset: { deadline: conv.sla_deadline } },
+      breached ? `SLA breached ${duration(-remaining)} ago` : `SLA ${duration(remaining)} left`);
+  }
+
+  function toggleWord(key, word, mark) {
+    if (unmarked.has(key)) unmarked.delete(key); else unmarked.set(key, word);
+    mark.classList.toggle("unmarked", unmarked.has(key));
+    updateUnmarkedCount();
+  }
+
+  function updateUnmarkedCount() {
+    byId("unmarked-count").textContent = unmarked.size
+      ? `${unmarked.size} word(s) unmarked: they will be sent with your verdict.`
+      : "Click a highlighted word to say it should not have been highlighted.";
+  }
+
+  function renderActions() {
+    const box = byId("conv-actions");
+    box.replaceChildren();
+    const open = ["queued", "assigned"].includes(detail.state);
+    const mine = detail.assigned_agent_id === me.id;
+    const escalation = latestEscalation();
+    if (!supervising && detail.state === "queued") {
+      box.append(button("Accept", "primary", () => act("/accept", {})));
+    }
+    if (open && (supervising || mine)) {
+      box.append(button("Transfer", "", () => showForm("Transfer to queue", [field("to_queue", "Queue", "text")], (v) => act("/transfer", v))));
+      box.append(button("Resolve", "", () => act("/resolve", {})));
+    }
+    if (supervising && open) {
+      box.append(button("Reassign", "", reassignForm));
+      box.append(button("Priority", "", () => showForm("Set priority", [field("priority", "Priority (0-100)", "number")], (v) => act("/priority", { ...v, priority: Number(v.priority) }))));
+    }
+    if (supervising && escalation && !escalation.unflagged) {
+      box.append(button("Unflag", "bad", () => showForm("Withdraw this flag", [], (v) => escalationAct(`/escalations/${escalation.id}/unflag`, v))));
+    }
+  }
+
+  const button = (label, kind, onclick) => h("button", { type: "button", class: `btn ${kind}`, onclick }, label);
+  const field = (name, label, type, options) => ({ name, label, type, options });
+
+  async function reassignForm() {
+    const agents = await api("/agents");
+    const options = agents.map((a) => [a.id, `${a.display_name} (${a.status}, ${a.load}/${a.capacity})`]);
+    showForm("Reassign to agent", [field("to_agent_id", "Agent", "select", options)], (v) => act("/reassign", { ...v, to_agent_id: Number(v.to_agent_id) }));
+  }
+
+  /* An inline form under the header; every supervisor override needs a reason. */
+  function showForm(title, fields, submit) {
+    const box = byId("conv-actions");
+    const inputs = fields.map((f) => {
+      const input = f.type === "select"
+        ? h("select", { name: f.name, required: true }, f.options.map(([value, label]) => h("option", { value }, label)))
+        : h("input", { name: f.name, type: f.type, required: true, min: f.type === "number" ? 0 : null, max: f.type === "number" ? 100 : null, maxlength: 64 });
+      return h("label", {}, f.label, input);
+    });
+    const reason = h("input", { name: "reason", required: true, minlength: 3, maxlength: 500, placeholder: "Why? (kept in the audit trail)" });
+    const form = h("form", { class: "action-form" }, h("strong", {}, title), inputs, h("label", {}, "Reason", reason),
+      h("button", { class: "btn primary", type: "submit" }, "Confirm"),
+      h("button", { class: "btn ghost", type: "button", onclick: () => renderActions() }, "Cancel"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const values = Object.fromEntries(new FormData(form).entries());
+      submit(values);
+    });
+    box.replaceChildren(form);
+    (form.querySelector("input, select") || reason).focus();
+  }
+
+  async function act(suffix, body) {
+    try {
+      await api(path(suffix), { method: "POST", body: { ...body, expected_version: detail.version } });
+      toast("Done.", "ok");
+    } catch (error) {
+      toast(error.status === 409 ? `Someone changed this conversation first: ${error.message}` : error.message, "error");
+    }
+    await load(detail.id);
+    changed();
+  }
+
+  async function escalationAct(url, body) {
+    try {
+      await api(url, { method: "POST", body });
+      toast("Done.", "ok");
+    } catch (error) {
+      toast(error.message, "error");
+    }
+    await load(detail.id);
+    changed();
+  }
+
+  async function loadAudit() {
+    const panel = byId("audit-panel");
+    panel.hidden = false;
+    const records = await api(path("/audit")).catch(() => []);
+    const list = byId("audit");
+    list.replaceChildren(...records.map((r) => h("li", {},
+      h("time", {}, time(r.at)), " ", h("strong", {}, r.action), ` by ${r.actor}`,
+      r.inputs && r.inputs.reason ? h("span", { class: "reason" }, ` — “${r.inputs.reason}”`) : null)));
+    if (!records.length) list.append(h("li", { class: "empty" }, "No records."));
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    byId("reply-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const box = byId("reply-text");
+      const text = box.value.trim();
+      if (!text) return;
+      try {
+        await api(path("/reply"), { method: "POST", body: { text } });
+        box.value = "";
+      } catch (error) {
+        toast(error.message, "error");
+      }
+      await load(detail.id);
+      changed();
+    });
+    byId("reply-text").addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        byId("reply-form").requestSubmit();
+      }
+    });
+    for (const btn of document.querySelectorAll("#feedback-panel [data-verdict]")) {
+      btn.addEventListener("click", async () => {
+        const escalation = latestEscalation();
+        if (!escalation) return;
+        try {
+          await api(`/escalations/${escalation.id}/feedback`, {
+            method: "POST", body: { verdict: btn.dataset.verdict, unmarked_words: [...unmarked.values()] },
+          });
+          unmarked = new Map();
+          toast("Thanks: your feedback is stored.", "ok");
+        } catch (error) {
+          toast(error.message, "error");
+        }
+        await load(detail.id);
+        changed();
+      });
+    }
+  });
+
+  return {
+    open,
+    currentId: () => (detail ? detail.id : null),
+    refresh: () => (detail ? load(detail.id) : null),
+    onChange: (fn) => { changed = fn; },
+    slaBadge,
+  };
+})();

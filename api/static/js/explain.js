@@ -1,0 +1,150 @@
+/* The explanation view: factors, stress trajectory chart, highlighted transcript, emotions. */
+"use strict";
+
+const Explain = (() => {
+  const { h, svg, num, pct } = Clearline;
+
+  /* Blue (lowers stress) to orange (raises it): distinguishable with the common colour-vision
+     deficiencies, and each level also differs in lightness and underline weight. */
+  function level(attribution, maxAbs) {
+    if (!maxAbs) return null;
+    const r = attribution / maxAbs;
+    if (r >= 0.66) return "up-3";
+    if (r >= 0.33) return "up-2";
+    if (r >= 0.12) return "up-1";
+    if (r <= -0.33) return "down-1";
+    return null;
+  }
+
+  function renderFactors(list, escalation) {
+    list.replaceChildren();
+    if (!escalation) {
+      list.append(h("li", { class: "empty" }, "Not escalated."));
+      return;
+    }
+    const factors = [...(escalation.factors || [])].sort((a, b) => (b.contribution || 0) - (a.contribution || 0));
+    const max = Math.max(1, ...factors.map((f) => Math.abs(f.contribution || 0)));
+    for (const factor of factors) {
+      const width = Math.round((Math.abs(factor.contribution || 0) / max) * 100);
+      const bar = h("span", { class: "bar-fill" });
+      bar.style.width = `${width}%`;
+      list.append(
+        h("li", { class: "factor" },
+          h("span", { class: "factor-name" }, factor.text || factor.factor),
+          h("span", { class: "bar" }, bar),
+          h("span", { class: "factor-value" }, `${factor.contribution >= 0 ? "+" : ""}${num(factor.contribution, 0)}`)),
+      );
+    }
+    list.append(h("li", { class: "factor total" },
+      h("span", { class: "factor-name" }, `Priority ${escalation.priority} (${escalation.priority_band}), queue ${escalation.queue}`)));
+  }
+
+  function faithfulnessSentence(explanations) {
+    const explanation = (explanations || []).find((e) => e.score !== undefined && e.score_without_top !== undefined);
+    if (!explanation) return "No word-level explanation for this escalation (it was requested, not detected).";
+    const top = [...(explanation.words || [])].sort((a, b) => b.attribution - a.attribution).slice(0, 3).map((w) => `“${w.word}”`);
+    const words = top.length ? `these words (${top.join(", ")})` : "the top words";
+    if (explanation.score_without_top < explanation.score) {
+      return `Removing ${words} lowers the stress score from ${num(explanation.score)} to ${num(explanation.score_without_top)}.`;
+    }
+    return `Removing ${words} does not lower the stress score (${num(explanation.score)} → ${num(explanation.score_without_top)}): read this explanation with caution.`;
+  }
+
+  function renderTrajectory(container, trajectory, threshold = 0.5) {
+    container.replaceChildren();
+    const values = (trajectory || []).map(Number).filter((v) => !Number.isNaN(v));
+    if (!values.length) {
+      container.append(h("p", { class: "muted small" }, "No scored customer messages yet."));
+      return;
+    }
+    const W = 300, H = 110, P = 18;
+    const x = (i) => P + (values.length === 1 ? (W - 2 * P) / 2 : (i * (W - 2 * P)) / (values.length - 1));
+    const y = (v) => H - P - v * (H - 2 * P);
+    const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "trajectory", role: "img",
+      "aria-label": `Stress per customer message: ${values.map((v) => num(v)).join(", ")}` });
+    chart.append(svg("line", { x1: P, x2: W - P, y1: y(threshold), y2: y(threshold), class: "threshold" }));
+    chart.append(svg("text", { x: W - P, y: y(threshold) - 3, "text-anchor": "end", class: "axis" }, `threshold ${num(threshold)}`));
+    for (const v of [0, 1]) chart.append(svg("text", { x: 2, y: y(v) + 3, class: "axis" }, v));
+    chart.append(svg("polyline", { points: values.map((v, i) => `${x(i)},${y(v)}`).join(" "), class: "line" }));
+    values.forEach((v, i) => {
+      const dot = svg("circle", { cx: x(i), cy: y(v), r: 3.5, class: v >= threshold ? "dot high" : "dot" });
+      dot.append(svg("title", {}, `message ${i + 1}: stress ${num(v)}`));
+      chart.append(dot);
+    });
+    container.append(chart);
+  }
+
+  function explanationFor(message, explanations) {
+    return (explanations || []).find((e) => e.message_id === message.id);
+  }
+
+  /* Split a message into plain and highlighted spans using the explanation's character offsets. */
+  function highlightedText(message, explanation, isUnmarked, onToggle) {
+    const text = message.text;
+    if (!explanation || !explanation.words) return [text];
+    const maxAbs = Math.max(0, ...explanation.words.map((w) => Math.abs(w.attribution)));
+    const words = explanation.words
+      .filter((w) => text.slice(w.start, w.end) === w.word)
+      .sort((a, b) => a.start - b.start);
+    const parts = [];
+    let cursor = 0;
+    for (const word of words) {
+      const cls = level(word.attribution, maxAbs);
+      if (!cls || word.start < cursor) continue;
+      parts.push(text.slice(cursor, word.start));
+      const key = `${message.id}:${word.start}:${word.end}`;
+      const mark = h("mark", {
+        class: `hl ${cls}${isUnmarked(key) ? " unmarked" : ""}`,
+        title: `attribution ${word.attribution >= 0 ? "+" : ""}${num(word.attribution, 3)} (click to unmark)`,
+        tabindex: 0,
+        dataset: { key, attribution: word.attribution },
+      }, word.word);
+      const toggle = () => onToggle(key, { message_id: message.id, start: word.start, end: word.end, word: word.word }, mark);
+      mark.addEventListener("click", toggle);
+      mark.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); toggle(); } });
+      parts.push(mark);
+      cursor = word.end;
+    }
+    parts.push(text.slice(cursor));
+    return parts;
+  }
+
+  const SENDER_LABEL = { customer: "Customer", bot: "Assistant", agent: "Agent", system: "System" };
+
+  function renderTranscript(list, messages, explanations, isUnmarked, onToggle) {
+    list.replaceChildren();
+    for (const message of messages) {
+      const explanation = explanationFor(message, explanations);
+      const meta = [h("span", { class: "sender" }, SENDER_LABEL[message.sender] || message.sender)];
+      if (message.stress !== null && message.stress !== undefined) {
+        meta.push(h("span", { class: `stress-chip${message.flagged ? " high" : ""}`, title: "stress score" }, `stress ${num(message.stress)}`));
+      }
+      if (message.intent) meta.push(h("span", { class: "intent" }, message.intent));
+      if (message.sender === "agent" && message.delivered === false) meta.push(h("span", { class: "pending" }, "sending…"));
+      list.append(h("li", { class: `msg ${message.sender}${explanation ? " explained" : ""}`, dataset: { messageId: message.id } },
+        h("div", { class: "msg-meta" }, meta),
+        h("p", { class: "msg-text" }, highlightedText(message, explanation, isUnmarked, onToggle))));
+    }
+    if (!messages.length) list.append(h("li", { class: "empty" }, "No messages yet."));
+  }
+
+  function renderEmotions(list, messages) {
+    list.replaceChildren();
+    const scored = [...messages].reverse().find((m) => m.sender === "customer" && m.emotions);
+    if (!scored) {
+      list.append(h("li", { class: "empty" }, "No emotion scores yet."));
+      return;
+    }
+    const raw = scored.emotions.emotions || scored.emotions;
+    const labels = new Set(scored.labels || []);
+    const top = Object.entries(raw).filter(([, p]) => typeof p === "number").sort((a, b) => b[1] - a[1]).slice(0, 5);
+    for (const [label, p] of top) {
+      const fill = h("span", { class: "bar-fill" });
+      fill.style.width = `${Math.round(p * 100)}%`;
+      list.append(h("li", { class: labels.has(label) ? "emotion on" : "emotion" },
+        h("span", { class: "emotion-name" }, label), h("span", { class: "bar" }, fill), h("span", { class: "emotion-p" }, pct(p))));
+    }
+  }
+
+  return { renderFactors, faithfulnessSentence, renderTrajectory, renderTranscript, renderEmotions, level };
+})();

@@ -1,0 +1,26 @@
+"use strict";
+
+document.getElementById("login-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const error = document.getElementById("login-error");
+  error.hidden = true;
+  const body = {
+    username: document.getElementById("username").value.trim(),
+    password: document.getElementById("password").value,
+  };
+  const response = await fetch("/api/v1/auth/login", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    error.textContent = response.status === 429 ? "Too many attempts; wait a minute and try again." : "Wrong username or password.";
+    error.hidden = false;
+    return;
+  }
+  const data = await response.json();
+  const next = new URLSearchParams(window.location.search).get("next");
+  const safeNext = next && next.startsWith("/") && !next.startsWith("//") ? next : null;
+  window.location.href = safeNext || (data.user.role === "agent" ? "/console" : "/supervisor");
+});

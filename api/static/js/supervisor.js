@@ -1,0 +1,123 @@
+/* Supervisor dashboard: figures, live queues with SLA timers, agents, flagged conversations. */
+"use strict";
+
+(() => {
+  const { api, h, svg, duration, num, pct, time, toast } = Clearline;
+
+  function bars(values, labels, { width = 220, height = 60, title = "" } = {}) {
+    const max = Math.max(1, ...values);
+    const w = width / Math.max(1, values.length);
+    const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "bars", role: "img", "aria-label": title });
+    values.forEach((v, i) => {
+      const barHeight = (v / max) * (height - 4);
+      const rect = svg("rect", { x: i * w + 1, y: height - barHeight, width: Math.max(1, w - 2), height: barHeight });
+      rect.append(svg("title", {}, `${labels[i]}: ${v}`));
+      chart.append(rect);
+    });
+    return chart;
+  }
+
+  function card(label, value, hint, chart) {
+    return h("article", { class: "figure" }, h("span", { class: "figure-label" }, label), h("strong", { class: "figure-value" }, value),
+      hint ? h("span", { class: "figure-hint" }, hint) : null, chart || null);
+  }
+
+  async function loadFigures() {
+    const f = await api("/metrics?window_hours=24");
+    const hours = f.escalations_per_hour.map((x) => new Date(x.hour).getHours() + ":00");
+    const bins = f.stress_bins.slice(0, -1).map((b, i) => `${num(b, 1)}–${num(f.stress_bins[i + 1], 1)}`);
+    document.getElementById("figures").replaceChildren(
+      card("Escalations (24 h)", String(f.escalations), "per hour", bars(f.escalations_per_hour.map((x) => x.count), hours, { title: "Escalations per hour" })),
+      card("Flag precision", pct(f.flag_precision), `${f.feedback_count} feedback verdict(s)`),
+      card("Median first reply", f.median_first_reply_s === null ? "–" : duration(f.median_first_reply_s), "escalation → first agent reply"),
+      card("SLA breach rate", pct(f.sla_breach_rate), "of escalated conversations"),
+      card("Stress distribution", "", "customer messages, 0 → 1", bars(f.stress_histogram, bins, { title: "Stress score distribution" })),
+    );
+  }
+
+  async function loadQueues() {
+    const queues = await api("/queues");
+    const box = document.getElementById("queues");
+    box.replaceChildren(...queues.map((q) => h("div", { class: `queue-block${q.breaches ? " has-breach" : ""}` },
+      h("h3", {}, q.name, h("small", { class: "muted" }, ` ${q.waiting.length} waiting · ${q.assigned} with agents · oldest ${duration(q.oldest_wait_s)}`),
+        q.breaches ? h("span", { class: "sla breached" }, `${q.breaches} breach(es)`) : null),
+      h("table", { class: "table compact" }, h("tbody", {}, q.waiting.map((w) => h("tr", { class: w.sla_breached ? "breached" : "" },
+        h("td", {}, h("button", { type: "button", class: "link", onclick: () => ConversationView.open(w.id) }, w.id)),
+        h("td", {}, h("span", { class: `band ${w.priority_band || ""}` }, w.priority_band || "–")),
+        h("td", {}, `waiting ${duration(w.waiting_s)}`),
+        h("td", {}, h("span", { class: w.sla_breached ? "sla breached" : "sla", dataset: { deadline: w.sla_deadline || "" } },
+          w.sla_remaining_s === null ? "no SLA" : w.sla_breached ? `breached ${duration(-w.sla_remaining_s)} ago` : `${duration(w.sla_remaining_s)} left`)))))))));
+    if (!queues.length) box.append(h("p", { class: "muted" }, "No open conversations."));
+  }
+
+  async function loadAgents() {
+    const agents = await api("/agents");
+    const body = document.querySelector("#agents tbody");
+    body.replaceChildren(...agents.map((a) => {
+      const fill = h("span", { class: "bar-fill" });
+      fill.style.width = `${a.capacity ? Math.min(100, Math.round((a.load / a.capacity) * 100)) : 0}%`;
+      return h("tr", {}, h("td", {}, a.display_name), h("td", {}, h("span", { class: `status ${a.status}` }, a.status)),
+        h("td", {}, h("span", { class: "bar load" }, fill), ` ${a.load}/${a.capacity}`), h("td", {}, (a.skills || []).join(", ")));
+    }));
+  }
+
+  function filterQuery() {
+    const data = new FormData(document.getElementById("filters"));
+    const params = new URLSearchParams({ flagged: "true", limit: "100" });
+    for (const [key, value] of data.entries()) {
+      if (!value) continue;
+      params.set(key, key === "since" ? new Date(value).toISOString() : value);
+    }
+    return params.toString();
+  }
+
+  async function loadFlagged() {
+    const page = await api(`/conversations?${filterQuery()}`);
+    const body = document.querySelector("#flagged tbody");
+    body.replaceChildren(...page.items.map((c) => h("tr", { class: c.sla_breached ? "breached" : "", dataset: { conversationId: c.id } },
+      h("td", {}, h("button", { type: "button", class: "link", onclick: () => ConversationView.open(c.id) }, c.id)),
+      h("td", {}, h("span", { class: `band ${c.priority_band || ""}` }, `${c.priority_band || "–"} · ${c.priority ?? "–"}`)),
+      h("td", {}, c.queue || "–"), h("td", {}, h("span", { class: `state ${c.state}` }, c.state)),
+      h("td", {}, num(c.max_stress)), h("td", {}, c.assigned_agent_name || "–"),
+      h("td", {}, c.feedback_state ? (c.feedback_state === "correct" ? "right" : "wrong") : "–"), h("td", {}, time(c.escalated_at)))));
+    if (!page.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No flagged conversations match.")));
+  }
+
+  async function refresh() {
+    try {
+      await Promise.all([loadFigures(), loadQueues(), loadAgents(), loadFlagged()]);
+    } catch (error) {
+      toast(error.message, "error");
+    }
+  }
+
+  /* SLA timers tick every second between refreshes. */
+  function tick() {
+    for (const badge of document.querySelectorAll(".sla[data-deadline]")) {
+      const deadline = Clearline.timestamp(badge.dataset.deadline);
+      if (!deadline) continue;
+      const remaining = (deadline - Date.now()) / 1000;
+      if (remaining < 0) {
+        badge.classList.add("breached");
+        badge.textContent = `breached ${duration(-remaining)} ago`;
+      } else {
+        badge.textContent = `${duration(remaining)} left`;
+      }
+    }
+  }
+
+  const refreshSoon = Clearline.debounce(refresh, 300);
+  const refreshOpen = Clearline.debounce(() => ConversationView.refresh(), 300);
+
+  document.addEventListener("DOMContentLoaded", () => {
+    ConversationView.onChange(refresh);
+    document.getElementById("filters").addEventListener("submit", (event) => { event.preventDefault(); loadFlagged().catch((e) => toast(e.message, "error")); });
+    refresh();
+    Clearline.live((record) => {
+      refreshSoon();
+      if (record.conversation_id && record.conversation_id === ConversationView.currentId()) refreshOpen();
+    });
+    setInterval(tick, 1000);
+    setInterval(refreshSoon, 30000);
+  });
+})();

@@ -1,0 +1,117 @@
+"""Small row builders for api tests: users, escalated conversations with explanations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from api.users import NewUser, create_user
+from triage import services
+from triage.audit import POLICY
+from triage.db import Conversation, ConversationState, Message, Role, Sender, User, utcnow
+from triage.policy import current_policy
+
+PASSWORD = "correct horse battery"  # noqa: S105
+
+STRESSED = "This is ridiculous, my card was stolen and nobody helps me!"
+
+
+def user(
+    session: Session, username: str, role: Role, skills: tuple[str, ...] = (), capacity: int = 3
+) -> User:
+    return create_user(session, NewUser(username, PASSWORD, role, skills, capacity, username.title()))
+
+
+def explanation_for(message: Message, score: float = 0.91, without_top: float = 0.32) -> dict[str, Any]:
+    words = []
+    for word, attribution in (("ridiculous", 0.42), ("stolen", 0.31), ("nobody", 0.12), ("card", -0.2)):
+        start = message.text.find(word)
+        if start >= 0:
+            words.append({"word": word, "start": start, "end": start + len(word), "attribution": attribution})
+    return {
+        "message_id": message.id,
+        "text": message.text,
+        "words": words,
+        "delta": 0.003,
+        "comprehensiveness": score - without_top,
+        "sufficiency": 0.1,
+        "random_comprehensiveness": 0.05,
+        "score": score,
+        "score_without_top": without_top,
+        "target": "stress",
+    }
+
+
+def escalated(
+    session: Session,
+    conversation_id: str,
+    *,
+    text: str = STRESSED,
+    intent: str = "lost_or_stolen_card",
+    stress: float = 0.91,
+    minutes_ago: float = 0,
+) -> Conversation:
+    """A conversation with a bot turn and a stressed customer turn, escalated by the real policy."""
+    now = utcnow() - timedelta(minutes=minutes_ago)
+    conversation = Conversation(
+        id=conversation_id,
+        channel="socketio",
+        latest_intent=intent,
+        stress_trajectory=[0.12, stress],
+        started_at=now,
+        last_message_at=now,
+    )
+    session.add(conversation)
+    session.add(
+        Message(
+            conversation_id=conversation_id,
+            sender=Sender.CUSTOMER,
+            text="hi",
+            stress=0.12,
+            emotions={"emotions": {"neutral": 0.8, "joy": 0.1}},
+            labels=["neutral"],
+            created_at=now,
+        )
+    )
+    session.add(
+        Message(
+            conversation_id=conversation_id, sender=Sender.BOT, text="Hello! How can I help?", created_at=now
+        )
+    )
+    message = Message(
+        conversation_id=conversation_id,
+        sender=Sender.CUSTOMER,
+        text=text,
+        intent=intent,
+        stress=stress,
+        flagged=True,
+        labels=["anger", "annoyance"],
+        emotions={"emotions": {"anger": 0.71, "annoyance": 0.55, "neutral": 0.05}},
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    decision = current_policy().evaluate(services.policy_input(conversation))
+    services.escalate(
+        session,
+        conversation_id,
+        decision=decision,
+        explanations=[explanation_for(message)],
+        trigger="policy",
+        actor=POLICY,
+    )
+    if minutes_ago:
+        conversation.escalated_at = now
+        conversation.queued_at = now
+        conversation.sla_deadline = now + timedelta(seconds=60)
+    session.flush()
+    return conversation
+
+
+def assign(session: Session, conversation: Conversation, agent: User) -> None:
+    conversation.state = ConversationState.ASSIGNED
+    conversation.assigned_agent_id = agent.id
+    conversation.assigned_at = utcnow()
+    session.flush()
