@@ -14,12 +14,12 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 STAMPS := data/runtime/.stamps
 
-.PHONY: run test setup venv rasa-venv browser lint clean-runtime
+.PHONY: run test setup venv rasa-venv system-packages lint clean-runtime
 
 run: setup
 	$(VENV)/bin/clearline run
 
-test: setup browser
+test: setup system-packages
 	bash tests/run_all.sh
 
 setup: venv rasa-venv
@@ -46,9 +46,11 @@ $(STAMPS)/rasa-venv: bot/requirements.txt
 	$(RASA_VENV)/bin/pip install -q -r bot/requirements.txt
 	mkdir -p $(STAMPS) && touch $@
 
-# Debian's chromium for the Playwright browser tests (Playwright's own browser download is not used).
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# Debian packages the tests use: chromium for Playwright (its own browser download is not used) and
+# docker-compose to validate docker-compose.yml (no Docker engine is needed for that).
+system-packages:
+	@command -v chromium >/dev/null && command -v docker-compose >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null; }
 
 lint: venv
 	$(VENV)/bin/ruff check sentiment triage api nlu tests
