@@ -173,10 +173,10 @@ def banner(env: Mapping[str, str]) -> str:
         f"  Worker metrics    http://127.0.0.1:{ports['worker']}/metrics",
     ]
     if env.get("CLEARLINE_DEMO", "true") == "true":
-        from api.demo import DEMO_LOGINS  # noqa: PLC0415
+        from api.users import DEMO_USERS  # noqa: PLC0415
 
         lines.append("  Demo logins (demo mode only):")
-        lines.extend(f"    {role:<11} {user} / {password}" for role, user, password in DEMO_LOGINS)
+        lines.extend(f"    {u.role.value:<11} {u.username} / {u.password}" for u in DEMO_USERS)
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 
