@@ -75,7 +75,9 @@ class Redactor:
         """Non-overlapping spans, the higher score (then the longer span) winning an overlap."""
         found: list[RecognizerResult] = []
         for recognizer in self.recognizers:
-            found.extend(recognizer.analyze(text, entities=recognizer.supported_entities, nlp_artifacts=None))
+            # pattern recognizers need no NLP artifacts: that is what keeps spaCy models out
+            artifacts = None
+            found.extend(recognizer.analyze(text, recognizer.supported_entities, artifacts))  # type: ignore[arg-type]
         candidates = sorted(
             (r for r in found if r.score >= self.min_score and r.entity_type in PLACEHOLDERS),
             key=lambda r: (-r.score, -(r.end - r.start), r.start),

@@ -60,6 +60,22 @@ def _flush(session: Session) -> None:
         raise StaleUpdate("the conversation was changed by someone else; reload and retry") from exc
 
 
+def new_conversation(conversation_id: str, at: datetime | None = None) -> Conversation:
+    """A conversation with its defaults set now (column defaults only apply at INSERT)."""
+    at = at or utcnow()
+    return Conversation(
+        id=conversation_id,
+        state=ConversationState.BOT,
+        customer_tier="standard",
+        fallback_count=0,
+        human_requested=False,
+        stress_trajectory=[],
+        started_at=at,
+        last_message_at=at,
+        sla_breached=False,
+    )
+
+
 def get_conversation(session: Session, conversation_id: str) -> Conversation:
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
@@ -192,7 +208,7 @@ def request_handoff(
     """The bot's explicit hand-off. Idempotent: an already open hand-off is returned as it is."""
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:  # the bot can be faster than the worker that records the conversation
-        conversation = Conversation(id=conversation_id)
+        conversation = new_conversation(conversation_id)
         session.add(conversation)
         _flush(session)
     if conversation.state in OPEN_STATES and conversation.escalations:

@@ -1,0 +1,63 @@
+"""``clearline worker``, ``clearline db upgrade`` and ``clearline bench pipeline``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    db_app = typer.Typer(help="Clearline's database (Alembic migrations).", no_args_is_help=True)
+    app.add_typer(db_app, name="db")
+
+    @db_app.command("upgrade")
+    def db_upgrade(
+        revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+        url: Annotated[str | None, typer.Option(help="database URL (default CLEARLINE_DATABASE_URL)")] = None,
+    ) -> None:
+        """Apply the migrations up to REVISION (SQLite or PostgreSQL)."""
+        from triage.migrate import upgrade
+        from triage.settings import RUNTIME_DIR, get_settings
+
+        target = url or get_settings().database_url
+        if target.startswith("sqlite:///") and url is None:
+            RUNTIME_DIR.mkdir(parents=True, exist_ok=True)
+        upgrade(target, revision)
+        typer.echo(f"database at revision {revision}")
+
+    @app.command("worker")
+    def worker(
+        port: Annotated[
+            int | None, typer.Option(help="health/metrics port (default CLEARLINE_WORKER_PORT)")
+        ] = None,
+    ) -> None:
+        """Score every customer utterance, escalate, route and relay (until SIGTERM/SIGINT)."""
+        from triage.runner import SetupError, configure_logging, serve
+
+        configure_logging()
+        try:
+            serve(port=port)
+        except SetupError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+
+    @bench_app.command("pipeline")
+    def bench_pipeline(
+        rate: Annotated[float, typer.Option(help="customer messages offered per second")] = 50.0,
+        duration: Annotated[float, typer.Option(help="seconds of steady load")] = 30.0,
+        conversations: Annotated[int, typer.Option(help="concurrent conversations")] = 200,
+        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    ) -> None:
+        """Offer Rasa-shaped events to a real worker (real model) and measure throughput and latency."""
+        from triage.bench import BenchConfig, run_pipeline_bench
+
+        figures = run_pipeline_bench(BenchConfig(rate=rate, duration=duration, conversations=conversations))
+        if as_json:
+            typer.echo(json.dumps(figures))
+        else:
+            for key, value in figures.items():
+                typer.echo(f"{key}: {value}")
+        if figures.get("error"):
+            raise typer.Exit(1)

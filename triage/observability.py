@@ -1,0 +1,128 @@
+"""The worker's metrics and its small HTTP server: /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class WorkerMetrics:
+    """Prometheus metrics in a registry of their own (several workers can live in one test process)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.utterances_scored = Counter(
+            "clearline_utterances_scored", "Customer utterances scored", registry=r
+        )
+        self.events_processed = Counter("clearline_events_processed", "Broker events consumed", registry=r)
+        self.scoring_seconds = Histogram(
+            "clearline_scoring_seconds", "One batched scoring call", buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.explanation_seconds = Histogram(
+            "clearline_explanation_seconds", "One utterance explanation", buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.escalations = Counter(
+            "clearline_escalations", "Escalations by the policy", ["queue"], registry=r
+        )
+        self.queue_length = Gauge(
+            "clearline_queue_length", "Conversations waiting for an agent", ["queue"], registry=r
+        )
+        self.sla_breaches = Counter("clearline_sla_breaches", "First-reply SLA breaches", registry=r)
+        self.lag_events = Gauge("clearline_worker_lag_events", "Broker events not yet processed", registry=r)
+        self.lag_seconds = Gauge(
+            "clearline_worker_lag_seconds",
+            "Age of the newest processed event when it was processed",
+            registry=r,
+        )
+        self.batch_failures = Counter("clearline_worker_batch_failures", "Batches rolled back", registry=r)
+
+    def observe_scoring(self, seconds: float, count: int) -> None:
+        self.scoring_seconds.observe(seconds)
+        self.utterances_scored.inc(count)
+
+    def observe_explanation(self, seconds: float) -> None:
+        self.explanation_seconds.observe(seconds)
+
+    def escalated(self, queue: str) -> None:
+        self.escalations.labels(queue=queue).inc()
+
+    def set_queue_lengths(self, lengths: dict[str, int]) -> None:
+        for queue, value in lengths.items():
+            self.queue_length.labels(queue=queue).set(value)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class HealthServer:
+    """Serves health, readiness and metrics on a daemon thread."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        metrics: WorkerMetrics,
+        alive: Callable[[], bool],
+        ready: Callable[[], tuple[bool, dict[str, bool]]],
+    ) -> None:
+        handler = _handler(metrics, alive, ready)
+        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="worker-http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _handler(
+    metrics: WorkerMetrics, alive: Callable[[], bool], ready: Callable[[], tuple[bool, dict[str, bool]]]
+) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, payload: dict[str, object]) -> None:
+            self._send(status, json.dumps(payload).encode(), "application/json")
+
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server dispatches to
+            if self.path == "/healthz":
+                ok = alive()
+                self._json(200 if ok else 503, {"status": "ok" if ok else "stalled"})
+            elif self.path == "/readyz":
+                ok, checks = ready()
+                self._json(200 if ok else 503, {"status": "ready" if ok else "not ready", "checks": checks})
+            elif self.path == "/metrics":
+                self._send(200, metrics.render(), CONTENT_TYPE_LATEST)
+            else:
+                self._json(404, {"detail": "not found"})
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's signature
+            return  # probes every few seconds would flood the log
+
+    return Handler

@@ -1,0 +1,331 @@
+"""One batch of Rasa events -> stored messages, scores, policy decisions and escalations.
+
+Everything a batch produces is added to one session; the worker commits it together with the new
+consumer offset, so a crash at any point leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sentiment.types import Explanation, UtteranceScore
+from triage import audit, services
+from triage.broker import BrokerEvent
+from triage.db import Conversation, ConversationState, Message, Sender, utcnow
+from triage.policy import Decision, Policy
+
+log = structlog.get_logger("triage.pipeline")
+
+FALLBACK_INTENT = "nlu_fallback"
+HUMAN_INTENT = "request_human"
+# the agent's own words come back from Rasa as bot events: they are already stored as agent messages
+AGENT_ECHO_RESPONSE = "utter_agent_message"
+MAX_EXPLAINED = 2
+
+
+class Scorer(Protocol):
+    """What the worker needs of the emotion model."""
+
+    def score(self, texts: list[str]) -> list[UtteranceScore]: ...
+
+    def explain(self, text: str, target: str) -> Explanation: ...
+
+
+class PipelineMetrics(Protocol):
+    def observe_scoring(self, seconds: float, count: int) -> None: ...
+
+    def observe_explanation(self, seconds: float) -> None: ...
+
+    def escalated(self, queue: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Utterance:
+    event: BrokerEvent
+    sender: Sender
+    text: str  # redacted
+    at: datetime
+    intent: str | None = None
+    confidence: float | None = None
+    channel: str | None = None
+
+
+@dataclass
+class BatchResult:
+    last_event_id: int
+    events: int = 0
+    stored: int = 0
+    scored: int = 0
+    skipped: int = 0
+    escalated: list[str] = field(default_factory=list)
+    assigned: list[tuple[str, int]] = field(default_factory=list)
+    newest_event_at: datetime | None = None
+
+
+def _event_time(data: dict[str, Any]) -> datetime:
+    stamp = data.get("timestamp")
+    if isinstance(stamp, int | float):
+        return datetime.fromtimestamp(stamp, UTC)
+    return utcnow()
+
+
+def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance | None:
+    data = event.data
+    text = data.get("text") if data else None
+    if data is None or not isinstance(text, str) or not text.strip():
+        return None
+    if event.type == "user":
+        parse = data.get("parse_data") or {}
+        intent = (parse.get("intent") or {}) if isinstance(parse, dict) else {}
+        name = intent.get("name") if isinstance(intent, dict) else None
+        confidence = intent.get("confidence") if isinstance(intent, dict) else None
+        return _Utterance(
+            event,
+            Sender.CUSTOMER,
+            redact(text),
+            _event_time(data),
+            name if isinstance(name, str) else None,
+            float(confidence) if isinstance(confidence, int | float) else None,
+            data.get("input_channel") if isinstance(data.get("input_channel"), str) else None,
+        )
+    if event.type == "bot":
+        metadata = data.get("metadata") or {}
+        if isinstance(metadata, dict) and metadata.get("utter_action") == AGENT_ECHO_RESPONSE:
+            return None
+        return _Utterance(event, Sender.BOT, redact(text), _event_time(data))
+    return None
+
+
+def explanation_record(message: Message, explanation: Explanation) -> dict[str, Any]:
+    """The JSON stored with an escalation (offsets refer to the redacted text)."""
+    faith = explanation.faithfulness
+    return {
+        "message_id": message.id,
+        "text": explanation.text,
+        "target": explanation.target,
+        "words": [asdict(w) for w in explanation.words],
+        "top_words": list(explanation.top_words),
+        "delta": explanation.delta,
+        "k": faith.k,
+        "score": faith.score,
+        "comprehensiveness": faith.comprehensiveness,
+        "sufficiency": faith.sufficiency,
+        "random_comprehensiveness": faith.random_comprehensiveness,
+        "score_without_top": faith.score_without_top,
+        "model": explanation.model,
+        "n_steps": explanation.n_steps,
+        "truncated": explanation.truncated,
+    }
+
+
+class BatchProcessor:
+    """Applies one batch of broker events to Clearline's tables (no commit)."""
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        policy: Policy,
+        redact: Callable[[str], str],
+        metrics: PipelineMetrics | None = None,
+    ) -> None:
+        self.scorer = scorer
+        self.policy = policy
+        self.redact = redact
+        self.metrics = metrics
+
+    def process(self, session: Session, events: list[BrokerEvent]) -> BatchResult:
+        result = BatchResult(last_event_id=events[-1].id if events else 0, events=len(events))
+        utterances = []
+        for event in events:
+            utterance = _utterance(event, self.redact)
+            if utterance is None:
+                result.skipped += 1
+            else:
+                utterances.append(utterance)
+        scores = self._score([u.text for u in utterances if u.sender == Sender.CUSTOMER])
+        result.scored = len(scores)
+        score_iter = iter(scores)
+        conversations: dict[str, Conversation] = {}
+        for utterance in utterances:
+            conversation = self._conversation(session, conversations, utterance)
+            score = next(score_iter) if utterance.sender == Sender.CUSTOMER else None
+            self._store(session, conversation, utterance, score)
+            result.stored += 1
+            result.newest_event_at = utterance.at
+            in_bot = score is not None and conversation.state == ConversationState.BOT
+            if in_bot and score is not None and self._apply_policy(session, conversation, utterance, score):
+                result.escalated.append(conversation.id)
+        result.assigned = services.assign_waiting(session, utcnow())
+        return result
+
+    def _score(self, texts: list[str]) -> list[UtteranceScore]:
+        if not texts:
+            return []
+        started = time.perf_counter()
+        scores = self.scorer.score(texts)  # one call for the whole batch, across conversations
+        if len(scores) != len(texts):
+            raise RuntimeError(f"scorer returned {len(scores)} scores for {len(texts)} texts")
+        if self.metrics is not None:
+            self.metrics.observe_scoring(time.perf_counter() - started, len(texts))
+        return scores
+
+    @staticmethod
+    def _conversation(
+        session: Session, cache: dict[str, Conversation], utterance: _Utterance
+    ) -> Conversation:
+        sender_id = utterance.event.sender_id
+        conversation = cache.get(sender_id) or session.get(Conversation, sender_id)
+        if conversation is None:
+            conversation = services.new_conversation(sender_id, utterance.at)
+            session.add(conversation)
+        cache[sender_id] = conversation
+        return conversation
+
+    def _store(
+        self,
+        session: Session,
+        conversation: Conversation,
+        utterance: _Utterance,
+        score: UtteranceScore | None,
+    ) -> None:
+        now = utcnow()
+        message = Message(
+            conversation_id=conversation.id,
+            sender=utterance.sender,
+            text=utterance.text,
+            source_event_id=utterance.event.id,
+            event_at=utterance.at,
+            created_at=now,
+        )
+        conversation.last_message_at = utterance.at
+        if utterance.sender == Sender.CUSTOMER and score is not None:
+            message.intent, message.intent_confidence = utterance.intent, utterance.confidence
+            message.stress, message.flagged = score.stress, score.flag
+            message.emotions, message.labels = dict(score.emotions), list(score.labels)
+            message.model_version, message.scored_at = score.model, now
+            self._update_conversation(session, conversation, utterance, score)
+        session.add(message)
+        session.flush()
+        if score is not None:
+            audit.record(
+                session,
+                audit.WORKER,
+                "score",
+                conversation_id=conversation.id,
+                inputs={"message_id": message.id, "source_event_id": utterance.event.id},
+                outcome={"stress": score.stress, "flag": score.flag, "labels": list(score.labels)},
+                versions={"model": score.model},
+                at=now,
+            )
+
+    @staticmethod
+    def _update_conversation(
+        session: Session, conversation: Conversation, utterance: _Utterance, score: UtteranceScore
+    ) -> None:
+        if conversation.state == ConversationState.RESOLVED:  # the customer is back with the bot
+            conversation.state = ConversationState.BOT
+            audit.record(
+                session,
+                audit.WORKER,
+                "back_to_bot",
+                conversation_id=conversation.id,
+                inputs={"source_event_id": utterance.event.id},
+            )
+        conversation.stress_trajectory = [*(conversation.stress_trajectory or []), round(score.stress, 4)]
+        if utterance.channel:
+            conversation.channel = utterance.channel
+        if utterance.intent:
+            conversation.latest_intent = utterance.intent
+        if utterance.intent == FALLBACK_INTENT:
+            conversation.fallback_count += 1
+        if utterance.intent == HUMAN_INTENT:
+            conversation.human_requested = True
+
+    def _apply_policy(
+        self, session: Session, conversation: Conversation, utterance: _Utterance, score: UtteranceScore
+    ) -> bool:
+        decision = self.policy.evaluate(services.policy_input(conversation))
+        audit.record(
+            session,
+            audit.POLICY,
+            "policy",
+            conversation_id=conversation.id,
+            inputs={
+                "source_event_id": utterance.event.id,
+                "stress": score.stress,
+                "intent": conversation.latest_intent,
+            },
+            outcome=decision.as_dict(),
+            versions={"policy": decision.policy_version, "model": score.model},
+        )
+        if not decision.escalate:
+            return False
+        explanations = self._explanations(session, conversation, decision)
+        services.escalate(
+            session,
+            conversation.id,
+            decision=decision,
+            explanations=explanations,
+            trigger="policy",
+            actor=audit.WORKER,
+            model_version=score.model,
+        )
+        if self.metrics is not None:
+            self.metrics.escalated(decision.queue)
+        log.info(
+            "escalated",
+            conversation_id=conversation.id,
+            priority=decision.priority,
+            queue=decision.queue,
+            source_event_id=utterance.event.id,
+        )
+        return True
+
+    def _explanations(
+        self, session: Session, conversation: Conversation, decision: Decision
+    ) -> list[dict[str, Any]]:
+        """Explain the recent customer utterances whose stress counted (at most two, most stressed first)."""
+        if not any(f.factor in ("stress", "trend") for f in decision.factors):
+            return []
+        cfg = self.policy.config.factors
+        recent = session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation.id, Message.sender == Sender.CUSTOMER)
+            .order_by(Message.id.desc())
+            .limit(max(cfg.trend.window, 1))
+        ).all()
+        driving = sorted(
+            (m for m in recent if (m.stress or 0.0) >= cfg.stress.min), key=lambda m: -(m.stress or 0.0)
+        )[:MAX_EXPLAINED]
+        records = []
+        for message in driving:
+            started = time.perf_counter()
+            try:
+                explanation = self.scorer.explain(message.text, "stress")
+            except Exception as exc:  # an escalation must not wait for a failed explanation
+                log.error(
+                    "explanation_failed",
+                    conversation_id=conversation.id,
+                    message_id=message.id,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+                records.append(
+                    {
+                        "message_id": message.id,
+                        "text": message.text,
+                        "error": f"{type(exc).__name__}: {exc}"[:500],
+                    }
+                )
+                continue
+            if self.metrics is not None:
+                self.metrics.observe_explanation(time.perf_counter() - started)
+            records.append(explanation_record(message, explanation))
+        return records

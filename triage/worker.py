@@ -1,0 +1,184 @@
+"""The worker loop: broker events -> one transaction per batch; outbox relay; SLA checks; health.
+
+Exactly-once: the batch's rows and the new consumer offset commit in one transaction of Clearline's
+database, so a worker killed at any moment restarts from the last committed offset and neither loses
+nor repeats a message (the unique index on ``messages.source_event_id`` guards it too).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from sentiment.types import Explanation, UtteranceScore
+from triage import services
+from triage.broker import EventSource
+from triage.db import ConsumerOffset, Conversation, ConversationState, session_scope, utcnow
+from triage.observability import WorkerMetrics
+from triage.outbox import RasaCommands, deliver_outbox
+from triage.pipeline import BatchProcessor, BatchResult, Scorer
+from triage.policy import Policy
+
+log = structlog.get_logger("triage.worker")
+
+CONSUMER = "triage-worker"
+
+
+class SentimentScorer:
+    """The real emotion model (``sentiment``), loaded once; imported lazily because it pulls in torch."""
+
+    def __init__(self, model_path: str | None = None) -> None:
+        sentiment = importlib.import_module("sentiment")
+        loader = (
+            getattr(sentiment, "load_model", None) or importlib.import_module("sentiment.model").load_model
+        )
+        self._model: Any = loader(model_path)
+
+    def score(self, texts: list[str]) -> list[UtteranceScore]:
+        return list(self._model.score(texts))
+
+    def explain(self, text: str, target: str) -> Explanation:
+        explanation: Explanation = self._model.explain(text, target=target)
+        return explanation
+
+
+@dataclass
+class WorkerOptions:
+    batch_size: int = 256
+    poll_interval: float = 0.05  # seconds to sleep when the broker has nothing new
+    housekeeping_interval: float = 1.0  # SLA check, routing, queue gauges, lag
+    relay_interval: float = 0.2  # outbox delivery
+    error_backoff: float = 1.0
+    consumer: str = CONSUMER
+
+
+class Worker:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        source: EventSource,
+        scorer: Scorer,
+        policy: Policy,
+        redact: Callable[[str], str],
+        rasa: RasaCommands | None = None,
+        metrics: WorkerMetrics | None = None,
+        options: WorkerOptions | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.source = source
+        self.metrics = metrics or WorkerMetrics()
+        self.processor = BatchProcessor(scorer, policy, redact, self.metrics)
+        self.rasa = rasa
+        self.options = options or WorkerOptions()
+        self.stop_event = threading.Event()
+        self.heartbeat = time.monotonic()
+        self._last_housekeeping = 0.0
+        self._relay_thread: threading.Thread | None = None
+
+    # -- one step ------------------------------------------------------------------------------
+    def process_next_batch(self) -> BatchResult | None:
+        """Read, process and commit one batch; None when there was nothing new."""
+        with session_scope(self.session_factory) as session:
+            offset = session.get(ConsumerOffset, self.options.consumer, with_for_update=True)
+            if offset is None:
+                offset = ConsumerOffset(consumer=self.options.consumer, last_event_id=0)
+                session.add(offset)
+            events = self.source.read_after(offset.last_event_id, self.options.batch_size)
+            if not events:
+                return None
+            result = self.processor.process(session, events)
+            offset.last_event_id = result.last_event_id
+            offset.updated_at = utcnow()
+        self.metrics.events_processed.inc(result.events)
+        if result.newest_event_at is not None:
+            self.metrics.lag_seconds.set(max(0.0, (utcnow() - result.newest_event_at).total_seconds()))
+        return result
+
+    def housekeeping(self) -> None:
+        """SLA breaches, routing of waiting conversations (agents come and go), gauges."""
+        now = utcnow()
+        with session_scope(self.session_factory) as session:
+            breached = services.check_sla(session, now)
+            services.assign_waiting(session, now)
+            lengths = dict(
+                session.execute(
+                    select(Conversation.queue, func.count())
+                    .where(Conversation.state == ConversationState.QUEUED)
+                    .group_by(Conversation.queue)
+                ).all()
+            )
+            offset = session.get(ConsumerOffset, self.options.consumer)
+        for conversation_id in breached:
+            self.metrics.sla_breaches.inc()
+            log.warning("sla_breach", conversation_id=conversation_id)
+        known = set(self.processor.policy.config.queue_names)
+        self.metrics.set_queue_lengths({q: int(lengths.get(q, 0)) for q in known | {str(q) for q in lengths}})
+        last_seen = offset.last_event_id if offset else 0
+        self.metrics.lag_events.set(max(0, self.source.last_id() - last_seen))
+
+    def relay_once(self) -> int:
+        if self.rasa is None:
+            return 0
+        return deliver_outbox(self.session_factory, self.rasa)
+
+    # -- health --------------------------------------------------------------------------------
+    def alive(self) -> bool:
+        return time.monotonic() - self.heartbeat < 60
+
+    def ready(self) -> tuple[bool, dict[str, bool]]:
+        checks = {"database": self._database_ok(), "model": self.processor.scorer is not None}
+        return all(checks.values()), checks
+
+    def _database_ok(self) -> bool:
+        try:
+            with self.session_factory() as session:
+                session.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    # -- loops ---------------------------------------------------------------------------------
+    def _relay_loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.relay_once()
+            except Exception:
+                log.exception("outbox_relay_failed")
+            self.stop_event.wait(self.options.relay_interval)
+
+    def run(self) -> None:
+        """Loop until ``stop()``; the current batch always finishes (or rolls back) first."""
+        log.info("worker_started", consumer=self.options.consumer)
+        if self.rasa is not None:
+            self._relay_thread = threading.Thread(target=self._relay_loop, name="outbox-relay", daemon=True)
+            self._relay_thread.start()
+        while not self.stop_event.is_set():
+            self.heartbeat = time.monotonic()
+            try:
+                result = self.process_next_batch()
+                if time.monotonic() - self._last_housekeeping >= self.options.housekeeping_interval:
+                    self.housekeeping()
+                    self._last_housekeeping = time.monotonic()
+            except Exception:
+                self.metrics.batch_failures.inc()
+                log.exception("batch_failed")  # rolled back: the same events are read again
+                self.stop_event.wait(self.options.error_backoff)
+                continue
+            if result is None:
+                self.stop_event.wait(self.options.poll_interval)
+            elif result.escalated:
+                log.info("batch_escalated", escalated=result.escalated, events=result.events)
+        if self._relay_thread is not None:
+            self._relay_thread.join(timeout=10)
+        log.info("worker_stopped", consumer=self.options.consumer)
+
+    def stop(self) -> None:
+        self.stop_event.set()
