@@ -34,14 +34,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Score every customer utterance, escalate, route and relay (until SIGTERM/SIGINT)."""
-        from triage.runner import SetupError, configure_logging, serve
+        from triage.runner import main
 
-        configure_logging()
-        try:
-            serve(port=port)
-        except SetupError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+        main(port=port)
 
     @bench_app.command("pipeline")
     def bench_pipeline(

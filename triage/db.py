@@ -162,6 +162,7 @@ class Escalation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
     trigger: Mapped[str] = mapped_column(String(32))  # policy | bot_request | supervisor
+    source_event_id: Mapped[int | None] = mapped_column(Integer)  # the broker event that tipped it
     priority: Mapped[int] = mapped_column(Integer)
     priority_band: Mapped[str] = mapped_column(String(16))
     queue: Mapped[str] = mapped_column(String(64))

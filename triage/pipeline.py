@@ -277,6 +277,7 @@ class BatchProcessor:
             trigger="policy",
             actor=audit.WORKER,
             model_version=score.model,
+            source_event_id=utterance.event.id,
         )
         if self.metrics is not None:
             self.metrics.escalated(decision.queue)

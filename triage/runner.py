@@ -89,3 +89,13 @@ def serve(
     finally:
         server.stop()
         worker.source.close()
+
+
+def main(port: int | None = None, scorer: Scorer | None = None) -> None:
+    """Entry point of a worker process: JSON logs, then ``serve`` until a signal."""
+    configure_logging()
+    try:
+        serve(scorer=scorer, port=port)
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc

@@ -133,6 +133,7 @@ def escalate(
     trigger: str,
     actor: Actor,
     model_version: str | None = None,
+    source_event_id: int | None = None,
 ) -> Escalation:
     """Hand the conversation to people: escalation row, queue, pause the bot, tell the customer."""
     conversation = get_conversation(session, conversation_id)
@@ -150,6 +151,7 @@ def escalate(
         explanations=explanations,
         policy_version=decision.policy_version,
         model_version=model_version,
+        source_event_id=source_event_id,
         created_at=now,
     )
     session.add(escalation)

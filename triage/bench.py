@@ -1,0 +1,259 @@
+"""``clearline bench pipeline``: a steady stream of Rasa-shaped customer events -> the real worker.
+
+The worker runs as its own process (as in production), on temporary SQLite databases. This process
+writes events at a fixed rate, one committed INSERT each (as Rasa's SQL broker does), and a poller
+reads Clearline's tables the way the api would, timing when each score and each escalation becomes
+visible. Latencies run from the event's write to that visibility.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from triage.broker import SqlEventSource
+from triage.db import AgentStatus, Escalation, Message, Role, Sender, User, make_engine, session_scope
+from triage.db import make_session_factory as _factory
+from triage.migrate import upgrade
+from triage.rasa_events import user_event, write_events
+
+CALM = [
+    ("where is my new card?", "card_arrival"),
+    ("how long does a transfer to another bank take", "transfer_timing"),
+    ("can I top up with apple pay", "apple_pay_or_google_pay"),
+    ("what is the exchange rate for euros", "exchange_rate"),
+    ("I would like to change my pin please", "change_pin"),
+    ("thanks, that helps", "card_arrival"),
+    ("is there a fee for topping up by card", "top_up_by_card_charge"),
+    ("how do I verify my identity", "verify_my_identity"),
+]
+STRESSED = [
+    ("someone took money from my account, I am scared and furious", "compromised_card"),
+    ("this is unacceptable, my card was stolen and nobody helps me", "lost_or_stolen_card"),
+    ("I am so angry, the transfer never arrived and rent is due today", "transfer_not_received_by_recipient"),
+    ("I'm terrified, there are payments I never made", "card_payment_not_recognised"),
+]
+
+
+@dataclass
+class BenchConfig:
+    rate: float = 50.0  # customer messages per second
+    duration: float = 30.0  # seconds of steady load
+    conversations: int = 200
+    stressed_share: float = 0.1
+    agents: int = 20
+    drain_timeout: float = 60.0
+    ready_timeout: float = 300.0
+    poll_interval: float = 0.02
+    seed: int = 7
+    worker_cmd: list[str] = field(
+        default_factory=lambda: [sys.executable, "-c", "from triage.runner import main; main()"]
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)
+
+
+class _Observer:
+    """Polls Clearline's tables like the api would and notes when rows become visible."""
+
+    def __init__(self, url: str, interval: float) -> None:
+        self.factory = _factory(make_engine(url))
+        self.interval = interval
+        self.seen_messages: dict[int, float] = {}  # source_event_id -> first seen (time.time())
+        self.message_rows = 0
+        self.seen_escalations: dict[int, float] = {}  # escalation id -> first seen
+        self.escalation_events: dict[int, int | None] = {}  # escalation id -> source event id
+        self._last_message_id = 0
+        self._last_escalation_id = 0
+        self.stop = threading.Event()
+
+    def poll(self) -> None:
+        now = time.time()
+        with self.factory() as session:
+            rows = session.execute(
+                select(Message.id, Message.source_event_id)
+                .where(Message.id > self._last_message_id, Message.sender == Sender.CUSTOMER)
+                .order_by(Message.id)
+            ).all()
+            escalations = session.execute(
+                select(Escalation.id, Escalation.source_event_id)
+                .where(Escalation.id > self._last_escalation_id)
+                .order_by(Escalation.id)
+            ).all()
+        for message_id, event_id in rows:
+            self._last_message_id = message_id
+            self.message_rows += 1
+            if event_id is not None:
+                self.seen_messages.setdefault(event_id, now)
+        for escalation_id, event_id in escalations:
+            self._last_escalation_id = escalation_id
+            self.seen_escalations[escalation_id] = now
+            self.escalation_events[escalation_id] = event_id
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.poll()
+            self.stop.wait(self.interval)
+
+
+def _seed_agents(url: str, count: int, queues: list[str]) -> None:
+    with session_scope(_factory(make_engine(url))) as session:
+        for i in range(count):
+            session.add(
+                User(
+                    username=f"bench-agent-{i}",
+                    display_name=f"Agent {i}",
+                    password_hash="!",  # noqa: S106 - not a hash: benchmark agents never log in
+                    role=Role.AGENT,
+                    skills=queues,
+                    capacity=3,
+                    status=AgentStatus.AVAILABLE,
+                )
+            )
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int, timeout: float) -> str | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"worker exited with {process.returncode} before it was ready"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return None
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return f"worker not ready after {timeout:.0f} s"
+
+
+def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
+    from triage.policy import load_policy
+    from triage.settings import get_settings
+
+    rng = random.Random(config.seed)  # noqa: S311 - shapes the load, nothing secret
+    with tempfile.TemporaryDirectory(prefix="clearline-bench-") as tmp:
+        clearline_url = f"sqlite:///{Path(tmp) / 'clearline.db'}"
+        events_url = f"sqlite:///{Path(tmp) / 'rasa_events.db'}"
+        upgrade(clearline_url)
+        _seed_agents(clearline_url, config.agents, load_policy(get_settings().policy_path).config.queue_names)
+        source = SqlEventSource(events_url)
+        source.ensure_table()
+        port = _free_port()
+        env = os.environ | {
+            "CLEARLINE_DATABASE_URL": clearline_url,
+            "CLEARLINE_EVENTS_URL": events_url,
+            "CLEARLINE_WORKER_PORT": str(port),
+            "CLEARLINE_RASA_URL": f"http://127.0.0.1:{_free_port()}",
+        }
+        log_path = Path(tmp) / "worker.log"
+        with open(log_path, "wb") as log_file:
+            worker = subprocess.Popen(config.worker_cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            error = _wait_ready(worker, port, config.ready_timeout)
+            if error:
+                tail = log_path.read_text(errors="replace")[-1500:]
+                return {"error": error, "worker_log_tail": tail}
+            return _measure(config, rng, source, clearline_url, worker)
+        finally:
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+            source.close()
+
+
+def _measure(
+    config: BenchConfig,
+    rng: random.Random,
+    source: SqlEventSource,
+    clearline_url: str,
+    worker: subprocess.Popen[bytes],
+) -> dict[str, Any]:
+    observer = _Observer(clearline_url, config.poll_interval)
+    poller = threading.Thread(target=observer.run, daemon=True)
+    poller.start()
+    written: dict[int, float] = {}  # event id -> write time
+    total = int(config.rate * config.duration)
+    interval = 1.0 / config.rate
+    conversation_ids = [f"bench-{i}" for i in range(config.conversations)]
+    started = time.time()
+    next_at = time.monotonic()
+    max_lag = 0
+    with source.engine.connect() as conn:
+        for n in itertools.count():
+            if n >= total:
+                break
+            sleep = next_at - time.monotonic()
+            if sleep > 0:
+                time.sleep(sleep)
+            next_at += interval
+            text, intent = rng.choice(STRESSED if rng.random() < config.stressed_share else CALM)
+            stamp = time.time()
+            with conn.begin():
+                (event_id,) = write_events(
+                    conn, [(rng.choice(conversation_ids), user_event(text, intent, timestamp=stamp))]
+                )
+            written[event_id] = stamp
+            if n % 25 == 0:
+                max_lag = max(max_lag, event_id - max(observer.seen_messages, default=0))
+    write_seconds = time.time() - started
+    drain_deadline = time.monotonic() + config.drain_timeout
+    while len(observer.seen_messages) < len(written) and time.monotonic() < drain_deadline:
+        time.sleep(0.05)
+    time.sleep(config.poll_interval * 3)
+    observer.stop.set()
+    poller.join()
+    observer.poll()
+    processed = [observer.seen_messages[e] for e in written if e in observer.seen_messages]
+    finished = max(processed, default=started)
+    score_ms = [
+        (observer.seen_messages[e] - t) * 1000 for e, t in written.items() if e in observer.seen_messages
+    ]
+    escalation_ms = [
+        (seen - written[event_id]) * 1000
+        for esc_id, seen in observer.seen_escalations.items()
+        if (event_id := observer.escalation_events.get(esc_id)) in written and event_id is not None
+    ]
+    return {
+        "messages": len(written),
+        "conversations": config.conversations,
+        "offered_per_s": round(len(written) / write_seconds, 1),
+        "processed_per_s": round(len(processed) / max(1e-9, finished - started), 1),
+        "max_lag_events": max_lag,
+        "score_p50_ms": _percentile(score_ms, 50),
+        "score_p95_ms": _percentile(score_ms, 95),
+        "escalations": len(observer.seen_escalations),
+        "escalation_p50_ms": _percentile(escalation_ms, 50),
+        "escalation_p95_ms": _percentile(escalation_ms, 95),
+        "lost": len(written) - len(processed),
+        "duplicated": observer.message_rows - len(observer.seen_messages),
+        "worker_alive": worker.poll() is None,
+    }
