@@ -96,16 +96,22 @@ def check_port_free(name: str, port: int) -> None:
             ) from exc
 
 
-def preflight(env: Mapping[str, str]) -> None:
+def preflight(env: Mapping[str, str], rasa_venv: Path = RASA_VENV) -> None:
     """Fail early, with a sentence a newcomer can act on."""
-    if not (RASA_VENV / "bin" / "rasa").exists():
+    if not (rasa_venv / "bin" / "rasa").exists():
         raise StackError(
-            f"The Rasa environment ({RASA_VENV}) is missing: Rasa 3.6 needs Python 3.10. "
+            f"The Rasa environment ({rasa_venv}) is missing: Rasa 3.6 needs Python 3.10. "
             "Run `make run` (it creates it), or `make PYTHON310=/path/to/python3.10 run`."
         )
-    from nlu.datasets import banking77_train_path  # noqa: PLC0415 - keep CLI start-up light
+    from nlu.build_data import default_train_csv  # noqa: PLC0415 - keep CLI start-up light
 
-    banking77_train_path()  # raises a clear DatasetNotFound naming the path and the source
+    train_csv = default_train_csv()
+    if not train_csv.is_file():
+        raise StackError(
+            f"BANKING77 is not at {train_csv}. Put the datasets folder beside the repository "
+            "(../shared/datasets with banking77/train.csv, from PolyAI-LDN/task-specific-datasets, "
+            "banking_data/) or set CLEARLINE_DATASETS_DIR to where it is."
+        )
     model_dir = Path(env.get("CLEARLINE_MODEL_DIR", ROOT / "data" / "models" / "emotions"))
     if not any(model_dir.glob("*.safetensors")) and not any(model_dir.glob("*.bin")):
         raise StackError(

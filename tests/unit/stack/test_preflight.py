@@ -1,0 +1,66 @@
+"""`clearline run` refuses to start with one clear sentence for each usual problem."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from api.stack import ROOT, StackError, check_port_free, preflight, stack_env, stack_ports
+from triage.settings import CoreSettings
+
+
+def _free_ports_env(tmp_path: Path) -> dict[str, str]:
+    env = {"CLEARLINE_DATASETS_DIR": str(ROOT.parent / "shared" / "datasets")}
+    for name in ("RASA", "ACTIONS", "API", "WORKER"):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            env[f"CLEARLINE_{name}_PORT"] = str(sock.getsockname()[1])
+    return env
+
+
+@pytest.fixture
+def fake_rasa_venv(tmp_path: Path) -> Path:
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "rasa").write_text("#!/bin/sh\n")
+    return tmp_path / "venv"
+
+
+def test_missing_python310_environment_is_named(tmp_path: Path) -> None:
+    with pytest.raises(StackError, match=r"Rasa 3.6 needs Python 3.10.*PYTHON310"):
+        preflight(_free_ports_env(tmp_path), rasa_venv=tmp_path / "nothing-here")
+
+
+def test_missing_datasets_say_where_to_put_them(
+    tmp_path: Path, fake_rasa_venv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _free_ports_env(tmp_path)
+    monkeypatch.setenv("CLEARLINE_DATASETS_DIR", str(tmp_path / "no-datasets"))
+    with pytest.raises(StackError, match=r"BANKING77 is not at .*no-datasets.*CLEARLINE_DATASETS_DIR"):
+        preflight(env, rasa_venv=fake_rasa_venv)
+
+
+def test_missing_emotion_model_says_how_to_get_one(tmp_path: Path, fake_rasa_venv: Path) -> None:
+    env = {**_free_ports_env(tmp_path), "CLEARLINE_MODEL_DIR": str(tmp_path / "empty-model")}
+    with pytest.raises(StackError, match=r"emotion model is missing.*train-emotions.*CLEARLINE_MODEL_DIR"):
+        preflight(env, rasa_venv=fake_rasa_venv)
+
+
+def test_port_in_use_names_the_port_and_the_variable() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(StackError, match=rf"Port {port} for api .*CLEARLINE_API_PORT"):
+            check_port_free("api", port)
+
+
+def test_every_process_gets_the_same_resolved_settings() -> None:
+    settings = CoreSettings(database_url="sqlite:////tmp/x.db", rasa_token="tok")  # noqa: S106
+    env = stack_env(settings, base={"CLEARLINE_API_PORT": "9100"})
+    assert env["CLEARLINE_DATABASE_URL"] == "sqlite:////tmp/x.db"
+    assert env["CLEARLINE_RASA_TOKEN"] == "tok"
+    assert env["CLEARLINE_API_URL"] == "http://127.0.0.1:9100"
+    assert stack_ports(env)["api"] == 9100
+    assert env["CLEARLINE_ACTION_ENDPOINT"].endswith(f":{stack_ports(env)['actions']}/webhook")
