@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -17,7 +18,7 @@ from api.ratelimit import limiter
 from api.relay import OutboxRelay
 from api.settings import ApiSettings
 from tests.unit.api import factories
-from triage.db import Role, make_engine, make_session_factory, session_scope
+from triage.db import Role, User, make_engine, make_session_factory, session_scope
 from triage.migrate import upgrade
 from triage.settings import CoreSettings
 
@@ -100,6 +101,15 @@ def login(client: TestClient, username: str) -> str:
 
 
 def bearer(client: TestClient, username: str) -> dict[str, str]:
+    """A bearer token minted with the app's signer (login itself is tested in test_auth; argon2 is slow)."""
+    factory: sessionmaker[Session] = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        user = session.scalars(select(User).where(User.username == username)).one()
+        token = client.app.state.signer.api_token(user.id, user.password_hash)  # type: ignore[attr-defined]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def bearer_by_login(client: TestClient, username: str) -> dict[str, str]:
     response = client.post("/api/v1/auth/token", json={"username": username, "password": factories.PASSWORD})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from api.users import NewUser, create_user
+from api.security import hash_password
 from triage import services
 from triage.audit import POLICY
-from triage.db import Conversation, ConversationState, Message, Role, Sender, User, utcnow
+from triage.db import AgentStatus, Conversation, ConversationState, Message, Role, Sender, User, utcnow
 from triage.policy import current_policy
 
 PASSWORD = "correct horse battery"  # noqa: S105
@@ -18,10 +18,25 @@ PASSWORD = "correct horse battery"  # noqa: S105
 STRESSED = "This is ridiculous, my card was stolen and nobody helps me!"
 
 
+_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once for all test users
+
+
 def user(
     session: Session, username: str, role: Role, skills: tuple[str, ...] = (), capacity: int = 3
 ) -> User:
-    return create_user(session, NewUser(username, PASSWORD, role, skills, capacity, username.title()))
+    status = AgentStatus.AVAILABLE if role == Role.AGENT else AgentStatus.OFFLINE
+    row = User(
+        username=username,
+        display_name=username.title(),
+        password_hash=_HASH,
+        role=role,
+        skills=list(skills),
+        capacity=capacity,
+        status=status,
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def explanation_for(message: Message, score: float = 0.91, without_top: float = 0.32) -> dict[str, Any]:

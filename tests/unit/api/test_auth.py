@@ -1,0 +1,175 @@
+"""Login, sessions, CSRF, bearer tokens, rate limiting, demo seeding."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from api.ratelimit import limiter
+from api.relay import OutboxRelay
+from api.security import hash_password
+from api.settings import ApiSettings
+from tests.unit.api.conftest import RecordingRasa, bearer_by_login, login
+from tests.unit.api.factories import PASSWORD
+from triage.db import User, session_scope
+from triage.settings import CoreSettings
+
+
+def test_login_sets_httponly_samesite_cookie_and_returns_csrf(
+    client: TestClient, team: dict[str, int]
+) -> None:
+    response = client.post("/api/v1/auth/login", json={"username": "alice", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"]["username"] == "alice" and body["user"]["role"] == "agent"
+    assert "password_hash" not in body["user"]
+    assert len(body["csrf_token"]) >= 32
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert "secure" not in cookie.replace("httponly", "")  # the test app runs on plain http
+
+
+def test_secure_cookie_when_configured(
+    core: CoreSettings, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    app = create_app(core, ApiSettings(cookie_secure=True), factory, OutboxRelay(factory, RecordingRasa))
+    with TestClient(app, base_url="https://testserver") as client:
+        response = client.post("/api/v1/auth/login", json={"username": "alice", "password": PASSWORD})
+    assert "; secure" in response.headers["set-cookie"].lower()
+
+
+def test_wrong_password_unknown_user_and_inactive_user_get_the_same_401(
+    client: TestClient, team: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    with session_scope(factory) as session:
+        session.get_one(User, team["bob"]).is_active = False
+    for username, password in (("alice", "wrong password!!"), ("nobody", PASSWORD), ("bob", PASSWORD)):
+        response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+        assert response.status_code == 401
+        assert response.json() == {"detail": "wrong username or password"}
+        assert "set-cookie" not in response.headers
+
+
+def test_login_validates_input(client: TestClient) -> None:
+    assert client.post("/api/v1/auth/login", json={"username": "", "password": "x"}).status_code == 422
+    assert client.post("/api/v1/auth/login", json={"username": "a" * 65, "password": "x"}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/auth/login", content=b"\x00\xff\xfe", headers={"content-type": "application/json"}
+        ).status_code
+        == 400
+    )
+
+
+def test_me_needs_authentication(client: TestClient, team: dict[str, int]) -> None:
+    assert client.get("/api/v1/auth/me").status_code == 401
+    csrf = login(client, "sam")
+    me = client.get("/api/v1/auth/me").json()
+    assert me["user"]["role"] == "supervisor" and me["csrf_token"] == csrf
+
+
+def test_cookie_requests_that_change_state_need_the_csrf_token(
+    client: TestClient, team: dict[str, int]
+) -> None:
+    csrf = login(client, "alice")
+    body = {"status": "away"}
+    assert client.put("/api/v1/agents/me/status", json=body).status_code == 403
+    assert (
+        client.put("/api/v1/agents/me/status", json=body, headers={"X-CSRF-Token": "forged"}).status_code
+        == 403
+    )
+    response = client.put("/api/v1/agents/me/status", json=body, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 200 and response.json()["status"] == "away"
+
+
+def test_bearer_token_needs_no_csrf_and_bad_tokens_are_refused(
+    client: TestClient, team: dict[str, int]
+) -> None:
+    headers = bearer_by_login(client, "alice")
+    response = client.put("/api/v1/agents/me/status", json={"status": "away"}, headers=headers)
+    assert response.status_code == 200
+    tampered = {"Authorization": headers["Authorization"][:-3] + "abc"}
+    assert client.get("/api/v1/auth/me", headers=tampered).status_code == 401
+    assert client.get("/api/v1/auth/me", headers={"Authorization": "Bearer "}).status_code == 401
+    assert client.get("/api/v1/auth/me", headers={"Authorization": "Basic YWxpY2U6eA=="}).status_code == 401
+
+
+def test_a_session_cookie_is_not_a_bearer_token(client: TestClient, team: dict[str, int]) -> None:
+    login(client, "alice")
+    cookie = client.cookies.get("clearline_session")
+    client.cookies.clear()
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {cookie}"}).status_code == 401
+
+
+def test_changing_the_password_ends_sessions_and_tokens(
+    client: TestClient, team: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    headers = bearer_by_login(client, "alice")
+    login(client, "alice")
+    with session_scope(factory) as session:
+        session.get_one(User, team["alice"]).password_hash = hash_password("a brand new password")
+    assert client.get("/api/v1/auth/me").status_code == 401
+    client.cookies.clear()
+    assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_logout_clears_the_cookie(client: TestClient, team: dict[str, int]) -> None:
+    csrf = login(client, "alice")
+    assert client.post("/api/v1/auth/logout").status_code == 403  # CSRF applies to logout too
+    response = client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 204
+    assert (
+        'clearline_session=""' in response.headers["set-cookie"]
+        or "max-age=0" in response.headers["set-cookie"].lower()
+    )
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_login_is_rate_limited(client: TestClient, team: dict[str, int]) -> None:
+    statuses = [
+        client.post(
+            "/api/v1/auth/login", json={"username": "alice", "password": "not the password"}
+        ).status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10] == 429
+    # the limit holds for right passwords too, and for the token endpoint's own budget separately
+    assert (
+        client.post("/api/v1/auth/login", json={"username": "alice", "password": PASSWORD}).status_code == 429
+    )
+    assert (
+        client.post("/api/v1/auth/token", json={"username": "alice", "password": PASSWORD}).status_code == 200
+    )
+
+
+def test_demo_mode_seeds_demo_users_at_start(db_url: str, factory: sessionmaker[Session]) -> None:
+    limiter.reset()
+    core = CoreSettings(database_url=db_url, demo=True)
+    with TestClient(create_app(core, ApiSettings(), factory, OutboxRelay(factory, RecordingRasa))) as client:
+        assert (
+            client.post(
+                "/api/v1/auth/login", json={"username": "sam", "password": "clearline-demo"}
+            ).status_code
+            == 200
+        )
+    with factory() as session:
+        names = set(session.scalars(select(User.username)))
+        alice = session.scalars(select(User).where(User.username == "alice")).one()
+    assert names == {"alice", "bob", "sam", "admin"}
+    assert alice.skills and alice.capacity > 0
+
+
+def test_no_demo_users_outside_demo_mode(client: TestClient, factory: sessionmaker[Session]) -> None:
+    with factory() as session:
+        assert session.scalars(select(User)).all() == []
+
+
+def test_security_headers(client: TestClient) -> None:
+    response = client.get("/login")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
