@@ -214,7 +214,7 @@ class Policy:
         cfg = self.config.factors.stress
         if data.latest_stress is None or data.latest_stress < cfg.min:
             return None
-        points = math.floor(cfg.weight * data.latest_stress)
+        points = _points(cfg.weight * data.latest_stress)
         return FactorContribution(
             "stress", round(data.latest_stress, 2), points, f"stress {data.latest_stress:.2f} -> +{points}"
         )
@@ -224,7 +224,7 @@ class Policy:
         rise = stress_rise(data.stress_trajectory, cfg.window)
         if rise is None or rise < cfg.min_rise:
             return None
-        points = math.floor(cfg.weight * rise)
+        points = _points(cfg.weight * rise)
         return FactorContribution(
             "trend", round(rise, 2), points, f"stress rising +{rise:.2f} over {cfg.window} turns -> +{points}"
         )
@@ -233,7 +233,7 @@ class Policy:
         cfg = self.config.factors.fallbacks
         if data.fallback_count < cfg.min_count:
             return None
-        points = math.floor(min(cfg.max_points, cfg.per_fallback * data.fallback_count))
+        points = _points(min(cfg.max_points, cfg.per_fallback * data.fallback_count))
         return FactorContribution(
             "fallbacks", data.fallback_count, points, f"{data.fallback_count} fallbacks -> +{points}"
         )
@@ -241,18 +241,18 @@ class Policy:
     def _human_request(self, data: PolicyInput) -> FactorContribution | None:
         if not data.human_requested:
             return None
-        points = math.floor(self.config.factors.human_request.points)
+        points = _points(self.config.factors.human_request.points)
         return FactorContribution("human_request", True, points, f"asked for a person -> +{points}")
 
     def _urgent_intent(self, data: PolicyInput) -> FactorContribution | None:
         weight = self.config.factors.urgent_intents.get(data.intent or "")
         if not weight:
             return None
-        points = math.floor(weight)
+        points = _points(weight)
         return FactorContribution("intent", data.intent, points, f"intent {data.intent} -> +{points}")
 
     def _tier(self, data: PolicyInput) -> FactorContribution | None:
-        points = math.floor(self.config.factors.tiers.get(data.customer_tier, 0))
+        points = _points(self.config.factors.tiers.get(data.customer_tier, 0))
         if not points:
             return None
         return FactorContribution(
@@ -264,7 +264,7 @@ class Policy:
         over = data.minutes_elapsed - cfg.after_minutes
         if over <= 0:
             return None
-        points = math.floor(min(cfg.max_points, cfg.per_minute * over))
+        points = _points(min(cfg.max_points, cfg.per_minute * over))
         if not points:
             return None
         return FactorContribution(
@@ -273,6 +273,11 @@ class Policy:
             points,
             f"{data.minutes_elapsed:.0f} min in conversation -> +{points}",
         )
+
+
+def _points(value: float) -> int:
+    """Whole points, rounding away float noise first (40 * 0.49999999 must give 20, not 19)."""
+    return math.floor(round(value, 6))
 
 
 def stress_rise(trajectory: list[float], window: int) -> float | None:

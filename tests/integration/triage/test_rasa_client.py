@@ -1,0 +1,150 @@
+"""Rasa client and outbox relay against a real HTTP server on loopback: success, 500, down."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from sqlalchemy import select
+
+from triage import services
+from triage.db import Message, OutboxCommand, Role, User, session_scope, utcnow
+from triage.outbox import deliver_outbox, enqueue
+from triage.rasa_client import RasaClient, RasaError
+
+from .fake_rasa import RasaDouble
+
+
+@pytest.fixture
+def rasa():
+    double = RasaDouble().start()
+    yield double
+    double.stop()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_commands_hit_rasa_endpoints_with_the_token(rasa):
+    with RasaClient(rasa.url, "s3cret") as client:
+        client.pause("conv/1")
+        client.utter("conv/1", "utter_handoff_notice")
+        client.say("conv/1", "Hello from Ann")
+        client.resume("conv/1")
+    got = [(r.path, r.query, r.body) for r in rasa.requests]
+    token = {"token": ["s3cret"]}
+    assert got == [
+        ("/conversations/conv%2F1/tracker/events", token, {"event": "pause"}),
+        (
+            "/conversations/conv%2F1/execute",
+            token | {"output_channel": ["latest"]},
+            {"name": "utter_handoff_notice"},
+        ),
+        (
+            "/conversations/conv%2F1/tracker/events",
+            token,
+            {"event": "slot", "name": "agent_message", "value": "Hello from Ann"},
+        ),
+        (
+            "/conversations/conv%2F1/execute",
+            token | {"output_channel": ["latest"]},
+            {"name": "utter_agent_message"},
+        ),
+        ("/conversations/conv%2F1/tracker/events", token, {"event": "resume"}),
+    ]
+
+
+def test_non_2xx_and_connection_errors_raise(rasa):
+    rasa.status = 500
+    with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match="answered 500"):
+        client.pause("c1")
+    rasa.status = 404
+    with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match="answered 404"):
+        client.utter("c1", "utter_x")
+    with (
+        RasaClient(closed_port_url(), "t", timeout=2) as client,
+        pytest.raises(RasaError, match="ConnectError"),
+    ):
+        client.resume("c1")
+    with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match="unknown outbox command"):
+        client.send("c1", "dance", {})
+
+
+def add_commands(session_factory):
+    with session_scope(session_factory) as s:
+        enqueue(s, "c1", "pause")
+        enqueue(s, "c1", "utter", {"name": "utter_handoff_notice"})
+        enqueue(s, "c2", "resume")
+
+
+def test_relay_delivers_in_order_and_marks_sent(session_factory, rasa):
+    add_commands(session_factory)
+    with RasaClient(rasa.url, "t") as client:
+        assert deliver_outbox(session_factory, client) == 3
+        assert deliver_outbox(session_factory, client) == 0  # nothing is sent twice
+    assert [r.body for r in rasa.requests] == [
+        {"event": "pause"},
+        {"name": "utter_handoff_notice"},
+        {"event": "resume"},
+    ]
+    with session_factory() as s:
+        assert all(c.sent_at is not None and c.attempts == 1 for c in s.scalars(select(OutboxCommand)))
+
+
+def test_relay_keeps_failed_commands_for_retry_and_holds_later_ones(session_factory, rasa):
+    add_commands(session_factory)
+    rasa.status = 500
+    with RasaClient(rasa.url, "t") as client:
+        assert deliver_outbox(session_factory, client) == 0
+    # c1's utter waited behind its failed pause; c2's resume was tried on its own
+    assert [r.body for r in rasa.requests] == [{"event": "pause"}, {"event": "resume"}]
+    with session_factory() as s:
+        pause = s.get(OutboxCommand, 1)
+        assert pause.sent_at is None and pause.attempts == 1 and "answered 500" in pause.last_error
+        assert pause.next_attempt_at is not None and s.get(OutboxCommand, 2).attempts == 0
+        # retry is due after the backoff: make it due now and let Rasa recover
+        for command in s.scalars(select(OutboxCommand)):
+            command.next_attempt_at = utcnow()
+        s.commit()
+    rasa.status = 200
+    with RasaClient(rasa.url, "t") as client:
+        assert deliver_outbox(session_factory, client) == 3
+    assert [r.body for r in rasa.requests[2:]] == [
+        {"event": "pause"},
+        {"name": "utter_handoff_notice"},
+        {"event": "resume"},
+    ]
+
+
+def test_relay_with_rasa_down_loses_nothing(session_factory):
+    add_commands(session_factory)
+    with RasaClient(closed_port_url(), "t", timeout=2) as client:
+        assert deliver_outbox(session_factory, client) == 0
+    with session_factory() as s:
+        assert [
+            c.last_error is not None for c in s.scalars(select(OutboxCommand).order_by(OutboxCommand.id))
+        ] == [True, False, True]
+        assert s.scalar(select(OutboxCommand).where(OutboxCommand.sent_at.is_not(None))) is None
+
+
+def test_delivered_agent_reply_is_marked_and_its_raw_text_dropped(session_factory, rasa):
+    with session_scope(session_factory) as s:
+        s.add(services.new_conversation("c9"))
+        agent = User(username="ann", display_name="Ann", password_hash="x", role=Role.AGENT, skills=["cards"])
+        s.add(agent)
+        s.flush()
+        s.get(services.Conversation, "c9").state = services.ConversationState.ASSIGNED
+        s.get(services.Conversation, "c9").assigned_agent_id = agent.id
+        s.flush()
+        message_id = services.agent_reply(s, "c9", agent, "call 020 7946 0958").id
+    with RasaClient(rasa.url, "t") as client:
+        assert deliver_outbox(session_factory, client) == 1
+    assert rasa.requests[0].body["value"] == "call 020 7946 0958"  # the customer gets the real text
+    with session_factory() as s:
+        assert s.get(Message, message_id).delivered is True
+        assert s.get(Message, message_id).text == "call <PHONE>"
+        assert s.scalars(select(OutboxCommand)).one().payload == {"message_id": message_id}
