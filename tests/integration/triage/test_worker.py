@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.triage.fakes import FakeScorer
-from triage.broker import SqlEventSource
+from triage import audit, services
+from triage.broker import SqlEventSource, events_table
 from triage.db import (
     AgentStatus,
     AuditRecord,
@@ -22,9 +27,12 @@ from triage.db import (
     session_scope,
 )
 from triage.policy import Policy
+from triage.rasa_client import RasaClient
 from triage.rasa_events import action_event, bot_event, user_event, write_events
 from triage.redaction import redact
 from triage.worker import Worker, WorkerOptions
+
+from .fake_rasa import RasaDouble
 
 
 def make_worker(
@@ -130,3 +138,111 @@ def test_stressed_conversation_escalates_with_redacted_explanations_and_is_route
     with session_factory() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == 3
         assert s.scalar(select(func.count()).where(AuditRecord.action == "policy")) == 2
+
+
+def test_malformed_and_other_events_are_skipped_and_the_offset_moves_on(session_factory, source, policy):
+    with source.engine.begin() as conn:
+        conn.execute(events_table.insert().values(sender_id="c1", data="{not json"))
+        conn.execute(events_table.insert().values(sender_id="c1", data='["a", "list"]'))
+    write(
+        source,
+        [
+            ("c1", {"event": "user", "timestamp": 1.0, "text": None}),
+            ("c1", {"event": "slot", "name": "x", "value": 1}),
+            (
+                "c1",
+                bot_event("Ann: your card is frozen", utter_action="utter_agent_message"),
+            ),  # the agent's echo
+            ("c1", user_event("fine")),
+        ],
+    )
+    result = make_worker(session_factory, source, policy).process_next_batch()
+    assert result is not None and (result.events, result.stored, result.skipped) == (6, 1, 5)
+    with session_factory() as s:
+        assert s.scalars(select(Message.text)).all() == ["fine"]
+        assert s.get(ConsumerOffset, "triage-worker").last_event_id == 6
+
+
+def test_scorer_failure_rolls_the_whole_batch_back(session_factory, source, policy):
+    write(source, [("c1", user_event("hello")), ("c2", user_event("hi"))])
+
+    class BrokenScorer(FakeScorer):
+        def score(self, texts):
+            raise RuntimeError("model crashed")
+
+    with pytest.raises(RuntimeError, match="model crashed"):
+        make_worker(session_factory, source, policy, BrokenScorer()).process_next_batch()
+    with session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 0
+        assert s.get(ConsumerOffset, "triage-worker") is None
+    result = make_worker(session_factory, source, policy).process_next_batch()
+    assert result is not None and result.stored == 2
+
+
+def test_failed_explanation_does_not_stop_the_escalation(session_factory, source, policy):
+    write(source, [("c1", user_event("I am furious", intent="compromised_card"))])
+    result = make_worker(session_factory, source, policy, FakeScorer(fail_explain=True)).process_next_batch()
+    assert result is not None and result.escalated == ["c1"]
+    with session_factory() as s:
+        explanation = s.scalars(select(Escalation)).one().explanations[0]
+        assert explanation["text"] == "I am furious" and "explainer exploded" in explanation["error"]
+
+
+def test_explicit_request_for_a_human_escalates_without_explanations(session_factory, source, policy):
+    write(source, [("c1", user_event("let me talk to a person", intent="request_human"))])
+    scorer = FakeScorer()
+    result = make_worker(session_factory, source, policy, scorer).process_next_batch()
+    assert result is not None and result.escalated == ["c1"]
+    with session_factory() as s:
+        esc = s.scalars(select(Escalation)).one()
+        assert [f["factor"] for f in esc.factors] == ["human_request"] and esc.explanations == []
+    assert scorer.explain_calls == []
+
+
+def test_resolved_conversation_returns_to_the_bot_and_can_escalate_again(session_factory, source, policy):
+    write(source, [("c1", user_event("I am furious", intent="compromised_card"))])
+    worker = make_worker(session_factory, source, policy)
+    worker.process_next_batch()
+    with session_scope(session_factory) as s:
+        services.resolve(s, "c1", actor=audit.Actor.system("test"))
+    write(source, [("c1", user_event("thanks, all good now"))])
+    result = worker.process_next_batch()
+    assert result is not None and result.escalated == []
+    with session_factory() as s:
+        conv = s.get(Conversation, "c1")
+        assert conv.state == ConversationState.BOT and conv.fallback_count == 0
+        assert "back_to_bot" in s.scalars(select(AuditRecord.action)).all()
+    write(source, [("c1", user_event("no wait, this is unacceptable", intent="compromised_card"))])
+    result = worker.process_next_batch()
+    assert result is not None and result.escalated == ["c1"]
+
+
+def test_run_loop_relays_the_hand_off_to_rasa_and_stops_cleanly(session_factory, source, policy):
+    rasa = RasaDouble().start()
+    client = RasaClient(rasa.url, "tok")
+    worker = Worker(
+        session_factory,
+        source,
+        FakeScorer(),
+        policy,
+        redact,
+        client,
+        options=WorkerOptions(poll_interval=0.01, relay_interval=0.05),
+    )
+    loop = threading.Thread(target=worker.run)
+    loop.start()
+    try:
+        write(source, [("c7", user_event("I am angry, my card is gone", intent="lost_or_stolen_card"))])
+        deadline = time.monotonic() + 20
+        while len(rasa.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(r.path, r.body) for r in rasa.requests] == [
+            ("/conversations/c7/tracker/events", {"event": "pause"}),
+            ("/conversations/c7/execute", {"name": "utter_handoff_notice"}),
+        ]
+    finally:
+        worker.stop()
+        loop.join(timeout=30)
+        client.close()
+        rasa.stop()
+    assert not loop.is_alive()

@@ -1,0 +1,115 @@
+"""Migrations, the worker's batch transaction and the services on PostgreSQL (127.0.0.1:5432, db test).
+
+Everything lives in a schema of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from tests.unit.triage.fakes import FakeScorer
+from triage import services
+from triage.audit import Actor
+from triage.broker import SqlEventSource
+from triage.db import (
+    AgentStatus,
+    AuditRecord,
+    ConsumerOffset,
+    Conversation,
+    ConversationState,
+    Escalation,
+    Message,
+    OutboxCommand,
+    Role,
+    User,
+    make_engine,
+    make_session_factory,
+    session_scope,
+)
+from triage.migrate import current_head, upgrade
+from triage.rasa_events import bot_event, user_event, write_events
+from triage.redaction import redact
+from triage.worker import Worker
+
+pytestmark = pytest.mark.postgres
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def pg_url():
+    schema = f"triage_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(SERVER)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{SERVER}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_worker_and_services_on_postgres(pg_url, policy):
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == current_head()
+    factory = make_session_factory(engine)
+    source = SqlEventSource(pg_url)  # Rasa's SQL broker on the same server
+    source.ensure_table()
+    with session_scope(factory) as s:
+        s.add(
+            User(
+                username="ann",
+                display_name="Ann",
+                password_hash="x",
+                role=Role.AGENT,
+                skills=["cards"],
+                capacity=2,
+                status=AgentStatus.AVAILABLE,
+            )
+        )
+    with source.engine.begin() as conn:
+        write_events(
+            conn,
+            [
+                (
+                    "pg-1",
+                    user_event(
+                        "my card 4111 1111 1111 1111 was used, I am furious", intent="compromised_card"
+                    ),
+                ),
+                ("pg-1", bot_event("Let me check.")),
+                ("pg-2", user_event("where is my card")),
+            ],
+        )
+    worker = Worker(factory, source, FakeScorer(), policy, redact)
+    result = worker.process_next_batch()
+    assert result is not None and result.escalated == ["pg-1"] and len(result.assigned) == 1
+    assert worker.process_next_batch() is None
+    with factory() as s:
+        assert s.get(ConsumerOffset, "triage-worker").last_event_id == 3
+        assert s.scalar(select(func.count()).select_from(Message)) == 3
+        esc = s.scalars(select(Escalation)).one()
+        assert esc.explanations[0]["text"] == "my card <CARD_NUMBER> was used, I am furious"
+    with session_scope(factory) as s:
+        ann = s.scalars(select(User)).one()
+        services.agent_reply(s, "pg-1", ann, "I have frozen your card")
+        services.resolve(s, "pg-1", actor=Actor("user", ann.username, ann.id))
+    with factory() as s:
+        assert s.get(Conversation, "pg-1").state == ConversationState.RESOLVED
+        assert [c.kind for c in s.scalars(select(OutboxCommand).order_by(OutboxCommand.id))] == [
+            "pause",
+            "utter",
+            "say",
+            "resume",
+            "utter",
+        ]
+        assert s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()[-3:] == [
+            "assign",
+            "reply",
+            "resolve",
+        ]
+    source.close()
+    engine.dispose()
