@@ -1,0 +1,104 @@
+"""Slot validation for the provider forms: identity (email + a card's last four digits) and references."""
+
+from abc import ABCMeta, abstractmethod
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.parsing import extract_email, extract_last_four, extract_reference, looks_like_full_card_number
+from actions.provider_access import ProviderUnavailable, provider
+
+ASK_EMAIL_AGAIN = (
+    "That doesn't look like an email address. Please type the full address, like name@example.com."
+)
+FULL_CARD_NUMBER_WARNING = (
+    "Please never share your full card number, not even with us. I only need the last four digits."
+)
+ASK_LAST_FOUR_AGAIN = "I need exactly the last four digits of your card, for example 4242."
+NO_MATCH = (
+    "I couldn't match a card ending in {last_four} to the email {email}. Let's try again, or ask to talk to "
+    "a person."
+)
+ASK_REFERENCE_AGAIN = {
+    "TRF": "That doesn't look like a transfer reference: it's TRF- followed by 6 digits, like TRF-100245. "
+    "You'll find it on the transfer in the app under Payments.",
+    "RFD": "That doesn't look like a refund reference: it's RFD- followed by 6 digits, like RFD-200311. "
+    "It's in the merchant's refund confirmation.",
+}
+
+
+class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
+    """Shared by every provider form: checks the email format, then that the card belongs to that customer."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    def validate_customer_email(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        email = extract_email(str(slot_value))
+        if email is None:
+            dispatcher.utter_message(text=ASK_EMAIL_AGAIN)
+        return {"customer_email": email}
+
+    def validate_card_last_four(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = str(slot_value)
+        if looks_like_full_card_number(text):
+            dispatcher.utter_message(text=FULL_CARD_NUMBER_WARNING)
+            return {"card_last_four": None}
+        last_four = extract_last_four(text)
+        if last_four is None:
+            dispatcher.utter_message(text=ASK_LAST_FOUR_AGAIN)
+            return {"card_last_four": None}
+        email = tracker.get_slot("customer_email") or ""
+        try:
+            with provider(dispatcher) as repo:
+                matched = repo.verify_customer(email, last_four) is not None
+        except ProviderUnavailable:
+            return {"card_last_four": None}
+        if not matched:
+            dispatcher.utter_message(text=NO_MATCH.format(last_four=last_four, email=email))
+            return {"customer_email": None, "card_last_four": None}
+        return {"card_last_four": last_four}
+
+
+def _validate_reference(prefix: str, slot: str, slot_value: Any, dispatcher: CollectingDispatcher) -> dict:
+    reference = extract_reference(str(slot_value), prefix)
+    if reference is None:
+        dispatcher.utter_message(text=ASK_REFERENCE_AGAIN[prefix])
+    return {slot: reference}
+
+
+class ValidateCardStatusForm(IdentityFormValidation):
+    def name(self) -> str:
+        return "validate_card_status_form"
+
+
+class ValidateFreezeCardForm(IdentityFormValidation):
+    def name(self) -> str:
+        return "validate_freeze_card_form"
+
+
+class ValidateTransferStatusForm(IdentityFormValidation):
+    def name(self) -> str:
+        return "validate_transfer_status_form"
+
+    def validate_transfer_reference(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _validate_reference("TRF", "transfer_reference", slot_value, dispatcher)
+
+
+class ValidateRefundStatusForm(IdentityFormValidation):
+    def name(self) -> str:
+        return "validate_refund_status_form"
+
+    def validate_refund_reference(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _validate_reference("RFD", "refund_reference", slot_value, dispatcher)
