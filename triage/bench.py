@@ -71,12 +71,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _percentile(values: list[float], q: float) -> float | None:
+def _percentile(values: list[float], q: int) -> float | None:
     if not values:
         return None
     if len(values) == 1:
         return round(values[0], 1)
-    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 1)
+    return round(float(statistics.quantiles(values, n=100, method="inclusive")[q - 1]), 1)
 
 
 class _Observer:
@@ -237,11 +237,11 @@ def _measure(
     score_ms = [
         (observer.seen_messages[e] - t) * 1000 for e, t in written.items() if e in observer.seen_messages
     ]
-    escalation_ms = [
-        (seen - written[event_id]) * 1000
-        for esc_id, seen in observer.seen_escalations.items()
-        if (event_id := observer.escalation_events.get(esc_id)) in written and event_id is not None
-    ]
+    escalation_ms = []
+    for escalation_id, seen in observer.seen_escalations.items():
+        source_event = observer.escalation_events.get(escalation_id)
+        if source_event is not None and source_event in written:
+            escalation_ms.append((seen - written[source_event]) * 1000)
     return {
         "messages": len(written),
         "conversations": config.conversations,

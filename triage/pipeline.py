@@ -82,6 +82,8 @@ def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance |
     text = data.get("text") if data else None
     if data is None or not isinstance(text, str) or not text.strip():
         return None
+    # JSON may carry unpaired surrogates ("\\ud800"): neither the model nor PostgreSQL accepts them
+    text = text.encode("utf-8", "replace").decode("utf-8")
     if event.type == "user":
         parse = data.get("parse_data") or {}
         intent = (parse.get("intent") or {}) if isinstance(parse, dict) else {}
@@ -151,7 +153,7 @@ class BatchProcessor:
             else:
                 utterances.append(utterance)
         scores = self._score([u.text for u in utterances if u.sender == Sender.CUSTOMER])
-        result.scored = len(scores)
+        result.scored = sum(1 for score in scores if score is not None)
         score_iter = iter(scores)
         conversations: dict[str, Conversation] = {}
         for utterance in utterances:
@@ -166,16 +168,32 @@ class BatchProcessor:
         result.assigned = services.assign_waiting(session, utcnow())
         return result
 
-    def _score(self, texts: list[str]) -> list[UtteranceScore]:
+    def _score(self, texts: list[str]) -> list[UtteranceScore | None]:
+        """One scoring call for the whole batch, across conversations.
+
+        A text the model refuses (``ValueError``, e.g. sentiment's ``InvalidText``) must not block the
+        stream forever: the batch is then scored text by text and the refused ones stay unscored. Any
+        other error (model broken) propagates, the batch rolls back and is retried.
+        """
         if not texts:
             return []
         started = time.perf_counter()
-        scores = self.scorer.score(texts)  # one call for the whole batch, across conversations
+        try:
+            scores: list[UtteranceScore | None] = list(self.scorer.score(texts))
+        except ValueError:
+            scores = [self._score_one(text) for text in texts]
         if len(scores) != len(texts):
             raise RuntimeError(f"scorer returned {len(scores)} scores for {len(texts)} texts")
         if self.metrics is not None:
             self.metrics.observe_scoring(time.perf_counter() - started, len(texts))
         return scores
+
+    def _score_one(self, text: str) -> UtteranceScore | None:
+        try:
+            return self.scorer.score([text])[0]
+        except ValueError as exc:
+            log.warning("utterance_refused_by_model", error=str(exc))
+            return None
 
     @staticmethod
     def _conversation(
@@ -206,29 +224,33 @@ class BatchProcessor:
             created_at=now,
         )
         conversation.last_message_at = utterance.at
-        if utterance.sender == Sender.CUSTOMER and score is not None:
+        if utterance.sender == Sender.CUSTOMER:
             message.intent, message.intent_confidence = utterance.intent, utterance.confidence
+            self._update_conversation(session, conversation, utterance, score)
+        if score is not None:
             message.stress, message.flagged = score.stress, score.flag
             message.emotions, message.labels = dict(score.emotions), list(score.labels)
             message.model_version, message.scored_at = score.model, now
-            self._update_conversation(session, conversation, utterance, score)
         session.add(message)
         session.flush()
-        if score is not None:
-            audit.record(
-                session,
-                audit.WORKER,
-                "score",
-                conversation_id=conversation.id,
-                inputs={"message_id": message.id, "source_event_id": utterance.event.id},
-                outcome={"stress": score.stress, "flag": score.flag, "labels": list(score.labels)},
-                versions={"model": score.model},
-                at=now,
-            )
+        if utterance.sender != Sender.CUSTOMER:
+            return
+        audit.record(
+            session,
+            audit.WORKER,
+            "score" if score is not None else "score_refused",
+            conversation_id=conversation.id,
+            inputs={"message_id": message.id, "source_event_id": utterance.event.id},
+            outcome={"stress": score.stress, "flag": score.flag, "labels": list(score.labels)}
+            if score
+            else {},
+            versions={"model": score.model} if score else {},
+            at=now,
+        )
 
     @staticmethod
     def _update_conversation(
-        session: Session, conversation: Conversation, utterance: _Utterance, score: UtteranceScore
+        session: Session, conversation: Conversation, utterance: _Utterance, score: UtteranceScore | None
     ) -> None:
         if conversation.state == ConversationState.RESOLVED:  # the customer is back with the bot
             conversation.state = ConversationState.BOT
@@ -239,7 +261,8 @@ class BatchProcessor:
                 conversation_id=conversation.id,
                 inputs={"source_event_id": utterance.event.id},
             )
-        conversation.stress_trajectory = [*(conversation.stress_trajectory or []), round(score.stress, 4)]
+        if score is not None:
+            conversation.stress_trajectory = [*(conversation.stress_trajectory or []), round(score.stress, 4)]
         if utterance.channel:
             conversation.channel = utterance.channel
         if utterance.intent:

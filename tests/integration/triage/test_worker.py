@@ -246,3 +246,37 @@ def test_run_loop_relays_the_hand_off_to_rasa_and_stops_cleanly(session_factory,
         client.close()
         rasa.stop()
     assert not loop.is_alive()
+
+
+def test_a_text_the_model_refuses_is_stored_unscored_and_does_not_block_the_stream(
+    session_factory, source, policy
+):
+    class PickyScorer(FakeScorer):
+        def score(self, texts):
+            if any("poison" in t for t in texts):
+                raise ValueError("text refused")
+            return super().score(texts)
+
+    write(
+        source,
+        [
+            ("c1", user_event("poison pill", intent="nlu_fallback")),
+            ("c2", user_event("I am furious", intent="compromised_card")),
+        ],
+    )
+    with source.engine.begin() as conn:  # an unpaired surrogate, as JSON can carry it
+        conn.execute(
+            events_table.insert().values(
+                sender_id="c3", data='{"event": "user", "text": "bad \\ud800 text", "timestamp": 1.0}'
+            )
+        )
+    result = make_worker(session_factory, source, policy, PickyScorer()).process_next_batch()
+    assert result is not None and (result.stored, result.scored) == (3, 2) and result.escalated == ["c2"]
+    with session_factory() as s:
+        rows = s.execute(
+            select(Message.conversation_id, Message.text, Message.stress).order_by(Message.id)
+        ).all()
+        assert rows[0] == ("c1", "poison pill", None) and rows[1][2] is not None
+        assert rows[2][1] == "bad ? text"
+        assert s.get(Conversation, "c1").fallback_count == 1  # the intent still counts
+        assert s.scalar(select(func.count()).where(AuditRecord.action == "score_refused")) == 1
