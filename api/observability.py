@@ -42,11 +42,20 @@ def configure_logging() -> None:
     )
 
 
+def route_template(request: Request) -> str:
+    """The matched route with placeholders (``/api/v1/conversations/{conversation_id}``): bounded labels."""
+    if request.scope.get("route") is None:
+        return "unmatched"
+    path = request.url.path
+    for name, value in request.path_params.items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path
+
+
 async def record_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     started = time.perf_counter()
     response = await call_next(request)
-    route = request.scope.get("route")
-    name = getattr(route, "path", "unmatched")
+    name = route_template(request)
     metrics: ApiMetrics = request.app.state.metrics
     metrics.requests.labels(request.method, name, str(response.status_code)).inc()
     metrics.latency.labels(name).observe(time.perf_counter() - started)

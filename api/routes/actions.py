@@ -44,6 +44,9 @@ def load_for_action(
             f"conversation {conversation_id!r} changed (version {conv.version}, you saw {expected_version}); "
             "reload and try again"
         )
+    # Keep this snapshot in the identity map for the whole request: the service then updates the row
+    # we checked, and the version column turns any commit made in between into a 409 at flush.
+    session.info.setdefault("pinned", []).append(conv)
     return conv
 
 

@@ -1,0 +1,131 @@
+"""Reading conversations: visibility, filters, the detail view, the audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.unit.api import factories
+from tests.unit.api.conftest import bearer
+from triage import services
+from triage.audit import Actor
+from triage.db import Conversation, session_scope
+
+
+@pytest.fixture
+def three(factory: sessionmaker[Session], team: dict[str, int]) -> None:
+    """cards-1 (stress 0.91, cards), transfers-1 (stress 0.62, transfers), calm (never escalated)."""
+    with session_scope(factory) as session:
+        factories.escalated(session, "cards-1")
+        factories.escalated(
+            session,
+            "transfers-1",
+            text="Where is my transfer? It is late again",
+            intent="transfer_not_received_by_recipient",
+            stress=0.62,
+        )
+        session.add(Conversation(id="calm", stress_trajectory=[0.05]))
+
+
+def ids(response: object) -> list[str]:
+    return [item["id"] for item in response.json()["items"]]  # type: ignore[attr-defined]
+
+
+def test_agents_see_their_queues_and_supervisors_see_all(client: TestClient, three: None) -> None:
+    assert ids(client.get("/api/v1/conversations", headers=bearer(client, "alice"))) == ["cards-1"]
+    assert ids(client.get("/api/v1/conversations", headers=bearer(client, "bob"))) == ["transfers-1"]
+    everything = client.get("/api/v1/conversations", headers=bearer(client, "sam")).json()
+    assert everything["total"] == 3 and set(ids_ := [i["id"] for i in everything["items"]]) == {
+        "cards-1",
+        "transfers-1",
+        "calm",
+    }
+    assert ids_[0] == "cards-1"  # most urgent first
+
+
+def test_filters(
+    client: TestClient, three: None, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    sam = bearer(client, "sam")
+    get = lambda query: ids(client.get(f"/api/v1/conversations?{query}", headers=sam))  # noqa: E731
+    assert get("flagged=true") == ["cards-1", "transfers-1"]
+    assert get("flagged=false") == ["calm"]
+    assert get("queue=transfers") == ["transfers-1"]
+    assert get("stress_min=0.8") == ["cards-1"]
+    assert get("state=queued&priority_min=0") == ["cards-1", "transfers-1"]
+    assert get("feedback=none") == ["cards-1", "transfers-1"]
+    with session_scope(factory) as session:
+        sam_user = session.get_one(factories.User, team["sam"])
+        services.record_feedback(session, 1, user=sam_user, verdict="wrong", unmarked_words=[], comment=None)
+    assert get("feedback=wrong") == ["cards-1"]
+    assert get("feedback=none") == ["transfers-1"]
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    assert get(f"since={future}") == []
+    assert get(f"until={future}&flagged=true") == ["cards-1", "transfers-1"]
+    assert get("limit=1") == ["cards-1"] and get("limit=1&offset=1") == ["transfers-1"]
+
+
+def test_filters_validate_their_input(client: TestClient, three: None) -> None:
+    sam = bearer(client, "sam")
+    for query in (
+        "stress_min=2",
+        "priority_min=-1",
+        "limit=0",
+        "limit=201",
+        "feedback=maybe",
+        "state=gone",
+        "since=yesterday",
+        "queue=" + "q" * 65,
+    ):
+        assert client.get(f"/api/v1/conversations?{query}", headers=sam).status_code == 422, query
+
+
+def test_mine_lists_only_my_assignments(
+    client: TestClient, three: None, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        factories.assign(
+            session, session.get_one(Conversation, "cards-1"), session.get_one(factories.User, team["alice"])
+        )
+    assert ids(client.get("/api/v1/conversations?mine=true", headers=bearer(client, "alice"))) == ["cards-1"]
+    assert ids(client.get("/api/v1/conversations?mine=true", headers=bearer(client, "bob"))) == []
+
+
+def test_detail_has_transcript_trajectory_escalation_and_explanations(
+    client: TestClient, three: None
+) -> None:
+    detail = client.get("/api/v1/conversations/cards-1", headers=bearer(client, "alice")).json()
+    assert [m["sender"] for m in detail["messages"]] == ["customer", "bot", "customer"]
+    assert detail["stress_trajectory"] == [0.12, 0.91]
+    assert detail["max_stress"] == 0.91 and detail["last_stress"] == 0.91
+    escalation = detail["escalations"][0]
+    assert escalation["priority_band"] == detail["priority_band"] and escalation["queue"] == "cards"
+    assert any(f["factor"] == "stress" and f["contribution"] > 0 for f in escalation["factors"])
+    explanation = escalation["explanations"][0]
+    stressed = detail["messages"][2]
+    assert explanation["message_id"] == stressed["id"]
+    words = {w["word"]: w for w in explanation["words"]}
+    assert stressed["text"][words["ridiculous"]["start"] : words["ridiculous"]["end"]] == "ridiculous"
+    assert (explanation["score"], explanation["score_without_top"]) == (0.91, 0.32)
+    assert stressed["emotions"]["emotions"]["anger"] == 0.71 and stressed["labels"] == ["anger", "annoyance"]
+
+
+def test_detail_of_another_queue_is_404(client: TestClient, three: None) -> None:
+    assert client.get("/api/v1/conversations/transfers-1", headers=bearer(client, "alice")).status_code == 404
+
+
+def test_audit_trail(
+    client: TestClient, three: None, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        services.set_priority(
+            session, "cards-1", priority=42, reason="calmer now", actor=Actor("user", "sam", team["sam"])
+        )
+    trail = client.get("/api/v1/conversations/cards-1/audit", headers=bearer(client, "sam")).json()
+    assert [r["action"] for r in trail] == ["escalate", "override_priority"]
+    assert trail[1]["actor"] == "sam" and trail[1]["inputs"]["reason"] == "calmer now"
+    assert trail[0]["versions"]["policy"]
+    assert client.get("/api/v1/conversations/nope/audit", headers=bearer(client, "sam")).status_code == 404

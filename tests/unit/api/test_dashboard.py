@@ -1,0 +1,135 @@
+"""Queues with SLA timers, agents with load and status, the supervisor's figures, feedback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.unit.api import factories
+from tests.unit.api.conftest import bearer
+from triage.db import AgentStatus, Conversation, ConversationState, Feedback, User, session_scope, utcnow
+
+
+def test_queues_show_waiting_time_sla_and_breaches(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        factories.escalated(session, "late", minutes_ago=3)  # deadline 60 s after it queued: breached
+        factories.escalated(session, "fresh")
+        factories.escalated(session, "mine", text="My card was stolen, help")
+        factories.assign(session, session.get_one(Conversation, "mine"), session.get_one(User, team["alice"]))
+    queues = client.get("/api/v1/queues", headers=bearer(client, "sam")).json()
+    cards = next(q for q in queues if q["name"] == "cards")
+    waiting = {w["id"]: w for w in cards["waiting"]}
+    assert set(waiting) == {"late", "fresh"} and cards["assigned"] == 1
+    assert waiting["late"]["sla_breached"] is True and waiting["late"]["sla_remaining_s"] < 0
+    assert 170 < waiting["late"]["waiting_s"] < 400
+    assert waiting["fresh"]["sla_breached"] is False and waiting["fresh"]["sla_remaining_s"] > 0
+    assert cards["oldest_wait_s"] == waiting["late"]["waiting_s"]
+    bob_view = client.get("/api/v1/queues", headers=bearer(client, "bob")).json()
+    assert [q["name"] for q in bob_view] == ["transfers"] and bob_view[0]["waiting"] == []
+
+
+def test_agents_with_load_and_setting_my_status_requeues(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        conv = factories.escalated(session, "c1")
+        factories.assign(session, conv, session.get_one(User, team["alice"]))
+    agents = {a["username"]: a for a in client.get("/api/v1/agents", headers=bearer(client, "sam")).json()}
+    assert set(agents) == {"alice", "bob"}  # supervisors and admins are not agents
+    assert agents["alice"]["load"] == 1 and agents["alice"]["capacity"] == 3 and agents["bob"]["load"] == 0
+    response = client.put(
+        "/api/v1/agents/me/status", json={"status": "offline"}, headers=bearer(client, "alice")
+    )
+    assert response.status_code == 200
+    assert response.json()["requeued"] == ["c1"] and response.json()["load"] == 0
+    with factory() as session:
+        assert session.get_one(Conversation, "c1").state == ConversationState.QUEUED
+        assert session.get_one(User, team["alice"]).status == AgentStatus.OFFLINE
+    bad = client.put("/api/v1/agents/me/status", json={"status": "asleep"}, headers=bearer(client, "alice"))
+    assert bad.status_code == 422
+
+
+def test_feedback_is_stored_and_drives_flag_precision(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        for cid in ("a", "b", "c"):
+            factories.escalated(session, cid)
+    alice, sam = bearer(client, "alice"), bearer(client, "sam")
+    detail = client.get("/api/v1/conversations/a", headers=alice).json()
+    word = detail["escalations"][0]["explanations"][0]["words"][0]
+    unmark = {
+        "message_id": detail["messages"][2]["id"],
+        "start": word["start"],
+        "end": word["end"],
+        "word": word["word"],
+    }
+    given = client.post(
+        "/api/v1/escalations/1/feedback",
+        json={"verdict": "correct", "unmarked_words": [unmark], "comment": "right, but not that word"},
+        headers=alice,
+    )
+    assert given.status_code == 201 and given.json()["unmarked_words"] == [unmark]
+    assert (
+        client.post("/api/v1/escalations/2/feedback", json={"verdict": "correct"}, headers=sam).status_code
+        == 201
+    )
+    assert (
+        client.post("/api/v1/escalations/3/feedback", json={"verdict": "wrong"}, headers=sam).status_code
+        == 201
+    )
+    listed = client.get("/api/v1/escalations/1/feedback", headers=sam).json()
+    assert [f["comment"] for f in listed] == ["right, but not that word"]
+    figures = client.get("/api/v1/metrics", headers=sam).json()
+    assert figures["flag_precision"] == round(2 / 3, 4) and figures["feedback_count"] == 3
+    with factory() as session:
+        assert len(session.scalars(select(Feedback)).all()) == 3
+
+
+def test_feedback_input_is_validated(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        factories.escalated(session, "a")
+    sam = bearer(client, "sam")
+    for body in (
+        {"verdict": "maybe"},
+        {},
+        {"verdict": "wrong", "unmarked_words": [{"word": "x"}]},
+        {"verdict": "wrong", "unmarked_words": [{"message_id": 1, "start": 5, "end": 2, "word": "x"}]},
+        {"verdict": "wrong", "comment": "c" * 1001},
+    ):
+        assert client.post("/api/v1/escalations/1/feedback", json=body, headers=sam).status_code == 422, body
+    with factory() as session:
+        assert session.scalars(select(Feedback)).all() == []
+
+
+def test_figures(client: TestClient, factory: sessionmaker[Session], team: dict[str, int]) -> None:
+    with session_scope(factory) as session:
+        late = factories.escalated(session, "late", minutes_ago=3)
+        late.sla_breached = True
+        quick = factories.escalated(session, "quick")
+        quick.first_agent_reply_at = quick.escalated_at + timedelta(seconds=40)  # type: ignore[operator]
+        slow = factories.escalated(session, "slow")
+        slow.first_agent_reply_at = slow.escalated_at + timedelta(seconds=100)  # type: ignore[operator]
+    figures = client.get("/api/v1/metrics?window_hours=6", headers=bearer(client, "sam")).json()
+    assert figures["escalations"] == 3 and sum(h["count"] for h in figures["escalations_per_hour"]) == 3
+    assert len(figures["escalations_per_hour"]) == 6
+    assert figures["median_first_reply_s"] == 70.0
+    assert figures["sla_breach_rate"] == round(1 / 3, 4)
+    # each conversation has a 0.12 and a 0.91 customer message
+    assert figures["stress_histogram"][1] == 3 and figures["stress_histogram"][9] == 3
+    assert figures["flag_precision"] is None
+    assert client.get("/api/v1/metrics?window_hours=0", headers=bearer(client, "sam")).status_code == 422
+
+
+def test_empty_figures(client: TestClient, team: dict[str, int]) -> None:
+    figures = client.get("/api/v1/metrics", headers=bearer(client, "sam")).json()
+    assert figures["escalations"] == 0 and figures["median_first_reply_s"] is None
+    assert figures["sla_breach_rate"] is None and sum(figures["stress_histogram"]) == 0
+    assert utcnow()  # figures computed against the clock without error

@@ -1,0 +1,81 @@
+"""The live socket: audit records in id order, filtered by role and queue, from any process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.websockets import WebSocketDisconnect
+
+from tests.unit.api import factories
+from tests.unit.api.conftest import bearer, login
+from triage import audit
+from triage.db import session_scope
+
+
+def records(ws: Any, count: int) -> list[dict[str, Any]]:
+    got = []
+    while len(got) < count:
+        message = ws.receive_json()
+        if message["type"] == "audit":
+            got.append(message["record"])
+    return got
+
+
+@pytest.fixture
+def two(factory: sessionmaker[Session], team: dict[str, int]) -> None:
+    with session_scope(factory) as session:
+        factories.escalated(session, "cards-1")  # audit id 1
+        factories.escalated(session, "transfers-1", intent="transfer_not_received_by_recipient")  # id 2
+
+
+def test_supervisor_gets_everything_in_order(client: TestClient, two: None) -> None:
+    with client.websocket_connect("/api/v1/live?after=0", headers=bearer(client, "sam")) as ws:
+        assert ws.receive_json() == {"type": "hello", "last_id": 0}
+        got = records(ws, 2)
+    assert [(r["id"], r["conversation_id"], r["action"]) for r in got] == [
+        (1, "cards-1", "escalate"),
+        (2, "transfers-1", "escalate"),
+    ]
+
+
+def test_agent_gets_only_their_queues_and_new_records_arrive(
+    client: TestClient, two: None, factory: sessionmaker[Session]
+) -> None:
+    with client.websocket_connect("/api/v1/live?after=0", headers=bearer(client, "alice")) as ws:
+        ws.receive_json()
+        assert [r["conversation_id"] for r in records(ws, 1)] == ["cards-1"]
+        # a record written later by another process (here: another session) is streamed too
+        with session_scope(factory) as session:
+            audit.record(session, audit.ROUTER, "note", conversation_id="transfers-1")
+            audit.record(session, audit.ROUTER, "note", conversation_id="cards-1")
+        newer = records(ws, 1)
+    assert newer[0]["conversation_id"] == "cards-1" and newer[0]["id"] == 4
+
+
+def test_without_after_the_stream_starts_now(
+    client: TestClient, two: None, factory: sessionmaker[Session]
+) -> None:
+    with client.websocket_connect("/api/v1/live", headers=bearer(client, "sam")) as ws:
+        assert ws.receive_json() == {"type": "hello", "last_id": 2}
+        with session_scope(factory) as session:
+            audit.record(session, audit.ROUTER, "note", conversation_id="cards-1")
+        assert records(ws, 1)[0]["id"] == 3
+
+
+def test_cookie_session_works_and_anonymous_or_cross_site_is_refused(
+    client: TestClient, team: dict[str, int]
+) -> None:
+    with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/api/v1/live") as ws:
+        ws.receive_json()
+    assert refused.value.code == 1008
+    login(client, "sam")
+    with client.websocket_connect("/api/v1/live", headers={"origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+    evil = {"origin": "https://evil.example"}
+    live = "/api/v1/live"
+    with pytest.raises(WebSocketDisconnect) as cross, client.websocket_connect(live, headers=evil) as ws:
+        ws.receive_json()
+    assert cross.value.code == 1008
