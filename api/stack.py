@@ -75,7 +75,7 @@ def stack_env(settings: CoreSettings, base: Mapping[str, str] | None = None) -> 
             "CLEARLINE_WORKER_PORT": str(ports["worker"]),
             "CLEARLINE_RASA_PORT": str(ports["rasa"]),
             "CLEARLINE_ACTIONS_PORT": str(ports["actions"]),
-            "CLEARLINE_ACTION_ENDPOINT": f"http://127.0.0.1:{ports['actions']}/webhook",
+            "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
             "CLEARLINE_VENV_BIN": str(VENV_BIN),
             "PYTHONUNBUFFERED": "1",
         }

@@ -78,8 +78,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "CLEARLINE_ACTIONS_PORT": str(free_port()),
         "CLEARLINE_DATABASE_URL": f"sqlite:///{runtime / 'clearline.db'}",
         "CLEARLINE_EVENTS_URL": f"sqlite:///{runtime / 'rasa_events.db'}",
-        "CLEARLINE_RASA_EVENTS_DB": str(runtime / "rasa_events.db"),
-        "CLEARLINE_RASA_TRACKER_DB": str(runtime / "rasa_tracker.db"),
+        "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{runtime / 'rasa_tracker.db'}",
         "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{runtime / 'provider.db'}",
     }
     proc = subprocess.Popen(

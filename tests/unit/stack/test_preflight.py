@@ -63,4 +63,4 @@ def test_every_process_gets_the_same_resolved_settings() -> None:
     assert env["CLEARLINE_RASA_TOKEN"] == "tok"
     assert env["CLEARLINE_API_URL"] == "http://127.0.0.1:9100"
     assert stack_ports(env)["api"] == 9100
-    assert env["CLEARLINE_ACTION_ENDPOINT"].endswith(f":{stack_ports(env)['actions']}/webhook")
+    assert env["CLEARLINE_ACTION_URL"].endswith(f":{stack_ports(env)['actions']}/webhook")
