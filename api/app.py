@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -60,6 +61,13 @@ def _seed_demo(factory: sessionmaker[Session]) -> None:
         log.info("demo users seeded", users=created)
 
 
+def _warm_up_redaction() -> None:
+    # presidio takes seconds to import; do it now rather than in the first agent's reply
+    from triage.redaction import redact
+
+    redact("warm-up")
+
+
 def create_app(
     core: CoreSettings | None = None,
     settings: ApiSettings | None = None,
@@ -75,6 +83,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if core.demo:
             _seed_demo(factory)
+        threading.Thread(target=_warm_up_redaction, name="redaction-warm-up", daemon=True).start()
         yield
 
     app = FastAPI(

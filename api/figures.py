@@ -23,6 +23,15 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
+def sla_missed(conv: Conversation, now: datetime) -> bool:
+    """Breached as recorded by the worker's SLA check, or overdue now (the check may not have run yet)."""
+    deadline = aware(conv.sla_deadline)
+    if conv.sla_breached or deadline is None:
+        return conv.sla_breached
+    replied = aware(conv.first_agent_reply_at)
+    return (replied or now) > deadline
+
+
 def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOut]:
     stmt = select(Conversation).where(
         visible_to(user),
@@ -40,7 +49,7 @@ def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOu
             str(conv.queue),
             QueueOut(name=str(conv.queue), waiting=[], assigned=0, breaches=0, oldest_wait_s=0),
         )
-        if conv.sla_breached:
+        if sla_missed(conv, now):
             queue.breaches += 1
         if conv.state == ConversationState.ASSIGNED:
             queue.assigned += 1
@@ -57,7 +66,7 @@ def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOu
                 waiting_s=round(waiting_s, 1),
                 sla_deadline=deadline,
                 sla_remaining_s=round((deadline - now).total_seconds(), 1) if deadline else None,
-                sla_breached=conv.sla_breached or (deadline is not None and deadline < now),
+                sla_breached=sla_missed(conv, now),
             )
         )
         queue.oldest_wait_s = max(queue.oldest_wait_s, round(waiting_s, 1))
@@ -113,7 +122,7 @@ def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
         for c in escalated
         if c.first_agent_reply_at is not None and c.escalated_at is not None
     ]
-    breached = sum(1 for c in escalated if c.sla_breached)
+    breached = sum(1 for c in escalated if sla_missed(c, now))
 
     stresses = session.scalars(
         select(Message.stress).where(Message.stress.is_not(None), Message.created_at >= since)

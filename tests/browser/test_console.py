@@ -1,0 +1,117 @@
+"""The agent console and the supervisor dashboard in a real browser against a real api process."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from tests.browser.conftest import sign_in
+from tests.browser.seed import XSS_IMG, XSS_SCRIPT
+from tests.browser.server import RunningApi
+from triage import services
+from triage.audit import POLICY
+from triage.db import (
+    Feedback,
+    Message,
+    OutboxCommand,
+    Sender,
+    make_engine,
+    make_session_factory,
+    session_scope,
+)
+
+
+def open_conversation(page: Page, conversation_id: str) -> None:
+    page.click(f"[data-conversation-id='{conversation_id}']")
+    expect(page.locator("#conv-title")).to_have_text(f"Conversation {conversation_id}")
+
+
+def test_agent_sees_highlighted_words_with_legend_and_replies(page: Page, api: RunningApi) -> None:
+    sign_in(page, api, "alice")
+    open_conversation(page, "conv-stolen-card")
+    marks = page.locator("#transcript mark.hl")
+    expect(marks.filter(has_text="ridiculous")).to_have_class(re.compile(r"\bup-3\b"))
+    expect(marks.filter(has_text="stolen")).to_have_attribute("title", re.compile(r"attribution \+0\.310"))
+    expect(page.locator("#legend")).to_be_visible()
+    expect(page.locator("#legend")).to_contain_text("strongly up")
+    expect(page.locator("#faithfulness")).to_contain_text("lowers the stress score from 0.91 to 0.32")
+    expect(page.locator("#factors")).to_contain_text("Priority 100 (P1)")
+    expect(page.locator("#emotions")).to_contain_text("anger")
+    expect(page.locator("#trajectory svg circle")).to_have_count(2)
+
+    page.fill("#reply-text", "Hi, I'm Alice. I have frozen your card.")
+    page.click("#reply-form button[type=submit]")
+    # generous: on a busy machine the api may still be importing presidio for the first redaction
+    expect(page.locator("#transcript .msg.agent")).to_contain_text("I have frozen your card.", timeout=30_000)
+
+    factory = make_session_factory(make_engine(api.db_url))
+    with factory() as session:
+        reply = session.scalars(select(Message).where(Message.sender == Sender.AGENT)).one()
+        assert (
+            reply.conversation_id == "conv-stolen-card"
+            and reply.text == "Hi, I'm Alice. I have frozen your card."
+        )
+        say = session.scalars(select(OutboxCommand).where(OutboxCommand.kind == "say")).one()
+        assert say.payload["message_id"] == reply.id
+
+
+def test_agent_marks_the_flag_and_unmarks_a_word(page: Page, api: RunningApi) -> None:
+    sign_in(page, api, "alice")
+    open_conversation(page, "conv-stolen-card")
+    word = page.locator("#transcript mark.hl", has_text="nobody")
+    word.click()
+    expect(word).to_have_class(re.compile(r"\bunmarked\b"))
+    expect(page.locator("#unmarked-count")).to_contain_text("1 word(s) unmarked")
+    page.click("#feedback-panel [data-verdict=wrong]")
+    expect(page.locator("#feedback-state")).to_have_text("Marked wrong.")
+    with make_session_factory(make_engine(api.db_url))() as session:
+        feedback = session.scalars(select(Feedback)).one()
+    assert feedback.verdict == "wrong"
+    assert [w["word"] for w in feedback.unmarked_words] == ["nobody"]
+
+
+def test_customer_html_renders_as_text(page: Page, api: RunningApi) -> None:
+    sign_in(page, api, "alice")
+    open_conversation(page, "conv-xss")
+    transcript = page.locator("#transcript")
+    expect(transcript).to_contain_text(XSS_SCRIPT)
+    expect(transcript).to_contain_text(XSS_IMG)
+    assert transcript.locator("img, script").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def test_new_assignments_arrive_live(page: Page, api: RunningApi) -> None:
+    sign_in(page, api, "bob")
+    expect(page.locator("#queues")).to_contain_text("conv-transfer")
+    expect(page.locator("#live-state")).to_have_text("live")
+    factory = make_session_factory(make_engine(api.db_url))
+    with session_scope(factory) as session:  # the worker's router would do this in another process
+        services.assign_waiting(session, services.utcnow())
+    expect(page.locator("#mine")).to_contain_text("conv-transfer", timeout=10_000)
+    with session_scope(factory) as session:
+        services.set_priority(session, "conv-transfer", priority=95, reason="vip", actor=POLICY)
+    expect(page.locator("#mine [data-conversation-id='conv-transfer'] .band")).to_have_text(
+        "P1", timeout=10_000
+    )
+
+
+def test_supervisor_sees_the_flagged_list_and_the_explanation(page: Page, api: RunningApi) -> None:
+    sign_in(page, api, "sam")
+    flagged = page.locator("#flagged tbody")
+    expect(flagged).to_contain_text("conv-stolen-card")
+    expect(page.locator("#figures")).to_contain_text("Escalations (24 h)")
+    expect(page.locator("#agents")).to_contain_text("Alice")
+    expect(page.locator("#queues .sla.breached").first).to_be_visible()
+    page.locator("#flagged button", has_text="conv-stolen-card").click()
+    expect(page.locator("#transcript mark.hl").first).to_be_visible()
+    expect(page.locator("#audit")).to_contain_text("escalate")
+    page.click("#conv-actions >> text=Priority")
+    page.fill("#conv-actions input[name=priority]", "55")
+    page.fill("#conv-actions input[name=reason]", "calmer after the call")
+    page.click("#conv-actions >> text=Confirm")
+    expect(page.locator("#audit")).to_contain_text("calmer after the call")
+    page.select_option("#filters select[name=feedback]", "wrong")
+    page.click("#filters button[type=submit]")
+    expect(flagged.locator("tr")).to_have_count(1)
