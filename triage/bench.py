@@ -54,7 +54,8 @@ class BenchConfig:
     rate: float = 50.0  # customer messages per second
     duration: float = 30.0  # seconds of steady load
     conversations: int = 200
-    stressed_share: float = 0.1
+    conversation_length: int = 8  # customer messages before a conversation ends and a new one starts
+    stressed_conversations: float = 0.1  # share of conversations that turn stressed midway
     agents: int = 20
     drain_timeout: float = 60.0
     ready_timeout: float = 300.0
@@ -63,6 +64,35 @@ class BenchConfig:
     worker_cmd: list[str] = field(
         default_factory=lambda: [sys.executable, "-c", "from triage.runner import main; main()"]
     )
+
+
+class _Script:
+    """One customer's conversation: calm questions; a stressed one turns angry after a few turns."""
+
+    def __init__(self, config: BenchConfig, rng: random.Random, conversation_id: str) -> None:
+        self.id = conversation_id
+        self.rng = rng
+        self.length = config.conversation_length
+        self.turn = 0
+        self.turns_calm = (
+            rng.randint(1, max(1, self.length // 2))
+            if rng.random() < config.stressed_conversations
+            else self.length
+        )
+
+    @property
+    def done(self) -> bool:
+        return self.turn >= self.length
+
+    def next_id(self) -> str:
+        base, _, generation = self.id.partition("#")
+        return f"{base}#{int(generation or 0) + 1}"
+
+    def next_message(self) -> tuple[str, str, str]:
+        pool = CALM if self.turn < self.turns_calm else STRESSED
+        self.turn += 1
+        text, intent = self.rng.choice(pool)
+        return self.id, text, intent
 
 
 def _free_port() -> int:
@@ -203,7 +233,7 @@ def _measure(
     written: dict[int, float] = {}  # event id -> write time
     total = int(config.rate * config.duration)
     interval = 1.0 / config.rate
-    conversation_ids = [f"bench-{i}" for i in range(config.conversations)]
+    slots = [_Script(config, rng, f"bench-{i}") for i in range(config.conversations)]
     started = time.time()
     next_at = time.monotonic()
     max_lag = 0
@@ -215,12 +245,13 @@ def _measure(
             if sleep > 0:
                 time.sleep(sleep)
             next_at += interval
-            text, intent = rng.choice(STRESSED if rng.random() < config.stressed_share else CALM)
+            slot = rng.randrange(len(slots))
+            if slots[slot].done:
+                slots[slot] = _Script(config, rng, slots[slot].next_id())
+            sender_id, text, intent = slots[slot].next_message()
             stamp = time.time()
             with conn.begin():
-                (event_id,) = write_events(
-                    conn, [(rng.choice(conversation_ids), user_event(text, intent, timestamp=stamp))]
-                )
+                (event_id,) = write_events(conn, [(sender_id, user_event(text, intent, timestamp=stamp))])
             written[event_id] = stamp
             if n % 25 == 0:
                 max_lag = max(max_lag, event_id - max(observer.seen_messages, default=0))
@@ -244,7 +275,9 @@ def _measure(
             escalation_ms.append((seen - written[source_event]) * 1000)
     return {
         "messages": len(written),
-        "conversations": config.conversations,
+        "concurrent_conversations": config.conversations,
+        "conversation_length": config.conversation_length,
+        "stressed_conversations": config.stressed_conversations,
         "offered_per_s": round(len(written) / write_seconds, 1),
         "processed_per_s": round(len(processed) / max(1e-9, finished - started), 1),
         "max_lag_events": max_lag,

@@ -67,7 +67,7 @@ def serve(
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; the batch in progress commits or rolls back first."""
     settings = settings or get_settings()
-    worker = build_worker(settings, scorer or SentimentScorer())
+    worker = build_worker(settings, scorer or SentimentScorer(threads=settings.worker_threads))
     server = HealthServer(
         settings.api_host,
         settings.worker_port if port is None else port,

@@ -258,7 +258,7 @@ def assign_waiting(session: Session, now: datetime) -> list[tuple[str, int]]:
     ]
     waiting = [
         routing.WaitingConversation(
-            c.id, c.queue or "general", c.priority or 0, c.queued_at or c.last_message_at
+            c.id, c.queue or "general", c.priority or 0, as_utc(c.queued_at or c.last_message_at)
         )
         for c in queued
     ]

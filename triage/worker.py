@@ -35,7 +35,9 @@ CONSUMER = "triage-worker"
 class SentimentScorer:
     """The real emotion model (``sentiment``), loaded once; imported lazily because it pulls in torch."""
 
-    def __init__(self, model_path: str | None = None) -> None:
+    def __init__(self, model_path: str | None = None, threads: int | None = None) -> None:
+        if threads:
+            importlib.import_module("torch").set_num_threads(threads)
         sentiment = importlib.import_module("sentiment")
         loader = (
             getattr(sentiment, "load_model", None) or importlib.import_module("sentiment.model").load_model
@@ -93,6 +95,7 @@ class Worker:
                 session.add(offset)
             events = self.source.read_after(offset.last_event_id, self.options.batch_size)
             if not events:
+                self.metrics.lag_seconds.set(0)  # caught up
                 return None
             result = self.processor.process(session, events)
             offset.last_event_id = result.last_event_id

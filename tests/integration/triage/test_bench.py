@@ -18,7 +18,8 @@ def test_bench_counts_every_message_and_times_escalations(monkeypatch):
         rate=40,
         duration=4,
         conversations=10,
-        stressed_share=0.3,
+        conversation_length=4,
+        stressed_conversations=0.5,
         worker_cmd=[sys.executable, "-m", "tests.integration.triage.fake_worker"],
     )
     figures = run_pipeline_bench(config)

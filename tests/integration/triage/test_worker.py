@@ -280,3 +280,29 @@ def test_a_text_the_model_refuses_is_stored_unscored_and_does_not_block_the_stre
         assert rows[2][1] == "bad ? text"
         assert s.get(Conversation, "c1").fallback_count == 1  # the intent still counts
         assert s.scalar(select(func.count()).where(AuditRecord.action == "score_refused")) == 1
+
+
+def test_waiting_conversations_from_earlier_batches_are_ordered_with_new_ones(
+    session_factory, source, policy
+):
+    worker = make_worker(session_factory, source, policy)
+    write(source, [("c1", user_event("I am furious", intent="compromised_card"))])
+    worker.process_next_batch()  # c1 waits (no agents); its timestamps now come back from SQLite
+    write(source, [("c2", user_event("I am furious", intent="compromised_card"))])
+    result = worker.process_next_batch()
+    assert result is not None and result.escalated == ["c2"] and result.assigned == []
+    with session_scope(session_factory) as s:
+        s.add(
+            User(
+                username="ann",
+                display_name="Ann",
+                password_hash="x",
+                role=Role.AGENT,
+                skills=["cards"],
+                capacity=1,
+                status=AgentStatus.AVAILABLE,
+            )
+        )
+    write(source, [("c3", user_event("I am furious", intent="compromised_card"))])
+    result = worker.process_next_batch()
+    assert result is not None and result.assigned == [("c1", 1)]  # equal priority: the longest wait first
