@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+RASA_TOKEN = "browser-test-rasa-token"  # noqa: S105
+TRIAGE_TOKEN = "browser-test-triage-token"  # noqa: S105
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -41,7 +45,9 @@ class RunningApi:
 
 
 @contextmanager
-def running_api(tmp_dir: Path, rasa_url: str | None = None) -> Iterator[RunningApi]:
+def running_api(
+    tmp_dir: Path, rasa_url: str | None = None, rasa_token: str = RASA_TOKEN
+) -> Iterator[RunningApi]:
     """Start uvicorn with the app factory; stop it (and only it) afterwards."""
     db_url = f"sqlite:///{tmp_dir / 'clearline.db'}"
     upgrade(db_url)
@@ -51,8 +57,8 @@ def running_api(tmp_dir: Path, rasa_url: str | None = None) -> Iterator[RunningA
         "CLEARLINE_DATABASE_URL": db_url,
         "CLEARLINE_DEMO": "false",
         "CLEARLINE_SECRET_KEY": "browser-test-secret-key-0123456789",
-        "CLEARLINE_RASA_TOKEN": "browser-test-rasa-token",
-        "CLEARLINE_TRIAGE_TOKEN": "browser-test-triage-token",
+        "CLEARLINE_RASA_TOKEN": rasa_token,
+        "CLEARLINE_TRIAGE_TOKEN": TRIAGE_TOKEN,
         # nothing listens here unless a test passes a real Rasa: replies stay in the outbox
         "CLEARLINE_RASA_URL": rasa_url or f"http://127.0.0.1:{free_port()}",
         "CLEARLINE_COOKIE_SECURE": "false",
@@ -91,9 +97,57 @@ def running_api(tmp_dir: Path, rasa_url: str | None = None) -> Iterator[RunningA
             time.sleep(0.2)
         yield RunningApi(url=url, db_url=db_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+        log.close()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def running_rasa(tmp_dir: Path) -> Iterator[str]:
+    """The real Rasa server (bot/serve.py, .venv-rasa, the trained model) with its stores in tmp_dir."""
+    python = ROOT / ".venv-rasa" / "bin" / "python"
+    if not python.exists() or not list((ROOT / "bot" / "models").glob("*.tar.gz")):
+        raise RuntimeError("needs .venv-rasa and a trained model in bot/models (make test builds both)")
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLEARLINE_DEMO": "true",
+        "CLEARLINE_RASA_TOKEN": RASA_TOKEN,
+        "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{tmp_dir / 'tracker.db'}",
+        "CLEARLINE_EVENTS_URL": f"sqlite:///{tmp_dir / 'events.db'}",
+        "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{free_port()}/webhook",
+    }
+    log = (tmp_dir / "rasa.log").open("w")
+    process = subprocess.Popen(
+        [str(python), "bot/serve.py", "--port", str(port), "--interface", "127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300  # TensorFlow import and model load: about a minute when idle
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"rasa exited early: {(tmp_dir / 'rasa.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/status", params={"token": RASA_TOKEN}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("rasa did not answer /status in 300 s")
+            time.sleep(1)
+        yield url
+    finally:
+        stop(process)
         log.close()
