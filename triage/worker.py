@@ -24,7 +24,7 @@ from triage.broker import EventSource
 from triage.db import ConsumerOffset, Conversation, ConversationState, session_scope, utcnow
 from triage.observability import WorkerMetrics
 from triage.outbox import RasaCommands, deliver_outbox
-from triage.pipeline import BatchProcessor, BatchResult, Scorer
+from triage.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult, Scorer
 from triage.policy import Policy
 
 log = structlog.get_logger("triage.worker")
@@ -60,6 +60,7 @@ class WorkerOptions:
     relay_interval: float = 0.2  # outbox delivery
     error_backoff: float = 1.0
     consumer: str = CONSUMER
+    max_explained: int = MAX_EXPLAINED  # utterances explained per escalation (inside the transaction)
 
 
 class Worker:
@@ -77,9 +78,9 @@ class Worker:
         self.session_factory = session_factory
         self.source = source
         self.metrics = metrics or WorkerMetrics()
-        self.processor = BatchProcessor(scorer, policy, redact, self.metrics)
-        self.rasa = rasa
         self.options = options or WorkerOptions()
+        self.processor = BatchProcessor(scorer, policy, redact, self.metrics, self.options.max_explained)
+        self.rasa = rasa
         self.stop_event = threading.Event()
         self.heartbeat = time.monotonic()
         self._last_housekeeping = 0.0

@@ -306,3 +306,21 @@ def test_waiting_conversations_from_earlier_batches_are_ordered_with_new_ones(
     write(source, [("c3", user_event("I am furious", intent="compromised_card"))])
     result = worker.process_next_batch()
     assert result is not None and result.assigned == [("c1", 1)]  # equal priority: the longest wait first
+
+
+def test_explains_the_most_stressed_driving_utterances_up_to_the_limit(session_factory, source, policy):
+    rows = [("c1", user_event("I am annoyed")), ("c1", user_event("now I am furious"))]
+    write(source, rows)
+    scorer = FakeScorer()
+    result = make_worker(session_factory, source, policy, scorer).process_next_batch()
+    assert result is not None and result.escalated == ["c1"]
+    assert scorer.explain_calls == ["now I am furious"]  # default: one explanation inside the transaction
+    write(source, [("c2", event) for _, event in rows])
+    scorer = FakeScorer()
+    worker = Worker(session_factory, source, scorer, policy, redact, options=WorkerOptions(max_explained=2))
+    assert worker.process_next_batch().escalated == ["c2"]
+    assert scorer.explain_calls == ["now I am furious", "I am annoyed"]
+    with session_factory() as s:
+        esc = s.scalars(select(Escalation).where(Escalation.conversation_id == "c2")).one()
+        assert {f["factor"] for f in esc.factors} == {"stress", "trend"}
+        assert [e["text"] for e in esc.explanations] == ["now I am furious", "I am annoyed"]
