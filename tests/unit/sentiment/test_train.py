@@ -1,0 +1,81 @@
+"""The whole training path on a tiny model and a tiny GoEmotions-format dataset: train, finalize, load."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from sentiment.evaluate import evaluate_file
+from sentiment.finalize import finalize
+from sentiment.model import EmotionModel
+from sentiment.train import TrainConfig, length_bucketed_batches, train
+from tests.unit.sentiment.tiny_model import LABELS, write_tiny_model
+
+ROWS = [
+    ("i am so angry , my card is not working again", "2"),
+    ("this service is terrible , i hate it", "3,11"),
+    ("thank you , great help", "15"),
+    ("thanks , ok", "15,4"),
+    ("where is my money", "27"),
+    ("my refund is late again", "9"),
+    ("never again , terrible", "10"),
+    ("ok fine", "27"),
+]
+
+
+def _write_dataset(root: Path) -> Path:
+    data = root / "goemotions"
+    data.mkdir(parents=True)
+    (data / "labels.txt").write_text("\n".join(LABELS) + "\n", encoding="utf-8")
+    rng = random.Random(0)
+    train_rows = [rng.choice(ROWS) for _ in range(48)]
+    (data / "train.tsv").write_text("".join(f"{t}\t{ids}\tid{i}\n" for i, (t, ids) in enumerate(train_rows)))
+    (data / "dev.tsv").write_text("".join(f"{t}\t{ids}\td{i}\n" for i, (t, ids) in enumerate(ROWS * 2)))
+    return data
+
+
+def test_length_bucketed_batches_cover_every_row_once() -> None:
+    lengths = [random.Random(1).randint(3, 60) for _ in range(1000)]
+    batches = length_bucketed_batches(lengths, 32, random.Random(2))
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    assert all(len(b) <= 32 for b in batches)
+
+
+def test_train_finalize_and_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARLINE_DATASETS_DIR", str(tmp_path / "datasets"))
+    data = _write_dataset(tmp_path / "datasets")
+    backbone = write_tiny_model(tmp_path / "backbone")
+    config = TrainConfig(
+        out_dir=tmp_path / "run",
+        backbone=backbone,
+        data_dir=data,
+        epochs=2,
+        batch_size=8,
+        max_length=16,
+        learning_rate=1e-3,
+        threads=1,
+    )
+    lines: list[str] = []
+    checkpoint = train(config, log=lines.append)
+    assert checkpoint == tmp_path / "run" / "epoch-2"
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert [h["epoch"] for h in history["history"]] == [1, 2]
+
+    model_dir = tmp_path / "model"
+    report = json.loads(finalize(checkpoint, model_dir, log=lines.append))
+    shipped = json.loads((model_dir / "clearline.json").read_text())
+    assert shipped["version"].startswith("clearline-emotions-minilm@")
+    assert set(shipped["thresholds"]) == set(LABELS)
+    assert shipped["max_length"] == 64
+    assert report["n"] == 16
+
+    model = EmotionModel(model_dir)
+    assert model.version == shipped["version"]
+    assert model.stress.threshold == shipped["stress"]["threshold"]
+    # Evaluating dev with the committed thresholds reproduces the figures written at finalize time.
+    metrics = evaluate_file(model, data / "dev.tsv")
+    for key in ("macro_f1", "ekman_macro_f1", "sentiment_macro_f1", "stress_f1", "ece"):
+        assert metrics[key] == pytest.approx(report[key], abs=2e-3)
