@@ -45,10 +45,42 @@ class RunningApi:
 
 
 @contextmanager
+def serving(
+    name: str, command: list[str], env: dict[str, str], log_path: Path, ready_url: str, timeout_s: float
+) -> Iterator[None]:
+    """Run ``command`` until ``ready_url`` answers 200; stop that process (and only it) afterwards."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout_s
+            while not _answers(ready_url):
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited early: {log_path.read_text()[-2000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not become ready in {timeout_s:.0f} s")
+                time.sleep(0.5)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
 def running_api(
     tmp_dir: Path, rasa_url: str | None = None, rasa_token: str = RASA_TOKEN
 ) -> Iterator[RunningApi]:
-    """Start uvicorn with the app factory; stop it (and only it) afterwards."""
+    """Start uvicorn with the app factory and a migrated SQLite database in ``tmp_dir``."""
     db_url = f"sqlite:///{tmp_dir / 'clearline.db'}"
     upgrade(db_url)
     port = free_port()
@@ -63,51 +95,20 @@ def running_api(
         "CLEARLINE_RASA_URL": rasa_url or f"http://127.0.0.1:{free_port()}",
         "CLEARLINE_COOKIE_SECURE": "false",
     }
-    log = (tmp_dir / "api.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"api exited early: {(tmp_dir / 'api.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("api did not become ready in 60 s")
-            time.sleep(0.2)
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with serving("api", command, env, tmp_dir / "api.log", f"{url}/readyz", timeout_s=60):
         yield RunningApi(url=url, db_url=db_url)
-    finally:
-        stop(process)
-        log.close()
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextmanager
@@ -125,29 +126,10 @@ def running_rasa(tmp_dir: Path) -> Iterator[str]:
         "CLEARLINE_EVENTS_URL": f"sqlite:///{tmp_dir / 'events.db'}",
         "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{free_port()}/webhook",
     }
-    log = (tmp_dir / "rasa.log").open("w")
-    process = subprocess.Popen(
-        [str(python), "bot/serve.py", "--port", str(port), "--interface", "127.0.0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300  # TensorFlow import and model load: about a minute when idle
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"rasa exited early: {(tmp_dir / 'rasa.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/status", params={"token": RASA_TOKEN}, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("rasa did not answer /status in 300 s")
-            time.sleep(1)
+    command = [str(python), "bot/serve.py", "--port", str(port), "--interface", "127.0.0.1"]
+    # TensorFlow import and model load take about a minute on an idle machine
+    with serving(
+        "rasa", command, env, tmp_dir / "rasa.log", f"{url}/status?token={RASA_TOKEN}", timeout_s=300
+    ):
         yield url
-    finally:
-        stop(process)
-        log.close()
