@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import CurrentUser, SessionDep, SupervisorUser
 from api.figures import figures, queues_overview
 from api.schemas import FiguresOut, QueueOut
+from triage.policy import current_policy
 
 router = APIRouter(tags=["dashboard"])
 
@@ -18,6 +19,12 @@ router = APIRouter(tags=["dashboard"])
 def queues(user: CurrentUser, session: SessionDep) -> list[QueueOut]:
     """Waiting conversations per queue with waiting times, SLA timers and breaches (agents: own queues)."""
     return queues_overview(session, user, datetime.now(UTC))
+
+
+@router.get("/queue-names", response_model=list[str])
+def queue_names(_user: CurrentUser) -> list[str]:
+    """Every queue the triage policy routes to (targets for a transfer)."""
+    return list(current_policy().config.queue_names)
 
 
 @router.get("/metrics", response_model=FiguresOut)

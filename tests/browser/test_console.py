@@ -36,7 +36,9 @@ def test_agent_sees_highlighted_words_with_legend_and_replies(page: Page, api: R
     expect(marks.filter(has_text="stolen")).to_have_attribute("title", re.compile(r"attribution \+0\.310"))
     expect(page.locator("#legend")).to_be_visible()
     expect(page.locator("#legend")).to_contain_text("strongly up")
-    expect(page.locator("#faithfulness")).to_contain_text("lowers the stress score from 0.91 to 0.32")
+    expect(page.locator("#faithfulness")).to_have_text(
+        "Removing these words (“ridiculous”, “stolen”, “nobody”) lowers the stress score from 0.91 to 0.32."
+    )
     expect(page.locator("#factors")).to_contain_text("Priority 100 (P1)")
     expect(page.locator("#emotions")).to_contain_text("anger")
     expect(page.locator("#trajectory svg circle")).to_have_count(2)
@@ -107,6 +109,7 @@ def test_supervisor_sees_the_flagged_list_and_the_explanation(page: Page, api: R
     page.locator("#flagged button", has_text="conv-stolen-card").click()
     expect(page.locator("#transcript mark.hl").first).to_be_visible()
     expect(page.locator("#audit")).to_contain_text("escalate")
+    expect(page.locator("#conv-meta")).not_to_contain_text("null")
     page.click("#conv-actions >> text=Priority")
     page.fill("#conv-actions input[name=priority]", "55")
     page.fill("#conv-actions input[name=reason]", "calmer after the call")

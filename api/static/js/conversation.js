@@ -38,14 +38,14 @@ const ConversationView = (() => {
     const escalation = latestEscalation();
     byId("conv-title").textContent = `Conversation ${detail.id}`;
     const meta = byId("conv-meta");
-    meta.replaceChildren(
+    meta.replaceChildren(...[
       h("span", { class: `state ${detail.state}` }, detail.state),
       detail.priority_band ? h("span", { class: `band ${detail.priority_band}` }, `${detail.priority_band} · ${detail.priority}`) : null,
       detail.queue ? h("span", { class: "queue" }, `queue ${detail.queue}`) : null,
       detail.assigned_agent_name ? h("span", {}, `agent ${detail.assigned_agent_name}`) : null,
       h("span", {}, `tier ${detail.customer_tier}`),
       slaBadge(detail),
-    );
+    ].filter(Boolean));
     renderActions();
     const explanations = escalation ? escalation.explanations : [];
     Explain.renderFactors(byId("factors"), escalation);
@@ -93,7 +93,7 @@ const ConversationView = (() => {
       box.append(button("Accept", "primary", () => act("/accept", {})));
     }
     if (open && (supervising || mine)) {
-      box.append(button("Transfer", "", () => showForm("Transfer to queue", [field("to_queue", "Queue", "text")], (v) => act("/transfer", v))));
+      box.append(button("Transfer", "", transferForm));
       box.append(button("Resolve", "", () => act("/resolve", {})));
     }
     if (supervising && open) {
@@ -107,6 +107,12 @@ const ConversationView = (() => {
 
   const button = (label, kind, onclick) => h("button", { type: "button", class: `btn ${kind}`, onclick }, label);
   const field = (name, label, type, options) => ({ name, label, type, options });
+
+  async function transferForm() {
+    const names = await api("/queue-names");
+    const options = names.filter((name) => name !== detail.queue).map((name) => [name, name]);
+    showForm("Transfer to queue", [field("to_queue", "Queue", "select", options)], (v) => act("/transfer", v));
+  }
 
   async function reassignForm() {
     const agents = await api("/agents");

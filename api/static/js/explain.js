@@ -42,7 +42,8 @@ const Explain = (() => {
   function faithfulnessSentence(explanations) {
     const explanation = (explanations || []).find((e) => e.score !== undefined && e.score_without_top !== undefined);
     if (!explanation) return "No word-level explanation for this escalation (it was requested, not detected).";
-    const top = [...(explanation.words || [])].sort((a, b) => b.attribution - a.attribution).slice(0, 3).map((w) => `“${w.word}”`);
+    const top = (explanation.words || []).filter((w) => w.attribution > 0)
+      .sort((a, b) => b.attribution - a.attribution).slice(0, 3).map((w) => `“${w.word}”`);
     const words = top.length ? `these words (${top.join(", ")})` : "the top words";
     if (explanation.score_without_top < explanation.score) {
       return `Removing ${words} lowers the stress score from ${num(explanation.score)} to ${num(explanation.score_without_top)}.`;

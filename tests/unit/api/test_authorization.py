@@ -74,6 +74,7 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
         {"alice": 200, "bob": 200, "sam": 403, "root": 403},
     ),
     ("GET", "/api/v1/queues", None, {"alice": 200, "bob": 200, "sam": 200, "root": 200}),
+    ("GET", "/api/v1/queue-names", None, {"alice": 200, "bob": 200, "sam": 200, "root": 200}),
     ("GET", "/api/v1/metrics", None, {"alice": 403, "bob": 403, "sam": 200, "root": 200}),
     # the bot's endpoint takes the triage token only: user tokens are not it
     (

@@ -133,3 +133,22 @@ def test_empty_figures(client: TestClient, team: dict[str, int]) -> None:
     assert figures["escalations"] == 0 and figures["median_first_reply_s"] is None
     assert figures["sla_breach_rate"] is None and sum(figures["stress_histogram"]) == 0
     assert utcnow()  # figures computed against the clock without error
+
+
+def test_queue_names_come_from_the_policy(client: TestClient, team: dict[str, int]) -> None:
+    names = client.get("/api/v1/queue-names", headers=bearer(client, "alice")).json()
+    assert {"cards", "transfers", "general"} <= set(names) and names == sorted(names)
+    assert client.get("/api/v1/queue-names").status_code == 401
+
+
+def test_overdue_conversations_count_as_breached_before_the_worker_marks_them(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        factories.escalated(session, "late", minutes_ago=3)  # deadline passed, sla_breached still False
+    figures = client.get("/api/v1/metrics", headers=bearer(client, "sam")).json()
+    assert figures["sla_breach_rate"] == 1.0
+    cards = next(
+        q for q in client.get("/api/v1/queues", headers=bearer(client, "sam")).json() if q["name"] == "cards"
+    )
+    assert cards["breaches"] == 1
