@@ -209,7 +209,9 @@ def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
             if error:
                 tail = log_path.read_text(errors="replace")[-1500:]
                 return {"error": error, "worker_log_tail": tail}
-            return _measure(config, rng, source, clearline_url, worker)
+            figures = _measure(config, rng, source, clearline_url, worker)
+            figures.update(_worker_timings(port))
+            return figures
         finally:
             if worker.poll() is None:
                 worker.terminate()
@@ -218,6 +220,28 @@ def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
                 except subprocess.TimeoutExpired:
                     worker.kill()
             source.close()
+
+
+def _worker_timings(port: int) -> dict[str, Any]:
+    """Mean time per scoring call (one per batch) and per explanation, from the worker's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return {}
+    samples = {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples}
+    figures: dict[str, Any] = {}
+    for name, key in (
+        ("clearline_scoring_seconds", "scoring_call"),
+        ("clearline_explanation_seconds", "explanation"),
+    ):
+        count = samples.get(f"{name}_count", 0.0)
+        figures[f"{key}s"] = int(count)
+        figures[f"{key}_mean_ms"] = (
+            round(1000 * samples.get(f"{name}_sum", 0.0) / count, 1) if count else None
+        )
+    return figures
 
 
 def _measure(

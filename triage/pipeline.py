@@ -159,7 +159,11 @@ class BatchProcessor:
         scores = self._score([u.text for u in utterances if u.sender == Sender.CUSTOMER])
         result.scored = sum(1 for score in scores if score is not None)
         score_iter = iter(scores)
-        conversations: dict[str, Conversation] = {}
+        # one query for the batch's conversations instead of a lookup (and autoflush) per event
+        senders = {u.event.sender_id for u in utterances}
+        conversations = {
+            c.id: c for c in session.scalars(select(Conversation).where(Conversation.id.in_(senders)))
+        }
         for utterance in utterances:
             conversation = self._conversation(session, conversations, utterance)
             score = next(score_iter) if utterance.sender == Sender.CUSTOMER else None
@@ -204,7 +208,7 @@ class BatchProcessor:
         session: Session, cache: dict[str, Conversation], utterance: _Utterance
     ) -> Conversation:
         sender_id = utterance.event.sender_id
-        conversation = cache.get(sender_id) or session.get(Conversation, sender_id)
+        conversation = cache.get(sender_id)
         if conversation is None:
             conversation = services.new_conversation(sender_id, utterance.at)
             session.add(conversation)
@@ -235,8 +239,7 @@ class BatchProcessor:
             message.stress, message.flagged = score.stress, score.flag
             message.emotions, message.labels = dict(score.emotions), list(score.labels)
             message.model_version, message.scored_at = score.model, now
-        session.add(message)
-        session.flush()
+        session.add(message)  # flushed with the batch: the source event id identifies it in the audit
         if utterance.sender != Sender.CUSTOMER:
             return
         audit.record(
@@ -244,7 +247,7 @@ class BatchProcessor:
             audit.WORKER,
             "score" if score is not None else "score_refused",
             conversation_id=conversation.id,
-            inputs={"message_id": message.id, "source_event_id": utterance.event.id},
+            inputs={"source_event_id": utterance.event.id},
             outcome={"stress": score.stress, "flag": score.flag, "labels": list(score.labels)}
             if score
             else {},
