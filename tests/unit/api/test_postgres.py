@@ -1,0 +1,58 @@
+"""The same api tests on PostgreSQL (127.0.0.1:5432, db ``test``): each test gets a schema of its own.
+
+The imported tests below run again here with ``db_url`` pointing at PostgreSQL, so the queries
+(filters, aggregates, JSON columns, optimistic locking) are checked on both databases.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.unit.api.test_actions import (  # noqa: F401 - collected again on PostgreSQL
+    c1,
+    test_accept_reply_resolve_flow,
+    test_concurrent_edit_caught_at_flush_is_a_409,
+    test_reassign_priority_and_unflag,
+    test_stale_version_is_a_409_and_changes_nothing,
+    test_unknown_and_sql_like_ids_are_404,
+)
+from tests.unit.api.test_conversations import (  # noqa: F401
+    test_agents_see_their_queues_and_supervisors_see_all,
+    test_audit_trail,
+    test_detail_has_transcript_trajectory_escalation_and_explanations,
+    test_filters,
+    three,
+)
+from tests.unit.api.test_dashboard import (  # noqa: F401
+    test_agents_with_load_and_setting_my_status_requeues,
+    test_feedback_is_stored_and_drives_flag_precision,
+    test_figures,
+    test_queues_show_waiting_time_sla_and_breaches,
+)
+from tests.unit.api.test_live import (  # noqa: F401
+    test_agent_gets_only_their_queues_and_new_records_arrive,
+    two,
+)
+from triage.migrate import upgrade
+
+pytestmark = pytest.mark.postgres
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> Iterator[str]:
+    schema = f"api_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(SERVER)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{SERVER}?options=-csearch_path%3D{schema}"
+    upgrade(url)
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
