@@ -41,7 +41,8 @@ def backoff(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=2 ** max(0, attempts - 1)))
 
 
-def _claim(session: Session, command_id: int) -> bool:
+def claim(session: Session, command_id: int) -> bool:
+    """Lease a due command for this relay; False when another relay holds it or it was sent."""
     now = utcnow()
     result = session.execute(
         update(OutboxCommand)
@@ -95,7 +96,7 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
             blocked.add(conversation_id)
             continue
         with session_scope(session_factory) as session:
-            if not _claim(session, command_id):
+            if not claim(session, command_id):
                 blocked.add(conversation_id)
                 continue
         error: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -110,3 +111,11 @@ def test_worker_refuses_to_start_without_migrations(tmp_path, events_url):
     worker = WorkerProcess(f"sqlite:///{tmp_path / 'empty.db'}", events_url, tmp_path / "worker.log")
     with pytest.raises(RuntimeError, match="clearline db upgrade"):
         worker.start(ready_timeout=60)
+
+
+def test_sigint_stops_the_worker_cleanly(clearline_url, events_url, source, tmp_path, workers):
+    worker = WorkerProcess(clearline_url, events_url, tmp_path / "worker.log").start()
+    workers.append(worker)
+    worker.process.send_signal(signal.SIGINT)
+    assert worker.process.wait(timeout=30) == 0
+    assert '"signal": "SIGINT"' in (tmp_path / "worker.log").read_text()
