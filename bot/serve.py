@@ -13,8 +13,8 @@ Rasa refuses a `${VAR}` in endpoints.yml or credentials.yml that is not set, so 
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Dict, List, Mapping
 
 import yaml
 
@@ -24,7 +24,7 @@ DEMO_SECRET = "demo-only-secret-change-me"  # noqa: S105 - the same demo default
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def endpoint_defaults() -> Dict[str, str]:
+def endpoint_defaults() -> dict[str, str]:
     return {
         "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{RUNTIME_DIR / 'rasa_tracker.db'}",
         "CLEARLINE_EVENTS_URL": f"sqlite:///{RUNTIME_DIR / 'rasa_events.db'}",
@@ -37,7 +37,7 @@ def rasa_database_url(url: str) -> str:
     return re.sub(r"^postgresql\+psycopg(?=://)", "postgresql", url)
 
 
-def endpoint_environment(environ: Mapping[str, str]) -> Dict[str, str]:
+def endpoint_environment(environ: Mapping[str, str]) -> dict[str, str]:
     values = {name: environ.get(name) or default for name, default in endpoint_defaults().items()}
     for name in ("CLEARLINE_RASA_TRACKER_URL", "CLEARLINE_EVENTS_URL"):
         values[name] = rasa_database_url(values[name])
@@ -46,7 +46,7 @@ def endpoint_environment(environ: Mapping[str, str]) -> Dict[str, str]:
     return values
 
 
-def configured_channels(channels: Dict[str, Dict], environ: Mapping[str, str]) -> Dict[str, Dict]:
+def configured_channels(channels: dict[str, dict], environ: Mapping[str, str]) -> dict[str, dict]:
     """The channels whose every ${VAR} is set in the environment."""
     chosen = {}
     for name, settings in channels.items():
@@ -69,11 +69,11 @@ def api_token(environ: Mapping[str, str]) -> str:
     token = environ.get("CLEARLINE_RASA_TOKEN", DEMO_SECRET)
     demo = environ.get("CLEARLINE_DEMO", "true").lower() not in ("0", "false", "no")
     if token == DEMO_SECRET and not demo:
-        raise SystemExit("error: set CLEARLINE_RASA_TOKEN (the demo token is refused when CLEARLINE_DEMO is false)")
+        raise SystemExit("error: set CLEARLINE_RASA_TOKEN (the demo token is refused unless CLEARLINE_DEMO)")
     return token
 
 
-def rasa_command(environ: Mapping[str, str], extra: List[str]) -> List[str]:
+def rasa_command(environ: Mapping[str, str], extra: list[str]) -> list[str]:
     credentials = write_credentials(environ, RUNTIME_DIR / "credentials.effective.yml")
     return [
         str(Path(sys.executable).parent / "rasa"),

@@ -10,10 +10,13 @@ Each output line is ``{"intent": name, "confidence": float}`` in input order.
 
 import csv
 import json
+import os
 import sys
 from typing import Any
 
 BATCH_SIZE = 256
+# The model may use the bot's own components (bot/components/), imported the way `rasa` does from bot/.
+BOT_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bot")
 
 
 def predict(model_path: str, texts: list[str]) -> list[dict[str, Any]]:
@@ -53,6 +56,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     model_path, csv_path, out_path = argv
+    sys.path.insert(0, BOT_DIR)
     with open(csv_path, newline="", encoding="utf-8") as handle:
         texts = [row["text"] for row in csv.DictReader(handle)]
     predictions = predict(model_path, texts)

@@ -1,0 +1,86 @@
+"""Rasa dense featurizer: a MiniLM sentence embedding per message (see minilm_encoder.py).
+
+Used in config.yml as `components.minilm_featurizer.MiniLMFeaturizer` (Rasa puts bot/ on the import path).
+Only sentence features are produced: the classifier needs one vector per message.
+"""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.minilm_encoder import MiniLMEncoder
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "data" / "models" / "minilm"
+
+
+def model_dir_from(config: dict[str, Any]) -> Path:
+    """Config `model_dir`, else $CLEARLINE_MINILM_DIR, else <repo>/data/models/minilm."""
+    return Path(config.get("model_dir") or os.environ.get("CLEARLINE_MINILM_DIR") or DEFAULT_MODEL_DIR)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            **DenseFeaturizer.get_default_config(),
+            "model_dir": None,
+            "batch_size": 64,
+            # The unit vectors are multiplied by this so that a linear classifier with its default
+            # regularisation (LogisticRegressionClassifier: C=1) can give them enough weight.
+            "scale": 1.0,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["tokenizers", "safetensors"]
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "MiniLMFeaturizer":
+        return cls(config, execution_context.node_name)
+
+    def __init__(self, config: dict[str, Any], name: str) -> None:
+        super().__init__(name, config)
+        self.encoder = MiniLMEncoder(model_dir_from(config))
+
+    def _featurize(self, messages: list[Message]) -> None:
+        with_text = [message for message in messages if message.get(TEXT)]
+        if not with_text:
+            return
+        vectors = self.encoder.encode(
+            [message.get(TEXT) for message in with_text], self._config["batch_size"]
+        )
+        vectors *= float(self._config["scale"])
+        for message, vector in zip(with_text, vectors, strict=False):
+            self.add_features_to_message(
+                sequence=None, sentence=vector[np.newaxis, :], attribute=TEXT, message=message
+            )
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        self._featurize(messages)
+        return messages
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if float(config.get("scale", 1.0)) <= 0:
+            raise ValueError("MiniLMFeaturizer: scale must be positive")

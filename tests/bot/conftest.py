@@ -1,0 +1,82 @@
+"""Fixtures for the action server tests (run with .venv-rasa's pytest; see nlu/check_bot.sh)."""
+
+import asyncio
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
+sys.path.insert(0, str(BOT_DIR))  # the action server imports its code as the `actions` package from bot/
+
+from actions.provider_db import create_schema, get_engine, session_scope  # noqa: E402
+from actions.provider_seed import seed_demo_data  # noqa: E402
+from rasa_sdk import Action, Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def provider_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A real, seeded SQLite provider database in tmp, configured for the actions."""
+    url = f"sqlite:///{tmp_path / 'provider.db'}"
+    create_schema(url)
+    with session_scope(url) as session:
+        seed_demo_data(session, today=TODAY)
+    monkeypatch.setenv("CLEARLINE_PROVIDER_DB_URL", url)
+    yield url
+    get_engine(url).dispose()
+
+
+@pytest.fixture
+def broken_provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A provider database URL whose tables were never created (every query fails)."""
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("CLEARLINE_PROVIDER_DB_URL", url)
+    return url
+
+
+def make_tracker(
+    sender_id: str = "web-123",
+    *,
+    intent: str = "inform",
+    text: str = "",
+    slots: dict[str, Any] | None = None,
+    active_loop: str | None = None,
+    requested_slot: str | None = None,
+) -> Tracker:
+    """A tracker as the action server receives it, at the point where an action runs."""
+    all_slots = {
+        "customer_email": None,
+        "card_last_four": None,
+        "transfer_reference": None,
+        "refund_reference": None,
+    }
+    all_slots.update(slots or {})
+    all_slots["requested_slot"] = requested_slot
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.99}, "entities": []}
+    return Tracker(
+        sender_id,
+        all_slots,
+        latest,
+        [{"event": "user", "text": text, "parse_data": latest}],
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
+
+
+def run_action(action: Action, tracker: Tracker, domain: dict | None = None) -> tuple[list[dict], list[str]]:
+    """Run an action as the action server would; returns (events, texts the customer would see)."""
+    dispatcher = CollectingDispatcher()
+    result = action.run(dispatcher, tracker, domain or {})
+    events = asyncio.run(result) if asyncio.iscoroutine(result) else result
+    return events, [message.get("text") or message.get("response") for message in dispatcher.messages]
+
+
+def slots_set(events: list[dict]) -> dict[str, Any]:
+    return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}

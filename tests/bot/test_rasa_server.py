@@ -1,0 +1,152 @@
+"""A real `rasa run` (bot/serve.py) with the trained model: REST channel, SQL event broker, pause/resume.
+
+Needs a trained model: nlu/check_bot.sh trains the CI model first (or set CLEARLINE_BOT_MODEL).
+"""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.bot.conftest import BOT_DIR
+
+pytestmark = pytest.mark.rasa
+TOKEN = "test-rasa-token"  # noqa: S105 - a token for this test's own server
+START_TIMEOUT_S = 300
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def trained_model() -> Path:
+    if os.environ.get("CLEARLINE_BOT_MODEL"):
+        return Path(os.environ["CLEARLINE_BOT_MODEL"])
+    candidates = sorted(
+        [*(BOT_DIR / "models").glob("*.tar.gz"), *(BOT_DIR / "models" / "ci").glob("*.tar.gz")],
+        key=lambda path: path.stat().st_mtime,
+    )
+    if not candidates:
+        pytest.fail("no trained Rasa model: run `python -m nlu.train --ci` (nlu/check_bot.sh does)")
+    return candidates[-1]
+
+
+@pytest.fixture(scope="module")
+def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("rasa")
+    events_db = tmp / "events.db"
+    port = free_port()
+    env = {
+        **os.environ,
+        "CLEARLINE_EVENTS_URL": f"sqlite:///{events_db}",
+        "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{tmp / 'tracker.db'}",
+        "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{free_port()}/webhook",  # no action server needed here
+        "CLEARLINE_RASA_TOKEN": TOKEN,
+    }
+    command = [
+        sys.executable,
+        str(BOT_DIR / "serve.py"),
+        "--port",
+        str(port),
+        "--model",
+        str(trained_model()),
+    ]
+    log = (tmp / "rasa.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"rasa exited with {process.returncode}:\n{(tmp / 'rasa.log').read_text()[-3000:]}"
+                )
+            try:
+                if requests.get(f"{url}/status", params={"token": TOKEN}, timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"rasa did not answer /status within {START_TIMEOUT_S} s")
+            time.sleep(2)
+        yield url, events_db
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
+
+
+def say(url: str, sender: str, text: str) -> list[str]:
+    response = requests.post(
+        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+    )
+    response.raise_for_status()
+    return [message.get("text") for message in response.json()]
+
+
+def post_event(url: str, sender: str, event: dict) -> None:
+    response = requests.post(
+        f"{url}/conversations/{sender}/tracker/events", params={"token": TOKEN}, json=event, timeout=30
+    )
+    response.raise_for_status()
+
+
+def execute(url: str, sender: str, name: str) -> list[str]:
+    response = requests.post(
+        f"{url}/conversations/{sender}/execute", params={"token": TOKEN}, json={"name": name}, timeout=30
+    )
+    response.raise_for_status()
+    return [message.get("text") for message in response.json()["messages"]]
+
+
+def user_events(events_db: Path, sender: str) -> list[dict]:
+    with sqlite3.connect(events_db) as connection:
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
+        ).fetchall()
+    return [event for event in (json.loads(row[0]) for row in rows) if event["event"] == "user"]
+
+
+def test_api_requires_the_token(rasa_server: tuple[str, Path]) -> None:
+    url, _ = rasa_server
+    assert requests.get(f"{url}/status", timeout=10).status_code == 401
+
+
+def test_user_messages_reach_the_sql_event_broker(rasa_server: tuple[str, Path]) -> None:
+    url, events_db = rasa_server
+    replies = say(url, "broker-test", "hello")
+    assert replies and replies[0].startswith("Hi, I'm the Northwind Pay assistant.")
+    events = user_events(events_db, "broker-test")
+    assert [event["text"] for event in events] == ["hello"]
+    assert events[0]["parse_data"]["intent"]["name"] == "greet"
+
+
+def test_paused_conversation_is_silent_and_resumes_cleanly(rasa_server: tuple[str, Path]) -> None:
+    url, events_db = rasa_server
+    sender = "handoff-test"
+    say(url, sender, "hi")
+    post_event(url, sender, {"event": "pause"})
+    assert say(url, sender, "hello, is anyone there?") == []
+    post_event(
+        url, sender, {"event": "slot", "name": "agent_message", "value": "Hi, this is Sam from support."}
+    )
+    assert execute(url, sender, "utter_agent_message") == ["Hi, this is Sam from support."]
+    post_event(url, sender, {"event": "resume"})
+    assert execute(url, sender, "utter_handoff_resumed")[0].startswith("You're back with the assistant.")
+    assert say(url, sender, "hello")[0].startswith("Hi, I'm the Northwind Pay assistant.")
+    texts = [event["text"] for event in user_events(events_db, sender)]
+    assert texts == ["hi", "hello, is anyone there?", "hello"]  # the paused turn was recorded too
