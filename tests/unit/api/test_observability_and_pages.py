@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -14,6 +16,8 @@ from tests.unit.api import factories
 from tests.unit.api.conftest import RecordingRasa, login
 from triage.db import Role, make_engine, make_session_factory, session_scope
 from triage.settings import CoreSettings
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_health_ready_and_metrics(client: TestClient) -> None:
@@ -96,3 +100,18 @@ def test_metric_labels_use_route_templates_not_raw_paths(client: TestClient) -> 
     text = client.get("/metrics").text
     assert 'route="/api/v1/conversations/{conversation_id}"' in text
     assert "some-id-123" not in text and "/no/such/page" not in text and 'route="unmatched"' in text
+
+
+def test_importing_the_app_loads_no_model_code() -> None:
+    code = (
+        "import sys, api.app, api.cli\n"
+        "sys.exit(int(any(m in sys.modules for m in ('torch', 'sentiment.model'))))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120).returncode == 0
+
+
+def test_page_scripts_never_write_html() -> None:
+    for script in (ROOT / "api" / "static" / "js").glob("*.js"):
+        code = "\n".join(line.split("//")[0] for line in script.read_text().splitlines())
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+            assert sink not in code, f"{script.name} uses {sink}"
