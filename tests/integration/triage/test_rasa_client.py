@@ -8,7 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from triage import services
-from triage.db import Message, OutboxCommand, Role, User, session_scope, utcnow
+from triage.db import (
+    Conversation,
+    ConversationState,
+    Message,
+    OutboxCommand,
+    Role,
+    User,
+    session_scope,
+    utcnow,
+)
 from triage.outbox import deliver_outbox, enqueue
 from triage.rasa_client import RasaClient, RasaError
 
@@ -137,8 +146,8 @@ def test_delivered_agent_reply_is_marked_and_its_raw_text_dropped(session_factor
         agent = User(username="ann", display_name="Ann", password_hash="x", role=Role.AGENT, skills=["cards"])
         s.add(agent)
         s.flush()
-        s.get(services.Conversation, "c9").state = services.ConversationState.ASSIGNED
-        s.get(services.Conversation, "c9").assigned_agent_id = agent.id
+        s.get(Conversation, "c9").state = ConversationState.ASSIGNED
+        s.get(Conversation, "c9").assigned_agent_id = agent.id
         s.flush()
         message_id = services.agent_reply(s, "c9", agent, "call 020 7946 0958").id
     with RasaClient(rasa.url, "t") as client:
