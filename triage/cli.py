@@ -43,12 +43,22 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         rate: Annotated[float, typer.Option(help="customer messages offered per second")] = 50.0,
         duration: Annotated[float, typer.Option(help="seconds of steady load")] = 30.0,
         conversations: Annotated[int, typer.Option(help="concurrent conversations")] = 200,
+        conversation_length: Annotated[int, typer.Option(help="customer messages per conversation")] = 8,
+        stressed: Annotated[float, typer.Option(help="share of conversations that turn stressed")] = 0.1,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     ) -> None:
         """Offer Rasa-shaped events to a real worker (real model) and measure throughput and latency."""
         from triage.bench import BenchConfig, run_pipeline_bench
 
-        figures = run_pipeline_bench(BenchConfig(rate=rate, duration=duration, conversations=conversations))
+        figures = run_pipeline_bench(
+            BenchConfig(
+                rate=rate,
+                duration=duration,
+                conversations=conversations,
+                conversation_length=conversation_length,
+                stressed_conversations=stressed,
+            )
+        )
         if as_json:
             typer.echo(json.dumps(figures))
         else:
