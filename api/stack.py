@@ -187,7 +187,15 @@ def banner(env: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _stop_on_signal(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def run_stack(health_timeout_s: float = 300.0) -> int:
+    # Ctrl-C and SIGTERM both stop the stack, also when started from a shell that ignores SIGINT
+    # for background jobs (Python would then keep ignoring it).
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     settings = CoreSettings()
     env = stack_env(settings)
     RUNTIME_DIR.mkdir(parents=True, exist_ok=True)

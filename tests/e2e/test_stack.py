@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -67,8 +68,9 @@ def _pump(stack: Stack, ready: threading.Event) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    runtime = tmp_path_factory.mktemp("runtime")
+def stack() -> Iterator[Stack]:
+    # Not under pytest's basetemp: other test runs prune it, and the log must survive a failure.
+    runtime = Path(tempfile.mkdtemp(prefix="clearline-e2e-"))
     env = {
         **os.environ,
         "CLEARLINE_DEMO": "true",
@@ -98,14 +100,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         if proc.poll() is not None or time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL) if proc.poll() is None else None
             pytest.fail(f"the stack did not start:\n{stack.log_tail()}")
-    yield stack
-    # Ctrl-C, as a person would: everything must stop cleanly.
-    os.killpg(proc.pid, signal.SIGINT)
     try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"the stack did not stop within 60 s of Ctrl-C:\n{stack.log_tail()}")
+        yield stack
+    finally:
+        # Ctrl-C, as a person would: everything must stop cleanly.
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"the stack did not stop within 60 s of Ctrl-C:\n{stack.log_tail()}")
+        finally:
+            (runtime / "stack.log").write_text("".join(stack.output))
+            print(f"stack log: {runtime / 'stack.log'}")
 
 
 class Customer:
@@ -168,6 +175,13 @@ async def poll(fn: Any, timeout_s: float, what: str) -> Any:
 
 
 async def test_customer_conversation_escalates_and_agent_reply_reaches_the_customer(stack: Stack) -> None:
+    try:
+        await play_conversation(stack)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- stack output (tail) ---\n{stack.log_tail(60)}") from exc
+
+
+async def play_conversation(stack: Stack) -> None:
     customer = Customer(stack.rasa)
     await customer.connect()
     api = httpx.AsyncClient(base_url=stack.api, timeout=10)

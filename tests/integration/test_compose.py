@@ -22,9 +22,7 @@ SECRETS = {
 def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("docker-compose")
     if exe is None:
-        pytest.fail(
-            "docker-compose is not installed: `make test` installs it (Debian: docker-compose)"
-        )
+        pytest.fail("docker-compose is not installed: `make test` installs it (Debian: docker-compose)")
     clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
     return subprocess.run(
         [exe, "-f", str(ROOT / "docker-compose.yml"), *args],
