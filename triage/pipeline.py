@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
 from triage.broker import BrokerEvent
 from triage.db import Conversation, ConversationState, Message, Sender, utcnow
+from triage.explaining import driving_messages, explain_all, explanation_record
 from triage.policy import Decision, Policy
 
 log = structlog.get_logger("triage.pipeline")
@@ -108,28 +109,6 @@ def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance |
     return None
 
 
-def explanation_record(message: Message, explanation: Explanation) -> dict[str, Any]:
-    """The JSON stored with an escalation (offsets refer to the redacted text)."""
-    faith = explanation.faithfulness
-    return {
-        "message_id": message.id,
-        "text": explanation.text,
-        "target": explanation.target,
-        "words": [asdict(w) for w in explanation.words],
-        "top_words": list(explanation.top_words),
-        "delta": explanation.delta,
-        "k": faith.k,
-        "score": faith.score,
-        "comprehensiveness": faith.comprehensiveness,
-        "sufficiency": faith.sufficiency,
-        "random_comprehensiveness": faith.random_comprehensiveness,
-        "score_without_top": faith.score_without_top,
-        "model": explanation.model,
-        "n_steps": explanation.n_steps,
-        "truncated": explanation.truncated,
-    }
-
-
 class BatchProcessor:
     """Applies one batch of broker events to Clearline's tables (no commit)."""
 
@@ -146,6 +125,7 @@ class BatchProcessor:
         self.redact = redact
         self.metrics = metrics
         self.max_explained = max_explained
+        self._fresh: dict[str, list[Message]] = {}  # this batch's customer messages, per conversation
 
     def process(self, session: Session, events: list[BrokerEvent]) -> BatchResult:
         result = BatchResult(last_event_id=events[-1].id if events else 0, events=len(events))
@@ -160,6 +140,7 @@ class BatchProcessor:
         result.scored = sum(1 for score in scores if score is not None)
         score_iter = iter(scores)
         # one query for the batch's conversations instead of a lookup (and autoflush) per event
+        self._fresh = {}
         senders = {u.event.sender_id for u in utterances}
         conversations = {
             c.id: c for c in session.scalars(select(Conversation).where(Conversation.id.in_(senders)))
@@ -242,6 +223,7 @@ class BatchProcessor:
         session.add(message)  # flushed with the batch: the source event id identifies it in the audit
         if utterance.sender != Sender.CUSTOMER:
             return
+        self._fresh.setdefault(conversation.id, []).append(message)
         audit.record(
             session,
             audit.WORKER,
@@ -298,7 +280,9 @@ class BatchProcessor:
         )
         if not decision.escalate:
             return False
-        explanations = self._explanations(session, conversation, decision)
+        explained = self._explain(session, conversation, decision)
+        session.flush()  # ids for the explanation records; SQLite's write lock is taken from here on
+        explanations = [explanation_record(message, result) for message, result in explained]
         services.escalate(
             session,
             conversation.id,
@@ -320,43 +304,19 @@ class BatchProcessor:
         )
         return True
 
-    def _explanations(
+    def _explain(
         self, session: Session, conversation: Conversation, decision: Decision
-    ) -> list[dict[str, Any]]:
-        """Explain the recent customer utterances whose stress counted (most stressed first)."""
+    ) -> list[tuple[Message, Explanation | str]]:
+        """Explain the utterances whose stress drove the flag (none when stress played no part)."""
         if not any(f.factor in ("stress", "trend") for f in decision.factors):
             return []
         cfg = self.policy.config.factors
-        recent = session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation.id, Message.sender == Sender.CUSTOMER)
-            .order_by(Message.id.desc())
-            .limit(max(cfg.trend.window, 1))
-        ).all()
-        driving = sorted(
-            (m for m in recent if (m.stress or 0.0) >= cfg.stress.min), key=lambda m: -(m.stress or 0.0)
-        )[: self.max_explained]
-        records = []
-        for message in driving:
-            started = time.perf_counter()
-            try:
-                explanation = self.scorer.explain(message.text, "stress")
-            except Exception as exc:  # an escalation must not wait for a failed explanation
-                log.error(
-                    "explanation_failed",
-                    conversation_id=conversation.id,
-                    message_id=message.id,
-                    error=f"{type(exc).__name__}: {exc}",
-                )
-                records.append(
-                    {
-                        "message_id": message.id,
-                        "text": message.text,
-                        "error": f"{type(exc).__name__}: {exc}"[:500],
-                    }
-                )
-                continue
-            if self.metrics is not None:
-                self.metrics.observe_explanation(time.perf_counter() - started)
-            records.append(explanation_record(message, explanation))
-        return records
+        driving = driving_messages(
+            session,
+            conversation.id,
+            self._fresh.get(conversation.id, []),
+            max(cfg.trend.window, 1),
+            cfg.stress.min,
+            self.max_explained,
+        )
+        return explain_all(self.scorer, driving, self.metrics.observe_explanation if self.metrics else None)

@@ -91,14 +91,14 @@ class Worker:
         """Read, process and commit one batch; None when there was nothing new."""
         with session_scope(self.session_factory) as session:
             offset = session.get(ConsumerOffset, self.options.consumer, with_for_update=True)
-            if offset is None:
-                offset = ConsumerOffset(consumer=self.options.consumer, last_event_id=0)
-                session.add(offset)
-            events = self.source.read_after(offset.last_event_id, self.options.batch_size)
+            events = self.source.read_after(offset.last_event_id if offset else 0, self.options.batch_size)
             if not events:
                 self.metrics.lag_seconds.set(0)  # caught up
                 return None
             result = self.processor.process(session, events)
+            if offset is None:  # added only now: a pending row would take SQLite's write lock early
+                offset = ConsumerOffset(consumer=self.options.consumer)
+                session.add(offset)
             offset.last_event_id = result.last_event_id
             offset.updated_at = utcnow()
         self.metrics.events_processed.inc(result.events)

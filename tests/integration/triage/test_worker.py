@@ -324,3 +324,31 @@ def test_explains_the_most_stressed_driving_utterances_up_to_the_limit(session_f
         esc = s.scalars(select(Escalation).where(Escalation.conversation_id == "c2")).one()
         assert {f["factor"] for f in esc.factors} == {"stress", "trend"}
         assert [e["text"] for e in esc.explanations] == ["now I am furious", "I am annoyed"]
+
+
+def test_explaining_happens_before_the_batch_takes_the_sqlite_write_lock(
+    session_factory, source, policy, tmp_path
+):
+    import sqlite3
+
+    writes_during_explain = []
+
+    class ProbingScorer(FakeScorer):
+        def explain(self, text, target):
+            other = sqlite3.connect(tmp_path / "clearline.db", timeout=0)  # fail at once if locked
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("UPDATE consumer_offsets SET consumer = consumer")
+                other.commit()
+                writes_during_explain.append("ok")
+            finally:
+                other.close()
+            return super().explain(text, target)
+
+    write(
+        source, [("c0", user_event("hello")), ("c1", user_event("I am furious", intent="compromised_card"))]
+    )
+    result = make_worker(session_factory, source, policy, ProbingScorer()).process_next_batch()
+    assert result is not None and result.escalated == ["c1"] and writes_during_explain == ["ok"]
+    with session_factory() as s:
+        assert "error" not in s.scalars(select(Escalation)).one().explanations[0]
