@@ -12,7 +12,7 @@ from tests.browser.server import TRIAGE_TOKEN, RunningApi, running_api, running_
 from tests.unit.api import factories
 from tests.unit.api.factories import PASSWORD
 from triage import services
-from triage.db import Role, make_engine, make_session_factory, session_scope
+from triage.db import Role, make_engine, make_session_factory, session_scope, utcnow
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 SLOW = 30_000  # ms: Rasa answers slowly on a busy two-core machine
@@ -57,7 +57,7 @@ def test_customer_chat_with_hand_off_agent_reply_and_resume(phone: Page, stack: 
 
     factory = make_session_factory(make_engine(stack.db_url))
     with session_scope(factory) as session:
-        assigned = dict(services.assign_waiting(session, services.utcnow()))
+        assigned = dict(services.assign_waiting(session, utcnow()))
     assert session_id in assigned
 
     with httpx.Client(base_url=stack.url, timeout=60) as agent:  # the first reply may wait for presidio

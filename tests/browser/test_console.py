@@ -20,6 +20,7 @@ from triage.db import (
     make_engine,
     make_session_factory,
     session_scope,
+    utcnow,
 )
 
 
@@ -90,7 +91,7 @@ def test_new_assignments_arrive_live(page: Page, api: RunningApi) -> None:
     expect(page.locator("#live-state")).to_have_text("live")
     factory = make_session_factory(make_engine(api.db_url))
     with session_scope(factory) as session:  # the worker's router would do this in another process
-        services.assign_waiting(session, services.utcnow())
+        services.assign_waiting(session, utcnow())
     expect(page.locator("#mine")).to_contain_text("conv-transfer", timeout=10_000)
     with session_scope(factory) as session:
         services.set_priority(session, "conv-transfer", priority=95, reason="vip", actor=POLICY)
