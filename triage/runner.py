@@ -29,6 +29,8 @@ class SetupError(Exception):
 def configure_logging(level: int = logging.INFO) -> None:
     """JSON lines on stderr; events carry ``conversation_id`` where there is one."""
     logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
+    # httpx logs every request URL at INFO, and Rasa's token travels in the query string
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

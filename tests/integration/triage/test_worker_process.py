@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from triage.db import ConsumerOffset, Message
 from triage.rasa_events import user_event, write_events
 
+from .fake_rasa import RasaDouble
 from .worker_process import WorkerProcess
 
 TEXTS = ["where is my card", "I am furious about this", "ok thanks", "this is unacceptable", "hello"]
@@ -76,8 +77,17 @@ def test_killed_and_restarted_worker_stores_every_message_exactly_once(
     assert second.terminate() == 0
 
 
-def test_health_readiness_metrics_and_graceful_sigterm(clearline_url, events_url, source, tmp_path, workers):
-    worker = WorkerProcess(clearline_url, events_url, tmp_path / "worker.log").start()
+def test_health_readiness_metrics_relay_and_graceful_sigterm(
+    clearline_url, events_url, source, tmp_path, workers
+):
+    rasa = RasaDouble().start()
+    worker = WorkerProcess(
+        clearline_url,
+        events_url,
+        tmp_path / "worker.log",
+        rasa_url=rasa.url,
+        CLEARLINE_RASA_TOKEN="tok-never-logged",
+    ).start()
     workers.append(worker)
     with source.engine.begin() as conn:
         write_events(
@@ -97,8 +107,15 @@ def test_health_readiness_metrics_and_graceful_sigterm(clearline_url, events_url
     assert "clearline_scoring_seconds_count 1.0" in text and "clearline_explanation_seconds_count 1.0" in text
     assert wait_for(lambda: 'clearline_queue_length{queue="cards"} 1.0' in metrics(), timeout=10)
     assert "clearline_worker_lag_events 0.0" in metrics()
+    assert wait_for(lambda: len(rasa.requests) >= 2, timeout=10)  # the relay thread told Rasa
+    assert [(r.path, r.query["token"]) for r in rasa.requests] == [
+        ("/conversations/c1/tracker/events", ["tok-never-logged"]),
+        ("/conversations/c1/execute", ["tok-never-logged"]),
+    ]
     assert worker.terminate() == 0
+    rasa.stop()
     log = (tmp_path / "worker.log").read_text()
+    assert "tok-never-logged" not in log
     assert (
         '"event": "worker_stopping"' in log
         and '"signal": "SIGTERM"' in log

@@ -23,7 +23,7 @@ def free_port() -> int:
 
 class WorkerProcess:
     def __init__(
-        self, clearline_url: str, events_url: str, log_path: Path, rasa_url: str | None = None
+        self, clearline_url: str, events_url: str, log_path: Path, rasa_url: str | None = None, **env: str
     ) -> None:
         self.port = free_port()
         self.env = os.environ | {
@@ -31,6 +31,7 @@ class WorkerProcess:
             "CLEARLINE_EVENTS_URL": events_url,
             "CLEARLINE_WORKER_PORT": str(self.port),
             "CLEARLINE_RASA_URL": rasa_url or f"http://127.0.0.1:{free_port()}",
+            **env,
         }
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
