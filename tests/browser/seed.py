@@ -17,6 +17,7 @@ from triage.db import (
 )
 
 XSS_SCRIPT = "<script>window.__xss = 1</script>"
+REDACTED = "mail me at <EMAIL> or call <PHONE>"
 XSS_IMG = '<img src=x onerror="window.__xss = 2">'
 
 
@@ -50,5 +51,6 @@ def seed(db_url: str) -> dict[str, int]:
 def _xss(session: Session, agent: User) -> Conversation:
     conversation = factories.escalated(session, "conv-xss", text=f"my card {XSS_SCRIPT} was stolen")
     session.add(Message(conversation_id="conv-xss", sender=Sender.CUSTOMER, text=XSS_IMG, stress=0.4))
+    session.add(Message(conversation_id="conv-xss", sender=Sender.CUSTOMER, text=REDACTED, stress=0.2))
     factories.assign(session, conversation, agent)
     return conversation

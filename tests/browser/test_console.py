@@ -82,6 +82,8 @@ def test_customer_html_renders_as_text(page: Page, api: RunningApi) -> None:
     expect(transcript).to_contain_text(XSS_SCRIPT)
     expect(transcript).to_contain_text(XSS_IMG)
     assert transcript.locator("img, script").count() == 0
+    expect(transcript.locator(".pii")).to_have_count(2)
+    expect(transcript.locator(".pii").first).to_have_text("email")
     assert page.evaluate("window.__xss") is None
 
 

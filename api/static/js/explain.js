@@ -44,7 +44,7 @@ const Explain = (() => {
     if (!explanation) return "No word-level explanation for this escalation (it was requested, not detected).";
     const top = (explanation.words || []).filter((w) => w.attribution > 0)
       .sort((a, b) => b.attribution - a.attribution).slice(0, 3).map((w) => `“${w.word}”`);
-    const words = top.length ? `these words (${top.join(", ")})` : "the top words";
+    const words = top.length > 1 ? `these words (${top.join(", ")})` : top.length ? `the word ${top[0]}` : "the top words";
     if (explanation.score_without_top < explanation.score) {
       return `Removing ${words} lowers the stress score from ${num(explanation.score)} to ${num(explanation.score_without_top)}.`;
     }
@@ -79,10 +79,25 @@ const Explain = (() => {
     return (explanations || []).find((e) => e.message_id === message.id);
   }
 
+  /* Redaction placeholders (<EMAIL>, <CARD_NUMBER>...) become labelled chips; everything stays text. */
+  const PLACEHOLDER = /<(CARD_NUMBER|IBAN|EMAIL|PHONE|POSTCODE|PERSON|[A-Z_]{3,20})>/g;
+
+  function withRedactions(text) {
+    const parts = [];
+    let cursor = 0;
+    for (const match of text.matchAll(PLACEHOLDER)) {
+      parts.push(text.slice(cursor, match.index));
+      parts.push(h("span", { class: "pii", title: "redacted before it was stored" }, match[1].replace("_", " ").toLowerCase()));
+      cursor = match.index + match[0].length;
+    }
+    parts.push(text.slice(cursor));
+    return parts;
+  }
+
   /* Split a message into plain and highlighted spans using the explanation's character offsets. */
   function highlightedText(message, explanation, isUnmarked, onToggle) {
     const text = message.text;
-    if (!explanation || !explanation.words) return [text];
+    if (!explanation || !explanation.words) return withRedactions(text);
     const maxAbs = Math.max(0, ...explanation.words.map((w) => Math.abs(w.attribution)));
     const words = explanation.words
       .filter((w) => text.slice(w.start, w.end) === w.word)
@@ -92,7 +107,7 @@ const Explain = (() => {
     for (const word of words) {
       const cls = level(word.attribution, maxAbs);
       if (!cls || word.start < cursor) continue;
-      parts.push(text.slice(cursor, word.start));
+      parts.push(...withRedactions(text.slice(cursor, word.start)));
       const key = `${message.id}:${word.start}:${word.end}`;
       const mark = h("mark", {
         class: `hl ${cls}${isUnmarked(key) ? " unmarked" : ""}`,
@@ -106,7 +121,7 @@ const Explain = (() => {
       parts.push(mark);
       cursor = word.end;
     }
-    parts.push(text.slice(cursor));
+    parts.push(...withRedactions(text.slice(cursor)));
     return parts;
   }
 
