@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, inspect, select
 
 from triage.db import make_engine
 
@@ -61,12 +61,21 @@ class SqlEventSource:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+        self._table_seen = False
+
+    def _table_exists(self) -> bool:
+        """Rasa creates the table when it starts: until then there is simply nothing to read."""
+        if not self._table_seen:
+            self._table_seen = inspect(self.engine).has_table(events_table.name)
+        return self._table_seen
 
     def ensure_table(self) -> None:
         """Create the table as Rasa would (benchmarks and tests start from an empty database)."""
         events_metadata.create_all(self.engine)
 
     def read_after(self, offset: int, limit: int) -> list[BrokerEvent]:
+        if not self._table_exists():
+            return []
         query = (
             select(events_table).where(events_table.c.id > offset).order_by(events_table.c.id).limit(limit)
         )
@@ -75,6 +84,8 @@ class SqlEventSource:
         return [BrokerEvent(row.id, row.sender_id, parse_event_data(row.data)) for row in rows]
 
     def last_id(self) -> int:
+        if not self._table_exists():
+            return 0
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(events_table.c.id), 0))).scalar_one())
 
