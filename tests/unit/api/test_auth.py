@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -11,9 +13,9 @@ from api.ratelimit import limiter
 from api.relay import OutboxRelay
 from api.security import hash_password
 from api.settings import ApiSettings
-from tests.unit.api.conftest import RecordingRasa, bearer_by_login, login
+from tests.unit.api.conftest import RecordingRasa, bearer, bearer_by_login, login
 from tests.unit.api.factories import PASSWORD
-from triage.db import User, session_scope
+from triage.db import User, make_engine, make_session_factory, session_scope
 from triage.settings import CoreSettings
 
 
@@ -173,3 +175,33 @@ def test_security_headers(client: TestClient) -> None:
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_admin_adds_users_with_validation(client: TestClient, team: dict[str, int]) -> None:
+    headers = bearer(client, "root")
+    body = {"username": "carol", "password": "long enough password", "role": "agent", "skills": ["cards"]}
+    created = client.post("/api/v1/users", json=body, headers=headers)
+    assert created.status_code == 201 and created.json()["status"] == "available"
+    assert client.post("/api/v1/users", json=body, headers=headers).status_code == 409
+    for bad in (
+        {**body, "username": "dan", "password": "short"},
+        {**body, "username": "<b>x</b>"},
+        {**body, "username": "erin", "role": "root"},
+        {**body, "username": "fay", "skills": ["Bad Queue"]},
+        {**body, "username": "gus", "capacity": 51},
+    ):
+        assert client.post("/api/v1/users", json=bad, headers=headers).status_code == 422, bad
+    names = [u["username"] for u in client.get("/api/v1/users", headers=headers).json()]
+    assert "carol" in names and "dan" not in names and "gus" not in names
+
+
+def test_demo_mode_without_tables_starts_and_seeds_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    factory = make_session_factory(make_engine(url))
+    app = create_app(
+        CoreSettings(database_url=url, demo=True), ApiSettings(), factory, OutboxRelay(factory, RecordingRasa)
+    )
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+    with factory() as session:
+        assert not inspect(session.get_bind()).has_table("users")

@@ -79,3 +79,15 @@ def test_cookie_session_works_and_anonymous_or_cross_site_is_refused(
     with pytest.raises(WebSocketDisconnect) as cross, client.websocket_connect(live, headers=evil) as ws:
         ws.receive_json()
     assert cross.value.code == 1008
+
+
+def test_socket_closes_when_the_user_is_deactivated(
+    client: TestClient, two: None, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with client.websocket_connect("/api/v1/live", headers=bearer(client, "sam")) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        with session_scope(factory) as session:
+            session.get_one(factories.User, team["sam"]).is_active = False
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1008
