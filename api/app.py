@@ -47,6 +47,9 @@ async def security_headers(request: Request, call_next: Callable[[Request], Awai
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.url.path.startswith("/static/"):
+        # transcripts and tokens must not linger in shared or browser caches
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 

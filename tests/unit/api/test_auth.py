@@ -175,6 +175,8 @@ def test_security_headers(client: TestClient) -> None:
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+    assert client.get("/api/v1/queues").headers["cache-control"] == "no-store"
+    assert "no-store" not in client.get("/static/css/app.css").headers.get("cache-control", "")
 
 
 def test_admin_adds_users_with_validation(client: TestClient, team: dict[str, int]) -> None:
