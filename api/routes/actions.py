@@ -59,12 +59,14 @@ def require_agent(session: Session, agent_id: int | None) -> None:
         raise AgentNotFound(f"agent {agent_id} not found")
 
 
-def _summary(conv: Conversation) -> ConversationSummary:
+def _summary(session: Session, conv: Conversation) -> ConversationSummary:
+    # by id, not through the relationship: that may still hold the agent from before the action
+    agent = session.get(User, conv.assigned_agent_id) if conv.assigned_agent_id is not None else None
     latest = conv.escalations[-1] if conv.escalations else None
-    return summarise(conv, latest, None, conv.assigned_agent.username if conv.assigned_agent else None)
+    return summarise(conv, latest, None, agent.username if agent else None)
 
 
-NoBody = Annotated[Versioned | None, Body()]
+OptionalVersion = Annotated[Versioned | None, Body()]
 
 
 @router.post("/{conversation_id}/accept", response_model=ConversationSummary)
@@ -74,13 +76,13 @@ def accept(
     session: SessionDep,
     request: Request,
     background: BackgroundTasks,
-    body: NoBody = None,
+    body: OptionalVersion = None,
 ) -> ConversationSummary:
     """Take a waiting conversation from one of your queues (or confirm one routed to you)."""
     load_for_action(session, agent, conversation_id, body.expected_version if body else None)
     conv = services.accept(session, conversation_id, agent)
     commit_and_relay(session, request, background)
-    return _summary(conv)
+    return _summary(session, conv)
 
 
 @router.post("/{conversation_id}/reply", response_model=MessageOut, status_code=status.HTTP_201_CREATED)
@@ -120,7 +122,7 @@ def transfer(
         reason=body.reason,
     )
     commit_and_relay(session, request, background)
-    return _summary(conv)
+    return _summary(session, conv)
 
 
 @router.post("/{conversation_id}/resolve", response_model=ConversationSummary)
@@ -130,13 +132,13 @@ def resolve(
     session: SessionDep,
     request: Request,
     background: BackgroundTasks,
-    body: NoBody = None,
+    body: OptionalVersion = None,
 ) -> ConversationSummary:
     """End the hand-off; the assistant answers the customer again."""
     load_for_action(session, user, conversation_id, body.expected_version if body else None)
     conv = services.resolve(session, conversation_id, actor=actor_of(user))
     commit_and_relay(session, request, background)
-    return _summary(conv)
+    return _summary(session, conv)
 
 
 @router.post("/{conversation_id}/priority", response_model=ConversationSummary)
@@ -154,7 +156,7 @@ def set_priority(
         session, conversation_id, priority=body.priority, reason=body.reason, actor=actor_of(user)
     )
     commit_and_relay(session, request, background)
-    return _summary(conv)
+    return _summary(session, conv)
 
 
 @router.post("/{conversation_id}/reassign", response_model=ConversationSummary)
@@ -173,4 +175,4 @@ def reassign(
         session, conversation_id, actor=actor_of(user), to_agent_id=body.to_agent_id, reason=body.reason
     )
     commit_and_relay(session, request, background)
-    return _summary(conv)
+    return _summary(session, conv)

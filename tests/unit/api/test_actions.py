@@ -199,6 +199,13 @@ def test_reassign_priority_and_unflag(
         "/api/v1/conversations/c1/reassign", json={"to_agent_id": team["bob"], "reason": REASON}, headers=sam
     )
     assert moved.status_code == 200 and moved.json()["assigned_agent_id"] == team["bob"]
+    assert moved.json()["assigned_agent_name"] == "bob"
+    back = client.post(
+        "/api/v1/conversations/c1/reassign",
+        json={"to_agent_id": team["alice"], "reason": REASON},
+        headers=sam,
+    )
+    assert back.json()["assigned_agent_name"] == "alice"  # not the agent from before the change
     to_supervisor = client.post(
         "/api/v1/conversations/c1/reassign", json={"to_agent_id": team["sam"], "reason": REASON}, headers=sam
     )
@@ -225,7 +232,7 @@ def test_reassign_priority_and_unflag(
         reasons = [
             r.inputs.get("reason") for r in session.scalars(select(AuditRecord).order_by(AuditRecord.id))
         ]
-    assert reasons.count(REASON) == 2 and "not stressed, just brisk" in reasons
+    assert reasons.count(REASON) == 3 and "not stressed, just brisk" in reasons
 
 
 def test_unflag_of_a_waiting_conversation_returns_it_to_the_bot(
