@@ -54,6 +54,9 @@ def test_customer_chat_with_hand_off_agent_reply_and_resume(phone: Page, stack: 
     assert handoff.status_code == 202
     expect(phone.locator("#chat-log .notice").last).to_contain_text("A member of our team", timeout=SLOW)
     expect(phone.locator("#chat-status")).to_have_text("Waiting for a member of our team")
+    phone.reload()  # the customer reloads: same conversation, still with the team
+    expect(phone.locator("#chat-status")).to_have_text("You are chatting with our team", timeout=SLOW)
+    assert phone.locator("#chat").get_attribute("data-session-id") == session_id
 
     factory = make_session_factory(make_engine(stack.db_url))
     with session_scope(factory) as session:

@@ -12,7 +12,13 @@
   // The hand-off notice and the resume message are fixed texts of the bot's domain (docs/architecture.md).
   const HANDOFF_PREFIX = "A member of our team";
   const RESUMED_PREFIX = "You're back with the assistant";
-  let withAgent = false;
+  const AGENT_KEY = "clearline.chat.withAgent"; // survives a reload during the hand-off
+  let withAgent = localStorage.getItem(AGENT_KEY) === "1";
+
+  function setWithAgent(value) {
+    withAgent = value;
+    localStorage.setItem(AGENT_KEY, value ? "1" : "0");
+  }
 
   function add(kind, text, label) {
     const item = document.createElement("li");
@@ -64,13 +70,13 @@
     quick.replaceChildren();
     const text = (message && message.text) || "";
     if (text.startsWith(HANDOFF_PREFIX)) {
-      withAgent = true;
+      setWithAgent(true);
       notice(text);
       setStatus("Waiting for a member of our team");
       return;
     }
     if (text.startsWith(RESUMED_PREFIX)) {
-      withAgent = false;
+      setWithAgent(false);
       notice(text);
       setStatus("Assistant online");
       return;
@@ -114,7 +120,7 @@
   document.getElementById("new-chat").addEventListener("click", () => {
     localStorage.removeItem(STORAGE_KEY);
     sessionId = null;
-    withAgent = false;
+    setWithAgent(false);
     log.replaceChildren();
     socket.emit("session_request", { session_id: null });
   });
