@@ -70,23 +70,9 @@ def run_benchmark(
     short = [t for t in dict.fromkeys(texts) if len(model.tokenizer(t)["input_ids"]) <= explain_max_tokens]
     short = short[:explain_n]
     explain(model, short[0])  # warm-up
-    latencies, deltas, comprehensiveness, randoms, sufficiency = [], [], [], [], []
-    for text in short:
-        started = time.perf_counter()
-        result = explain(model, text)
-        latencies.append((time.perf_counter() - started) * 1000)
-        deltas.append(abs(result.delta))
-        comprehensiveness.append(result.faithfulness.comprehensiveness)
-        sufficiency.append(result.faithfulness.sufficiency)
-        randoms.append(result.faithfulness.random_comprehensiveness)
-    ref_latencies, ref_deltas, ref_comprehensiveness = [], [], []
-    for text in short[:reference_n]:
-        started = time.perf_counter()
-        result = explain(model, text, n_steps=REFERENCE_STEPS)
-        ref_latencies.append((time.perf_counter() - started) * 1000)
-        ref_deltas.append(abs(result.delta))
-        ref_comprehensiveness.append(result.faithfulness.comprehensiveness)
-    ours_on_reference_texts = comprehensiveness[:reference_n]
+    ours = explanation_figures(model, short, DEFAULT_STEPS)
+    reference = explanation_figures(model, short[:reference_n], REFERENCE_STEPS)
+    ours_on_reference_texts = explanation_figures(model, short[:reference_n], DEFAULT_STEPS)
     return {
         "model": model.version,
         "threads": torch.get_num_threads(),
@@ -97,21 +83,33 @@ def run_benchmark(
         "pipeline_per_s": round(pipeline_per_s, 1),
         "score_vs_raw_forward": round(score_per_s / raw_per_s, 2),
         "score_vs_pipeline": round(score_per_s / pipeline_per_s, 2),
-        "explain_n": len(short),
         "explain_max_tokens": explain_max_tokens,
-        "explain_n_steps": DEFAULT_STEPS,
-        "explain_p50_ms": round(float(np.percentile(latencies, 50)), 1),
-        "explain_p95_ms": round(float(np.percentile(latencies, 95)), 1),
-        "explain_abs_delta_max": round(max(deltas), 4),
-        "explain_abs_delta_mean": round(float(np.mean(deltas)), 4),
-        "explain_comprehensiveness": round(float(np.mean(comprehensiveness)), 4),
-        "explain_sufficiency": round(float(np.mean(sufficiency)), 4),
+        **{f"explain_{key}": value for key, value in ours.items() if key != "random_comprehensiveness"},
+        "random_comprehensiveness": ours["random_comprehensiveness"],
+        **{f"reference_{key}": value for key, value in reference.items()},
+        "explain_comprehensiveness_on_reference_texts": ours_on_reference_texts["comprehensiveness"],
+    }
+
+
+def explanation_figures(model: EmotionModel, texts: list[str], n_steps: int) -> dict[str, float]:
+    """Latency percentiles, convergence and faithfulness of ``explain`` with ``n_steps`` over ``texts``."""
+    latencies, deltas, comprehensiveness, sufficiency, randoms = [], [], [], [], []
+    for text in texts:
+        started = time.perf_counter()
+        result = explain(model, text, n_steps=n_steps)
+        latencies.append((time.perf_counter() - started) * 1000)
+        deltas.append(abs(result.delta))
+        comprehensiveness.append(result.faithfulness.comprehensiveness)
+        sufficiency.append(result.faithfulness.sufficiency)
+        randoms.append(result.faithfulness.random_comprehensiveness)
+    return {
+        "n": len(texts),
+        "n_steps": n_steps,
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
+        "p95_ms": round(float(np.percentile(latencies, 95)), 1),
+        "abs_delta_max": round(max(deltas), 4),
+        "abs_delta_mean": round(float(np.mean(deltas)), 4),
+        "comprehensiveness": round(float(np.mean(comprehensiveness)), 4),
+        "sufficiency": round(float(np.mean(sufficiency)), 4),
         "random_comprehensiveness": round(float(np.mean(randoms)), 4),
-        "reference_n": len(ref_latencies),
-        "reference_n_steps": REFERENCE_STEPS,
-        "reference_p50_ms": round(float(np.percentile(ref_latencies, 50)), 1),
-        "reference_p95_ms": round(float(np.percentile(ref_latencies, 95)), 1),
-        "reference_abs_delta_max": round(max(ref_deltas), 4),
-        "reference_comprehensiveness": round(float(np.mean(ref_comprehensiveness)), 4),
-        "explain_comprehensiveness_on_reference_texts": round(float(np.mean(ours_on_reference_texts)), 4),
     }

@@ -42,8 +42,9 @@ class TrainConfig:
     backbone: Path = field(default_factory=default_backbone)
     data_dir: Path = field(default_factory=lambda: datasets_dir() / "goemotions")
     epochs: int = 2
-    batch_size: int = 32
+    batch_size: int = 16
     learning_rate: float = 1e-4
+    head_learning_rate: float = 1e-3  # pooler + classifier
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     max_length: int = 64
@@ -148,16 +149,7 @@ def train(config: TrainConfig, log: Log = print) -> Path:
         total = min(total, config.max_steps)
     warmup = max(1, int(total * config.warmup_ratio))
 
-    no_decay = ("bias", "LayerNorm.weight")
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    params = [
-        {
-            "params": [p for n, p in trainable if not n.endswith(no_decay)],
-            "weight_decay": config.weight_decay,
-        },
-        {"params": [p for n, p in trainable if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate)
+    optimizer = torch.optim.AdamW(parameter_groups(model, config), lr=config.learning_rate)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
     )
@@ -212,6 +204,29 @@ def train(config: TrainConfig, log: Log = print) -> Path:
         if step >= total:
             break
     return last_dir
+
+
+def parameter_groups(model: PreTrainedModel, config: TrainConfig) -> list[dict[str, object]]:
+    """Weight decay except on biases and LayerNorm; the new head (pooler + classifier) at its own rate.
+
+    The backbone was trained with mean pooling, so its [CLS] pooler and the classifier start far from
+    useful; a larger rate for them makes the few epochs a small CPU affords count.
+    """
+    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        is_head = name.startswith("classifier") or ".pooler." in name or name.startswith("pooler")
+        decays = not name.endswith(("bias", "LayerNorm.weight", "layernorm.weight"))
+        groups.setdefault((is_head, decays), []).append(param)
+    return [
+        {
+            "params": params,
+            "lr": config.head_learning_rate if is_head else config.learning_rate,
+            "weight_decay": config.weight_decay if decays else 0.0,
+        }
+        for (is_head, decays), params in groups.items()
+    ]
 
 
 def save_checkpoint(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: Path) -> Path:

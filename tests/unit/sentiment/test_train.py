@@ -79,3 +79,20 @@ def test_train_finalize_and_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     metrics = evaluate_file(model, data / "dev.tsv")
     for key in ("macro_f1", "ekman_macro_f1", "sentiment_macro_f1", "stress_f1", "ece"):
         assert metrics[key] == pytest.approx(report[key], abs=2e-3)
+
+
+def test_head_gets_its_own_rate_and_norms_no_decay(tmp_path: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    from sentiment.train import parameter_groups
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(write_tiny_model(tmp_path / "m")))
+    model.get_input_embeddings().requires_grad_(False)
+    config = TrainConfig(out_dir=tmp_path, backbone=tmp_path, learning_rate=1e-4, head_learning_rate=1e-3)
+    groups = parameter_groups(model, config)
+    named = {id(p): n for n, p in model.named_parameters()}
+    by_name = {named[id(p)]: (g["lr"], g["weight_decay"]) for g in groups for p in g["params"]}
+    assert by_name["classifier.weight"] == (1e-3, 0.01)
+    assert by_name["bert.pooler.dense.bias"] == (1e-3, 0.0)
+    assert by_name["bert.encoder.layer.0.attention.self.query.weight"] == (1e-4, 0.01)
+    assert "bert.embeddings.word_embeddings.weight" not in by_name  # frozen

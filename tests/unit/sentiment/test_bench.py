@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from sentiment.bench import run_benchmark
+from sentiment.bench_data import support_utterances
+from sentiment.model import EmotionModel
+
+REQUIRED = {
+    "score_per_s",
+    "raw_forward_per_s",
+    "pipeline_per_s",
+    "score_vs_raw_forward",
+    "score_vs_pipeline",
+    "explain_p50_ms",
+    "explain_p95_ms",
+    "explain_abs_delta_max",
+    "explain_comprehensiveness",
+    "reference_p95_ms",
+    "reference_comprehensiveness",
+    "random_comprehensiveness",
+}
+
+
+def test_benchmark_utterances_are_varied_and_reproducible() -> None:
+    texts = support_utterances(1000)
+    assert len(texts) == 1000 and texts == support_utterances(1000)
+    lengths = sorted(len(t.split()) for t in texts)
+    assert lengths[0] <= 5 and lengths[-1] >= 40
+
+
+def test_benchmark_reports_every_required_figure(plain_model: EmotionModel) -> None:
+    figures = run_benchmark(plain_model, n=64, pipeline_n=10, explain_n=5, reference_n=2)
+    assert REQUIRED <= set(figures)
+    assert figures["explain_n"] == 5 and figures["reference_n"] == 2
+    assert figures["reference_n_steps"] == 50
+    assert figures["score_vs_raw_forward"] == round(figures["score_per_s"] / figures["raw_forward_per_s"], 2)
