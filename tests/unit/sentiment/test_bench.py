@@ -29,7 +29,7 @@ def test_benchmark_utterances_are_varied_and_reproducible() -> None:
 
 def test_benchmark_reports_every_required_figure(plain_model: EmotionModel) -> None:
     figures = run_benchmark(plain_model, n=64, pipeline_n=10, explain_n=5, reference_n=2)
-    assert REQUIRED <= set(figures)
+    assert set(figures) >= REQUIRED
     assert figures["explain_n"] == 5 and figures["reference_n"] == 2
     assert figures["reference_n_steps"] == 50
     assert figures["score_vs_raw_forward"] == round(figures["score_per_s"] / figures["raw_forward_per_s"], 2)
