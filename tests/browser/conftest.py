@@ -12,8 +12,6 @@ from tests.browser.seed import seed
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, RunningApi, running_api
 from tests.unit.api.factories import PASSWORD
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:

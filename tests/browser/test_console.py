@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -22,6 +23,8 @@ from triage.db import (
     session_scope,
     utcnow,
 )
+
+pytestmark = pytest.mark.browser
 
 
 def open_conversation(page: Page, conversation_id: str) -> None:
