@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The bot's checks, the way CI runs them (from the repository root):
 #   bash nlu/check_bot.sh
-# 1. export MiniLM, build the NLU data, train the CI model (skipped when a model for this content exists)
+# 1. export MiniLM, build the NLU data, train the model (skipped when a model for this content exists)
 # 2. rasa data validate
-# 3. conversation tests: rasa test core --fail-on-prediction-errors (bot/tests/*.yml)
+# 3. conversation tests, NLU included (--e2e): rasa test core --fail-on-prediction-errors (bot/tests/*.yml)
 # 4. action server tests + a real `rasa run` with the SQL event broker (tests/bot, .venv-rasa's pytest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,17 +14,16 @@ export SQLALCHEMY_SILENCE_UBER_WARNING=1
 
 step() { echo; echo "== $1 ($(date -u +%T))"; }
 
-step "train the CI model"
-.venv/bin/python -m nlu.export_minilm
-.venv/bin/python -m nlu.train --ci
-MODEL="$(ls -t bot/models/ci/bot-ci-*.tar.gz | head -n 1)"
+step "train the model"
+.venv/bin/python -m nlu.train
+MODEL="$(ls -t bot/models/bot-*.tar.gz | head -n 1)"
 echo "model: $MODEL"
 
 step "rasa data validate"
-(cd bot && "$RASA_BIN/rasa" data validate --domain domain --data data --config config.ci.yml)
+(cd bot && "$RASA_BIN/rasa" data validate --domain domain --data data --config config.yml)
 
 step "conversation tests"
-(cd bot && "$RASA_BIN/rasa" test core --stories tests --model "$ROOT/$MODEL" \
+(cd bot && "$RASA_BIN/rasa" test core --e2e --stories tests --model "$ROOT/$MODEL" \
     --fail-on-prediction-errors --out "$RESULTS")
 
 step "action server and Rasa server tests"

@@ -45,9 +45,9 @@ def build_nlu_data() -> None:
 
 
 def train_bot(
-    ci: Annotated[bool, typer.Option(help="reduced config (fewer epochs) for CI")] = False,
+    force: Annotated[bool, typer.Option(help="train even if a model for this content exists")] = False,
 ) -> None:
     """Build the NLU data and train the Rasa model (skipped when nothing changed)."""
     from nlu.train import main
 
-    raise typer.Exit(main(["--ci"] if ci else []))
+    raise typer.Exit(main(["--force"] if force else []))

@@ -1,40 +1,58 @@
 """Train the Rasa model unless a model for exactly this content already exists.
 
-    python -m nlu.train          # full model (config.yml) -> bot/models/bot-<hash>.tar.gz
-    python -m nlu.train --ci     # reduced model (config.ci.yml, fewer epochs) -> bot/models/ci/
+    python -m nlu.train          # -> bot/models/bot-<hash>.tar.gz
 
-The content hash covers the config, the domain, every training file (the generated BANKING77 file included)
-and the Rasa version, so a second start costs a hash instead of Rasa's own fingerprint check (TensorFlow
-import, ~40 s). When something did change, `rasa train` still reuses its component cache (bot/.rasa).
+The content hash covers the config, the domain, every training file (the generated BANKING77 file included),
+the bot's own NLU components and the Rasa version, so a second start costs a hash instead of Rasa's own
+fingerprint check (TensorFlow import, ~40 s). When something did change, `rasa train` still reuses its
+component cache (bot/.rasa). CI trains this same model: almost all of the time goes into embedding the
+examples, which fewer epochs would not shorten.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from nlu.build_data import DEFAULT_OUT, DatasetMissing, build, default_train_csv
+from nlu.export_minilm import export as export_minilm
 from nlu.rasa_env import RasaEnvironmentMissing, rasa_executable
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_DIR = ROOT / "bot"
-FULL = ("config.yml", BOT_DIR / "models", "bot")
-CI = ("config.ci.yml", BOT_DIR / "models" / "ci", "bot-ci")
+CONFIG = "config.yml"
+MODELS_DIR = BOT_DIR / "models"
+PREFIX = "bot"
 KEEP_MODELS = 3
 
 
 def content_hash(config: Path, rasa_version: str) -> str:
     digest = hashlib.sha256(rasa_version.encode())
-    files = [config, *sorted((BOT_DIR / "domain").rglob("*.yml")), *sorted((BOT_DIR / "data").rglob("*.yml"))]
+    files = [
+        config,
+        *sorted((BOT_DIR / "domain").rglob("*.yml")),
+        *sorted((BOT_DIR / "data").rglob("*.yml")),
+        *sorted((BOT_DIR / "components").rglob("*.py")),
+    ]
     for path in files:
         digest.update(str(path.relative_to(BOT_DIR)).encode())
-        digest.update(path.read_bytes())
+        digest.update(_canonical(path))
     return digest.hexdigest()[:16]
+
+
+def _canonical(path: Path) -> bytes:
+    """YAML by meaning (a comment or a re-indent does not retrain), anything else byte for byte."""
+    if path.suffix == ".yml":
+        return json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), sort_keys=True).encode()
+    return path.read_bytes()
 
 
 def installed_rasa_version() -> str:
@@ -53,15 +71,16 @@ def prune(models_dir: Path, prefix: str, keep: Path) -> None:
         old.unlink()
 
 
-def train(ci: bool = False, force: bool = False) -> Path:
+def train(force: bool = False) -> Path:
     """Return the path of the model for the current content, training it first if needed."""
-    config_name, models_dir, prefix = CI if ci else FULL
+    config_name, models_dir, prefix = CONFIG, MODELS_DIR, PREFIX
+    export_minilm()
     build(default_train_csv(), DEFAULT_OUT)
     config = BOT_DIR / config_name
     model = models_dir / f"{prefix}-{content_hash(config, installed_rasa_version())}.tar.gz"
     if model.is_file() and not force:
         os.utime(model)  # `rasa run` loads the newest model in bot/models
-        print(f"model up to date: {model.relative_to(ROOT)}")
+        print(f"model up to date: {model}")
         return model
     models_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -78,7 +97,7 @@ def train(ci: bool = False, force: bool = False) -> Path:
     if not model.is_file():
         raise RuntimeError(f"rasa train finished but {model} is missing")
     prune(models_dir, prefix, keep=model)
-    print(f"trained {model.relative_to(ROOT)} in {time.monotonic() - started:.0f} s")
+    print(f"trained {model} in {time.monotonic() - started:.0f} s")
     return model
 
 
@@ -86,11 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--ci", action="store_true", help="reduced config for CI (config.ci.yml)")
     parser.add_argument("--force", action="store_true", help="train even if a model for this content exists")
     args = parser.parse_args(argv)
     try:
-        train(ci=args.ci, force=args.force)
+        train(force=args.force)
     except (DatasetMissing, RasaEnvironmentMissing) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturiz
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from threadpoolctl import threadpool_limits
 
 from components.minilm_encoder import MiniLMEncoder
 
@@ -39,6 +40,9 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
             # The unit vectors are multiplied by this so that a linear classifier with its default
             # regularisation (LogisticRegressionClassifier: C=1) can give them enough weight.
             "scale": 1.0,
+            # BLAS threads while encoding. One is ~4x faster than OpenBLAS's default when the machine is
+            # busy (measured: 128 texts in 11.5 s vs 44.8 s on 2 shared cores).
+            "blas_threads": 1,
         }
 
     @staticmethod
@@ -63,9 +67,9 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         with_text = [message for message in messages if message.get(TEXT)]
         if not with_text:
             return
-        vectors = self.encoder.encode(
-            [message.get(TEXT) for message in with_text], self._config["batch_size"]
-        )
+        texts = [message.get(TEXT) for message in with_text]
+        with threadpool_limits(limits=int(self._config["blas_threads"]), user_api="blas"):
+            vectors = self.encoder.encode(texts, self._config["batch_size"])
         vectors *= float(self._config["scale"])
         for message, vector in zip(with_text, vectors, strict=False):
             self.add_features_to_message(
