@@ -49,8 +49,8 @@ def read_examples(csv_path: Path) -> list[Example]:
     """Read a BANKING77-format csv (``text,category``); names the path when missing or malformed."""
     if not csv_path.is_file():
         raise DatasetMissing(
-            f"BANKING77 csv not found at {csv_path}. Set CLEARLINE_DATASETS_DIR to the folder holding "
-            "banking77/train.csv (from PolyAI-LDN/task-specific-datasets, banking_data/)."
+            f"no csv at {csv_path} (BANKING77 format: text,category). Training reads "
+            "$CLEARLINE_DATASETS_DIR/banking77/train.csv (PolyAI-LDN/task-specific-datasets, banking_data/)."
         )
     with csv_path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)

@@ -27,3 +27,13 @@ def test_latest_model_and_missing_model(tmp_path: Path) -> None:
     csv_path.write_text("text,category\nhi,greet\n")
     with pytest.raises(ModelMissing, match="not found"):
         evaluate(csv_path, tmp_path / "missing.tar.gz")
+
+
+def test_cli_reports_errors_with_exit_code_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    result = CliRunner().invoke(app, ["eval-nlu", "--csv", str(tmp_path / "missing.csv"), "--json"])
+    assert result.exit_code == 2
+    assert "no csv at" in result.output
