@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -61,6 +62,7 @@ class BenchConfig:
     ready_timeout: float = 300.0
     poll_interval: float = 0.02
     seed: int = 7
+    keep_worker_log: Path | None = None  # copy the worker's JSON log here
     worker_cmd: list[str] = field(
         default_factory=lambda: [sys.executable, "-c", "from triage.runner import main; main()"]
     )
@@ -220,6 +222,8 @@ def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
                 except subprocess.TimeoutExpired:
                     worker.kill()
             source.close()
+            if config.keep_worker_log is not None:
+                shutil.copyfile(log_path, config.keep_worker_log)
 
 
 def _worker_timings(port: int) -> dict[str, Any]:

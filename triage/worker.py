@@ -30,6 +30,7 @@ from triage.policy import Policy
 log = structlog.get_logger("triage.worker")
 
 CONSUMER = "triage-worker"
+SLOW_BATCH_SECONDS = 0.5
 
 
 class SentimentScorer:
@@ -89,6 +90,7 @@ class Worker:
     # -- one step ------------------------------------------------------------------------------
     def process_next_batch(self) -> BatchResult | None:
         """Read, process and commit one batch; None when there was nothing new."""
+        started = time.perf_counter()
         with session_scope(self.session_factory) as session:
             offset = session.get(ConsumerOffset, self.options.consumer, with_for_update=True)
             events = self.source.read_after(offset.last_event_id if offset else 0, self.options.batch_size)
@@ -101,6 +103,11 @@ class Worker:
                 session.add(offset)
             offset.last_event_id = result.last_event_id
             offset.updated_at = utcnow()
+        seconds = time.perf_counter() - started
+        if seconds > SLOW_BATCH_SECONDS:
+            log.warning(
+                "slow_batch", seconds=round(seconds, 3), events=result.events, escalated=len(result.escalated)
+            )
         self.metrics.events_processed.inc(result.events)
         if result.newest_event_at is not None:
             self.metrics.lag_seconds.set(max(0.0, (utcnow() - result.newest_event_at).total_seconds()))
