@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,6 +47,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         conversation_length: Annotated[int, typer.Option(help="customer messages per conversation")] = 8,
         stressed: Annotated[float, typer.Option(help="share of conversations that turn stressed")] = 0.1,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+        worker_log: Annotated[Path | None, typer.Option(help="keep the worker's JSON log here")] = None,
     ) -> None:
         """Offer Rasa-shaped events to a real worker (real model) and measure throughput and latency."""
         from triage.bench import BenchConfig, run_pipeline_bench
@@ -57,6 +59,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 conversations=conversations,
                 conversation_length=conversation_length,
                 stressed_conversations=stressed,
+                keep_worker_log=worker_log,
             )
         )
         if as_json:
