@@ -28,9 +28,9 @@ def eager_policy(policy):
     return parse_policy(data)
 
 
-def run_one_escalation(session_factory, source, scorer, policy, text):
+def run_one_escalation(session_factory, source, scorer, policy, text, intent="card_not_working"):
     with source.engine.begin() as conn:
-        write_events(conn, [("m1", user_event(text, intent="card_not_working"))])
+        write_events(conn, [("m1", user_event(text, intent=intent))])
     result = Worker(session_factory, source, scorer, policy, redact).process_next_batch()
     assert result is not None and result.escalated == ["m1"]
     with session_factory() as s:
@@ -73,6 +73,7 @@ def test_shipped_model_escalates_a_stressed_customer_with_explanations(session_f
         scorer,
         policy,
         "this is unacceptable, someone used my card 4111 1111 1111 1111 and I am furious and scared",
+        intent="compromised_card",
     )
     assert message.stress >= 0.5 and message.flagged
     assert escalation.trigger == "policy" and any(f["factor"] == "stress" for f in escalation.factors)
