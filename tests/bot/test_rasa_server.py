@@ -103,10 +103,16 @@ def post_event(url: str, sender: str, event: dict) -> None:
 
 
 def execute(url: str, sender: str, name: str) -> list[str]:
+    """What Clearline's outbox does to send a response: execute it, then log `action_listen`.
+
+    Without that event the next customer message is read as following the executed response rather than a
+    listen, no rule matches it, and Rasa answers with the core fallback (docs/architecture.md).
+    """
     response = requests.post(
         f"{url}/conversations/{sender}/execute", params={"token": TOKEN}, json={"name": name}, timeout=30
     )
     response.raise_for_status()
+    post_event(url, sender, {"event": "action", "name": "action_listen"})
     return [message.get("text") for message in response.json()["messages"]]
 
 
