@@ -117,7 +117,7 @@ def score(
 def explain(
     text: Annotated[str, typer.Argument(help="One utterance.")],
     target: Annotated[str, typer.Option(help="'stress' or an emotion label.")] = "stress",
-    steps: Annotated[int, typer.Option(min=1, max=500, help="Integration steps.")] = 12,
+    steps: Annotated[int, typer.Option(min=1, max=500, help="Integration steps.")] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     model_dir: ModelDirOption = None,
 ) -> None:

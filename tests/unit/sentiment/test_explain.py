@@ -77,3 +77,27 @@ def test_more_steps_shrink_the_convergence_delta(plain_model: EmotionModel) -> N
     fine = abs(plain_model.explain(TEXT, n_steps=64).delta)
     assert fine <= coarse
     assert fine < 0.05
+
+
+def test_delta_equals_captums_own_convergence_delta(plain_model: EmotionModel) -> None:
+    from captum.attr import LayerIntegratedGradients
+
+    enc = plain_model.tokenizer(TEXT, return_special_tokens_mask=True)
+    ids = torch.tensor([enc["input_ids"]])
+    special = torch.tensor([enc["special_tokens_mask"]], dtype=torch.bool)
+    baseline = torch.where(special, ids, torch.zeros_like(ids))
+
+    def forward(batch: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return plain_model.target_probability(
+            plain_model.model(input_ids=batch, attention_mask=mask).logits, "stress"
+        )
+
+    lig = LayerIntegratedGradients(forward, plain_model.model.get_input_embeddings())
+    _, delta = lig.attribute(
+        ids,
+        baselines=baseline,
+        additional_forward_args=(torch.ones_like(ids),),
+        n_steps=8,
+        return_convergence_delta=True,
+    )
+    assert plain_model.explain(TEXT, n_steps=8).delta == pytest.approx(float(delta[0]), abs=1e-5)
