@@ -3,6 +3,7 @@
 Needs a trained model: nlu/check_bot.sh trains it first (or set CLEARLINE_BOT_MODEL).
 """
 
+import datetime as dt
 import json
 import os
 import signal
@@ -12,10 +13,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
+from actions.provider_db import create_schema, session_scope
+from actions.provider_seed import seed_demo_data
 
 from tests.bot.conftest import BOT_DIR
 
@@ -39,45 +43,31 @@ def trained_model() -> Path:
     return candidates[-1]
 
 
-@pytest.fixture(scope="module")
-def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    tmp = tmp_path_factory.mktemp("rasa")
-    events_db = tmp / "events.db"
-    port = free_port()
-    env = {
-        **os.environ,
-        "CLEARLINE_EVENTS_URL": f"sqlite:///{events_db}",
-        "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{tmp / 'tracker.db'}",
-        "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{free_port()}/webhook",  # no action server needed here
-        "CLEARLINE_RASA_TOKEN": TOKEN,
-    }
-    command = [
-        sys.executable,
-        str(BOT_DIR / "serve.py"),
-        "--port",
-        str(port),
-        "--model",
-        str(trained_model()),
-    ]
-    log = (tmp / "rasa.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+@contextmanager
+def running(
+    command: list[str], env: dict[str, str], log_path: Path, ready_url: str, params: dict
+) -> Iterator[None]:
+    """Start a server in its own process group, wait until `ready_url` answers, stop it afterwards."""
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        command, env=env, cwd=BOT_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if process.poll() is not None:
                 pytest.fail(
-                    f"rasa exited with {process.returncode}:\n{(tmp / 'rasa.log').read_text()[-3000:]}"
+                    f"{command[:3]} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}"
                 )
             try:
-                if requests.get(f"{url}/status", params={"token": TOKEN}, timeout=2).ok:
+                if requests.get(ready_url, params=params, timeout=2).ok:
                     break
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"rasa did not answer /status within {START_TIMEOUT_S} s")
+                pytest.fail(f"{ready_url} did not answer within {START_TIMEOUT_S} s")
             time.sleep(2)
-        yield url, events_db
+        yield
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -85,6 +75,43 @@ def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """Rasa (bot/serve.py) + the action server on free ports, with a seeded provider DB in tmp."""
+    tmp = tmp_path_factory.mktemp("rasa")
+    events_db = tmp / "events.db"
+    provider_url = f"sqlite:///{tmp / 'provider.db'}"
+    create_schema(provider_url)
+    with session_scope(provider_url) as session:
+        seed_demo_data(session, today=dt.date.today())
+    rasa_port, actions_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "CLEARLINE_EVENTS_URL": f"sqlite:///{events_db}",
+        "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{tmp / 'tracker.db'}",
+        "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "CLEARLINE_RASA_TOKEN": TOKEN,
+        "CLEARLINE_PROVIDER_DB_URL": provider_url,
+        "CLEARLINE_API_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens: the hand-off fails
+    }
+    rasa_bin = str(Path(sys.executable).parent / "rasa")
+    actions = [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(actions_port)]
+    rasa = [
+        sys.executable,
+        str(BOT_DIR / "serve.py"),
+        "--port",
+        str(rasa_port),
+        "--model",
+        str(trained_model()),
+    ]
+    url = f"http://127.0.0.1:{rasa_port}"
+    with (
+        running(actions, env, tmp / "actions.log", f"http://127.0.0.1:{actions_port}/health", {}),
+        running(rasa, env, tmp / "rasa.log", f"{url}/status", {"token": TOKEN}),
+    ):
+        yield url, events_db
 
 
 def say(url: str, sender: str, text: str) -> list[str]:
@@ -153,3 +180,40 @@ def test_paused_conversation_is_silent_and_resumes_cleanly(rasa_server: tuple[st
     assert say(url, sender, "hello")[0].startswith("Hi, I'm the Northwind Pay assistant.")
     texts = [event["text"] for event in user_events(events_db, sender)]
     assert texts == ["hi", "hello, is anyone there?", "hello"]  # the paused turn was recorded too
+
+
+def test_transfer_flow_through_the_action_server(rasa_server: tuple[str, Path]) -> None:
+    url, _ = rasa_server
+    sender = "demo-anna"  # known to the provider: no identity questions
+    replies = say(url, sender, "Why is my transfer still pending?")
+    assert replies[0].startswith("Transfers usually complete within a few hours")
+    assert replies[-1].startswith("What's the transfer reference?")
+    assert say(url, sender, "no idea")[0].startswith("That doesn't look like a transfer reference")
+    replies = say(url, sender, "it's TRF-100245")
+    assert replies == [
+        f"Your transfer TRF-100245 of GBP 250.00 to J. Carter is pending and should arrive by {_day(1)}. "
+        "No need to send it again."
+    ]
+
+
+def test_failed_handoff_is_told_and_the_bot_carries_on(rasa_server: tuple[str, Path]) -> None:
+    url, _ = rasa_server
+    replies = say(url, "handoff-down", "I want to talk to a human")
+    assert len(replies) == 1 and replies[0].startswith("I'm sorry, I can't reach our support team right now")
+    assert say(url, "handoff-down", "hi")[0].startswith("Hi, I'm the Northwind Pay assistant.")
+
+
+def test_resume_closes_a_form_left_open_by_the_hand_off(rasa_server: tuple[str, Path]) -> None:
+    url, _ = rasa_server
+    sender = "demo-ben"
+    assert say(url, sender, "I lost my card")[-1].startswith("Thanks. What are the last four digits")
+    post_event(url, sender, {"event": "pause"})
+    post_event(url, sender, {"event": "resume"})
+    post_event(url, sender, {"event": "active_loop", "name": None})
+    execute(url, sender, "utter_handoff_resumed")
+    assert say(url, sender, "hello")[0].startswith("Hi, I'm the Northwind Pay assistant.")
+
+
+def _day(offset: int) -> str:
+    value = dt.date.today() + dt.timedelta(days=offset)
+    return f"{value:%A} {value.day} {value:%B}"
