@@ -1,0 +1,68 @@
+"""Domain names other parts of Clearline rely on (docs/architecture.md); an answer per BANKING77 intent."""
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+from tests.bot.conftest import BOT_DIR
+
+FLOW_INTENTS = {
+    "card_arrival": "card_status_form",
+    "card_delivery_estimate": "card_status_form",
+    "lost_or_stolen_card": "freeze_card_form",
+    "compromised_card": "freeze_card_form",
+    "pending_transfer": "transfer_status_form",
+    "failed_transfer": "transfer_status_form",
+    "transfer_not_received_by_recipient": "transfer_status_form",
+    "request_refund": "refund_status_form",
+    "Refund_not_showing_up": "refund_status_form",
+}
+
+
+def merged_domain() -> dict:
+    domain: dict = {"intents": [], "responses": {}, "slots": {}, "forms": {}}
+    for path in sorted((BOT_DIR / "domain").glob("*.yml")):
+        part = yaml.safe_load(path.read_text())
+        domain["intents"] += part.get("intents", [])
+        for key in ("responses", "slots", "forms"):
+            domain[key].update(part.get(key, {}))
+    return domain
+
+
+def rule_steps() -> list[list[dict]]:
+    rules = []
+    for path in sorted((BOT_DIR / "data" / "rules").glob("*.yml")):
+        rules += [rule["steps"] for rule in yaml.safe_load(path.read_text())["rules"]]
+    return rules
+
+
+def banking77_intents() -> list[str]:
+    datasets = Path(os.environ.get("CLEARLINE_DATASETS_DIR", BOT_DIR.parent.parent / "shared" / "datasets"))
+    return json.loads((datasets / "banking77" / "categories.json").read_text())
+
+
+def test_every_banking77_intent_has_an_answer_and_a_rule() -> None:
+    domain = merged_domain()
+    intents = banking77_intents()
+    assert len(intents) == 77
+    starts = {steps[0].get("intent"): [s["action"] for s in steps[1:] if "action" in s] for steps in rule_steps()}
+    for intent in intents:
+        assert intent in domain["intents"]
+        assert domain["responses"][f"utter_{intent}"][0]["text"]
+        assert starts[intent][0] == f"utter_{intent}", intent
+        if intent in FLOW_INTENTS:
+            assert starts[intent][1:] == ["action_identify_customer", FLOW_INTENTS[intent]], intent
+
+
+def test_names_clearline_relies_on() -> None:
+    domain = merged_domain()
+    agent_message = domain["slots"]["agent_message"]
+    assert agent_message["type"] == "text"
+    assert agent_message["influence_conversation"] is False
+    assert agent_message["mappings"] == [{"type": "custom"}]
+    assert domain["responses"]["utter_agent_message"] == [{"text": "{agent_message}"}]
+    assert domain["responses"]["utter_handoff_notice"][0]["text"].startswith("A member of our team will join")
+    assert domain["responses"]["utter_handoff_resumed"][0]["text"].startswith("You're back with the")
+    assert "request_human" in domain["intents"]
