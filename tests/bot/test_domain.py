@@ -47,9 +47,9 @@ def test_every_banking77_intent_has_an_answer_and_a_rule() -> None:
     domain = merged_domain()
     intents = banking77_intents()
     assert len(intents) == 77
-    starts = {
-        steps[0].get("intent"): [step["action"] for step in steps[1:] if "action" in step] for steps in rule_steps()
-    }
+    starts = {}
+    for steps in rule_steps():
+        starts[steps[0].get("intent")] = [step["action"] for step in steps[1:] if "action" in step]
     for intent in intents:
         assert intent in domain["intents"]
         assert domain["responses"][f"utter_{intent}"][0]["text"]
