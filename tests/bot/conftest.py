@@ -1,4 +1,4 @@
-"""Fixtures for the action server tests (run with .venv-rasa's pytest; see nlu/check_bot.sh)."""
+"""Fixtures for the action server tests (run with .venv-rasa's pytest; see bot/check.sh)."""
 
 import asyncio
 import datetime as dt

@@ -1,6 +1,6 @@
 """A real `rasa run` (bot/serve.py) with the trained model: REST channel, SQL event broker, pause/resume.
 
-Needs a trained model: nlu/check_bot.sh trains it first (or set CLEARLINE_BOT_MODEL).
+Needs a trained model: bot/check.sh trains it first (or set CLEARLINE_BOT_MODEL).
 """
 
 import datetime as dt
@@ -39,7 +39,7 @@ def trained_model() -> Path:
         return Path(os.environ["CLEARLINE_BOT_MODEL"])
     candidates = sorted((BOT_DIR / "models").glob("*.tar.gz"), key=lambda path: path.stat().st_mtime)
     if not candidates:
-        pytest.fail("no trained Rasa model: run `python -m nlu.train` (nlu/check_bot.sh does)")
+        pytest.fail("no trained Rasa model: run `python -m nlu.train` (bot/check.sh does)")
     return candidates[-1]
 
 

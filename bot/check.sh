@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The bot's checks, the way CI runs them (from the repository root):
-#   bash nlu/check_bot.sh
+#   bash bot/check.sh
 # 1. export MiniLM, build the NLU data, train the model (skipped when a model for this content exists)
 # 2. rasa data validate
 # 3. conversation tests, NLU included (--e2e): rasa test core --fail-on-prediction-errors (bot/tests/*.yml)
