@@ -217,3 +217,15 @@ def test_resume_closes_a_form_left_open_by_the_hand_off(rasa_server: tuple[str, 
 def _day(offset: int) -> str:
     value = dt.date.today() + dt.timedelta(days=offset)
     return f"{value:%A} {value.day} {value:%B}"
+
+
+def test_two_fallbacks_offer_a_person_and_accepting_tries_the_hand_off(rasa_server: tuple[str, Path]) -> None:
+    url, events_db = rasa_server
+    sender = "fallback-test"
+    assert say(url, sender, "asdf qwer zxcv") == [
+        "Sorry, I didn't quite understand that. Could you say it another way?"
+    ]
+    assert say(url, sender, "blorp zzkx qq")[0].startswith("I'm sorry, I'm still not sure what you need.")
+    assert say(url, sender, "yes please")[0].startswith("I'm sorry, I can't reach our support team right now")
+    intents = [event["parse_data"]["intent"]["name"] for event in user_events(events_db, sender)]
+    assert intents == ["nlu_fallback", "nlu_fallback", "affirm"]  # what the worker counts as fallbacks
