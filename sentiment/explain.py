@@ -26,7 +26,9 @@ from sentiment.types import Explanation, Faithfulness, WordAttribution
 if TYPE_CHECKING:
     from sentiment.model import EmotionModel
 
-DEFAULT_STEPS = 8  # Gauss-Legendre steps: |delta| stayed far below 0.05 on the benchmark utterances
+DEFAULT_STEPS = 8  # Gauss-Legendre steps of the first attempt; enough for most support utterances
+DELTA_TOLERANCE = 0.05  # |convergence delta| above this -> integrate again with 3x the steps
+MAX_STEPS = 64
 RANDOM_DRAWS = 10
 # A word: letters/digits with inner apostrophes or hyphens ("can't", "e-mail"), or a run of other symbols
 # (punctuation, emoji).
@@ -67,6 +69,7 @@ def explain(
     target: str = "stress",
     n_steps: int = DEFAULT_STEPS,
     method: str = "gausslegendre",
+    delta_tolerance: float | None = DELTA_TOLERANCE,
 ) -> Explanation:
     """Explain ``model``'s ``target`` probability for one text.
 
@@ -74,8 +77,10 @@ def explain(
         model: a loaded :class:`~sentiment.model.EmotionModel`.
         text: the utterance (validated like :meth:`EmotionModel.score`).
         target: "stress" or one of the model's labels.
-        n_steps: integration steps, all evaluated in one internal batch.
+        n_steps: integration steps of the first attempt, all evaluated in one internal batch.
         method: Captum integration method.
+        delta_tolerance: while |convergence delta| exceeds it, integrate again with three times the
+            steps (up to ``MAX_STEPS``); ``None`` = one attempt. The steps used are in the result.
 
     Raises:
         InvalidText: bad text, unknown target, or a text with no words the tokenizer keeps.
@@ -109,16 +114,25 @@ def explain(
         return model.target_probability(logits, target)
 
     lig = LayerIntegratedGradients(forward, model.model.get_input_embeddings())
-    with model.lock:
-        attributions = lig.attribute(
-            input_ids,
-            baselines=baseline,
-            additional_forward_args=(attention,),
-            n_steps=n_steps,
-            method=method,
-            internal_batch_size=n_steps,
-        )
-    per_token = attributions.sum(dim=-1)[0].detach().numpy()
+    # f(text) - f(baseline) is what the attributions must add up to (completeness).
+    endpoints = model.target_probability(model._forward([ids, baseline[0].tolist()]), target)
+    expected_total = float(endpoints[0] - endpoints[1])
+    steps = n_steps
+    while True:
+        with model.lock:
+            attributions = lig.attribute(
+                input_ids,
+                baselines=baseline,
+                additional_forward_args=(attention,),
+                n_steps=steps,
+                method=method,
+                internal_batch_size=steps,
+            )
+        per_token = attributions.sum(dim=-1)[0].detach().numpy()
+        delta = float(per_token.sum()) - expected_total  # Captum's convergence delta
+        if delta_tolerance is None or abs(delta) <= delta_tolerance or steps >= MAX_STEPS:
+            break
+        steps = min(MAX_STEPS, steps * 3)
     scored = [
         WordAttribution(w.text, w.start, w.end, round(float(per_token[w.token_positions].sum()), 6))
         for w in words
@@ -127,10 +141,7 @@ def explain(
     ranked = sorted(range(len(words)), key=lambda i: -scored[i].attribution)
     top = ranked[:k]
     seed = zlib.crc32(text.encode("utf-8"))
-    faithfulness, baseline_score = _faithfulness(model, target, ids, baseline[0].tolist(), words, top, seed)
-    # Captum's convergence delta, from the forward passes the faithfulness check makes anyway:
-    # sum of attributions - (f(text) - f(baseline)).
-    delta = float(per_token.sum()) - (faithfulness.score - baseline_score)
+    faithfulness = _faithfulness(model, target, ids, float(endpoints[0]), words, top, seed)
     return Explanation(
         text=text,
         target=target,
@@ -138,7 +149,7 @@ def explain(
         delta=round(delta, 6),
         faithfulness=faithfulness,
         model=model.version,
-        n_steps=n_steps,
+        n_steps=steps,
         truncated=truncated,
         top_words=[words[i].text for i in top],
     )
@@ -148,13 +159,12 @@ def _faithfulness(
     model: EmotionModel,
     target: str,
     ids: list[int],
-    baseline: list[int],
+    full: float,
     words: list[_Word],
     top: list[int],
     seed: int,
-) -> tuple[Faithfulness, float]:
-    """Score the text, its baseline, the text without the top-k words, with only them, and without k
-    random words, in one batch; returns the faithfulness figures and the baseline's score."""
+) -> Faithfulness:
+    """Score the text without the top-k words, with only them, and without k random words, in one batch."""
     k = len(top)
     word_positions = {p for w in words for p in w.token_positions}
     keep_always = [p for p in range(len(ids)) if p not in word_positions]  # [CLS], [SEP]
@@ -166,17 +176,14 @@ def _faithfulness(
     only_top = sorted(keep_always + [p for i in top for p in words[i].token_positions])
     rng = np.random.default_rng(seed)
     random_sets = [set(rng.choice(len(words), size=k, replace=False).tolist()) for _ in range(RANDOM_DRAWS)]
-    variants = [ids, baseline, without(set(top)), [ids[p] for p in only_top]] + [
-        without(s) for s in random_sets
-    ]
+    variants = [without(set(top)), [ids[p] for p in only_top]] + [without(s) for s in random_sets]
     scores = model.target_probability(model._forward(variants), target).numpy()
-    full, no_top, only = float(scores[0]), float(scores[2]), float(scores[3])
-    figures = Faithfulness(
+    no_top, only = float(scores[0]), float(scores[1])
+    return Faithfulness(
         k=k,
         score=round(full, 6),
         comprehensiveness=round(full - no_top, 6),
         sufficiency=round(full - only, 6),
-        random_comprehensiveness=round(float(np.mean(full - scores[4:])), 6),
+        random_comprehensiveness=round(float(np.mean(full - scores[2:])), 6),
         score_without_top=round(no_top, 6),
     )
-    return figures, float(scores[1])

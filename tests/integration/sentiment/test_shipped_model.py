@@ -32,8 +32,9 @@ def test_shipped_model_is_small_fp16_and_versioned(model: EmotionModel) -> None:
 
 def test_a_furious_complaint_scores_far_above_a_thank_you(model: EmotionModel) -> None:
     furious, thanks = model.score([FURIOUS, THANKS])
-    assert furious.stress > 0.7
-    assert thanks.stress < 0.2
+    assert furious.stress > 0.5
+    assert thanks.stress < 0.05
+    assert furious.stress - thanks.stress > 0.5
     assert furious.flag and not thanks.flag
     assert {"anger", "annoyance"} & set(furious.labels)
     assert "gratitude" in thanks.labels
@@ -44,6 +45,7 @@ def test_explanation_aligns_with_the_text_and_converges(model: EmotionModel) -> 
     for word in explanation.words:
         assert FURIOUS[word.start : word.end] == word.word
     assert abs(explanation.delta) <= 0.05
+    assert explanation.faithfulness.comprehensiveness > 0.3  # the top words carry the anger
     assert explanation.faithfulness.comprehensiveness > explanation.faithfulness.random_comprehensiveness
     assert {"ridiculous", "furious", "AGAIN", "blocked", "nobody"} & set(explanation.top_words)
 

@@ -67,7 +67,7 @@ def test_explain_json(app: typer.Typer, plain_dir: Path) -> None:
     result = runner.invoke(app, ["explain", text, "--json", "--steps", "8", "--model-dir", str(plain_dir)])
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert record["n_steps"] == 8 and record["target"] == "stress"
+    assert record["n_steps"] >= 8 and record["target"] == "stress"
     assert all(text[w["start"] : w["end"]] == w["word"] for w in record["words"])
     human = runner.invoke(app, ["explain", text, "--target", "anger", "--model-dir", str(plain_dir)])
     assert human.exit_code == 0 and "comprehensiveness" in human.stdout

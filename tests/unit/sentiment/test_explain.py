@@ -27,7 +27,7 @@ def test_subword_tokens_are_merged_into_one_word() -> None:
 
 def test_attributions_plus_delta_add_up_to_the_score_difference(plain_model: EmotionModel) -> None:
     """Completeness of Integrated Gradients: sum(attributions) - delta = f(text) - f(baseline)."""
-    explanation = plain_model.explain(TEXT, n_steps=32)
+    explanation = plain_model.explain(TEXT, n_steps=32, delta_tolerance=None)
     enc = plain_model.tokenizer(TEXT, return_special_tokens_mask=True)
     ids = torch.tensor([enc["input_ids"]])
     special = torch.tensor([enc["special_tokens_mask"]], dtype=torch.bool)
@@ -73,8 +73,8 @@ def test_unknown_target_and_bad_text_are_refused(plain_model: EmotionModel) -> N
 
 
 def test_more_steps_shrink_the_convergence_delta(plain_model: EmotionModel) -> None:
-    coarse = abs(plain_model.explain(TEXT, n_steps=2).delta)
-    fine = abs(plain_model.explain(TEXT, n_steps=64).delta)
+    coarse = abs(plain_model.explain(TEXT, n_steps=2, delta_tolerance=None).delta)
+    fine = abs(plain_model.explain(TEXT, n_steps=64, delta_tolerance=None).delta)
     assert fine <= coarse
     assert fine < 0.05
 
@@ -100,4 +100,15 @@ def test_delta_equals_captums_own_convergence_delta(plain_model: EmotionModel) -
         n_steps=8,
         return_convergence_delta=True,
     )
-    assert plain_model.explain(TEXT, n_steps=8).delta == pytest.approx(float(delta[0]), abs=1e-5)
+    ours = plain_model.explain(TEXT, n_steps=8, delta_tolerance=None)
+    assert ours.delta == pytest.approx(float(delta[0]), abs=1e-5)
+
+
+def test_a_large_delta_triggers_a_finer_integration(plain_model: EmotionModel) -> None:
+    one_try = plain_model.explain(TEXT, n_steps=1, delta_tolerance=None)
+    assert one_try.n_steps == 1
+    retried = plain_model.explain(TEXT, n_steps=1, delta_tolerance=1e-9)  # never met: runs to the cap
+    assert retried.n_steps == 64  # 1 -> 3 -> 9 -> 27 -> 64
+    assert abs(retried.delta) < abs(one_try.delta)
+    met = plain_model.explain(TEXT, n_steps=1, delta_tolerance=abs(one_try.delta) + 1e-6)
+    assert met.n_steps == 1
