@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    false,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
@@ -173,6 +174,8 @@ class Escalation(Base):
     #   "comprehensiveness", "sufficiency", "random_comprehensiveness", "score", "score_without_top",
     #   "target"}]
     explanations: Mapped[list[Any]] = mapped_column(default=list)
+    # entries marked {"pending": true} are being explained by the worker, moments after the escalation
+    explanations_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     policy_version: Mapped[str] = mapped_column(String(64))
     model_version: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,11 @@
-"""Which utterances drove a flag, their explanations, and the JSON stored with the escalation."""
+"""Which utterances drove a flag, their explanations, and the JSON stored with the escalation.
+
+Explanations take 0.3-1.6 s each with the shipped model (adaptive Integrated Gradients steps), so they
+are not computed inside the batch that escalates: the escalation is committed at once with entries
+``{"message_id", "text", "pending": true}`` and ``explanations_pending``; ``explain_pending`` then fills
+them in a transaction of its own (on the worker's explainer thread). A crash in between leaves the
+pending entries in the database, where the next run finds them.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,11 @@ from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from sentiment.types import Explanation
-from triage.db import Message, Sender
+from triage import audit
+from triage.db import Escalation, Message, Sender, session_scope
 
 log = structlog.get_logger("triage.explaining")
 
@@ -43,32 +51,18 @@ def driving_messages(
     return sorted(counted, key=lambda m: -(m.stress or 0.0))[:limit]
 
 
-def explain_all(
-    explainer: Explainer, messages: list[Message], observe: Callable[[float], None] | None = None
-) -> list[tuple[Message, Explanation | str]]:
-    """Explain each message; a failure becomes its error text (an escalation never waits on it)."""
-    results: list[tuple[Message, Explanation | str]] = []
-    for message in messages:
-        started = time.perf_counter()
-        try:
-            results.append((message, explainer.explain(message.text, "stress")))
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500]
-            log.error("explanation_failed", conversation_id=message.conversation_id, error=error)
-            results.append((message, error))
-            continue
-        if observe is not None:
-            observe(time.perf_counter() - started)
-    return results
+def pending_record(message: Message) -> dict[str, Any]:
+    """The placeholder stored with the escalation until the explanation is ready (needs ``message.id``)."""
+    return {"message_id": message.id, "text": message.text, "pending": True}
 
 
-def explanation_record(message: Message, explanation: Explanation | str) -> dict[str, Any]:
-    """The JSON stored with an escalation (offsets refer to the redacted text); needs ``message.id``."""
+def explanation_record(message_id: int | None, text: str, explanation: Explanation | str) -> dict[str, Any]:
+    """The JSON stored with an escalation (offsets refer to the redacted text)."""
     if isinstance(explanation, str):
-        return {"message_id": message.id, "text": message.text, "error": explanation}
+        return {"message_id": message_id, "text": text, "error": explanation}
     faith = explanation.faithfulness
     return {
-        "message_id": message.id,
+        "message_id": message_id,
         "text": explanation.text,
         "target": explanation.target,
         "words": [asdict(w) for w in explanation.words],
@@ -84,3 +78,68 @@ def explanation_record(message: Message, explanation: Explanation | str) -> dict
         "n_steps": explanation.n_steps,
         "truncated": explanation.truncated,
     }
+
+
+def _explain_entry(
+    explainer: Explainer, entry: dict[str, Any], observe: Callable[[float], None] | None, conversation_id: str
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    text = str(entry.get("text", ""))
+    try:
+        explanation: Explanation | str = explainer.explain(text, "stress")
+    except Exception as exc:  # the escalation stands; the agent sees why there are no highlights
+        explanation = f"{type(exc).__name__}: {exc}"[:500]
+        log.error("explanation_failed", conversation_id=conversation_id, error=explanation)
+    else:
+        if observe is not None:
+            observe(time.perf_counter() - started)
+    return explanation_record(entry.get("message_id"), text, explanation)
+
+
+def explain_pending(
+    session_factory: sessionmaker[Session],
+    explainer: Explainer,
+    observe: Callable[[float], None] | None = None,
+    limit: int = 5,
+) -> list[int]:
+    """Explain the pending entries of up to ``limit`` escalations, oldest first; return their ids.
+
+    The model runs outside any transaction; each escalation is then updated in a short one.
+    """
+    with session_scope(session_factory) as session:
+        todo = [
+            (e.id, e.conversation_id, [dict(entry) for entry in e.explanations])
+            for e in session.scalars(
+                select(Escalation)
+                .where(Escalation.explanations_pending.is_(True))
+                .order_by(Escalation.id)
+                .limit(limit)
+            )
+        ]
+    done = []
+    for escalation_id, conversation_id, entries in todo:
+        filled = [
+            _explain_entry(explainer, entry, observe, conversation_id) if entry.get("pending") else entry
+            for entry in entries
+        ]
+        with session_scope(session_factory) as session:
+            escalation = session.get(Escalation, escalation_id)
+            if escalation is None or not escalation.explanations_pending:
+                continue
+            escalation.explanations = filled
+            escalation.explanations_pending = False
+            audit.record(
+                session,
+                audit.WORKER,
+                "explain",
+                conversation_id=conversation_id,
+                inputs={"escalation_id": escalation_id, "message_ids": [e.get("message_id") for e in filled]},
+                outcome={
+                    "explained": sum(1 for e in filled if "words" in e),
+                    "failed": sum(1 for e in filled if "error" in e),
+                },
+                versions={"model": next((e["model"] for e in filled if "model" in e), None)},
+            )
+        done.append(escalation_id)
+        log.info("explained", conversation_id=conversation_id, escalation_id=escalation_id)
+    return done

@@ -20,7 +20,7 @@ from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
 from triage.broker import BrokerEvent
 from triage.db import Conversation, ConversationState, Message, Sender, utcnow
-from triage.explaining import driving_messages, explain_all, explanation_record
+from triage.explaining import driving_messages, pending_record
 from triage.policy import Decision, Policy
 
 log = structlog.get_logger("triage.pipeline")
@@ -29,8 +29,8 @@ FALLBACK_INTENT = "nlu_fallback"
 HUMAN_INTENT = "request_human"
 # the agent's own words come back from Rasa as bot events: they are already stored as agent messages
 AGENT_ECHO_RESPONSE = "utter_agent_message"
-# Explanations run inside the batch's transaction and cost ~0.35 s each on one CPU thread (MiniLM,
-# measured): by default only the most stressed of the utterances that counted is explained.
+# Explanations cost 0.3-1.6 s each on one CPU thread (shipped MiniLM, adaptive IG steps, measured):
+# by default only the most stressed of the utterances that counted is explained.
 MAX_EXPLAINED = 1
 
 
@@ -280,19 +280,19 @@ class BatchProcessor:
         )
         if not decision.escalate:
             return False
-        explained = self._explain(session, conversation, decision)
-        session.flush()  # ids for the explanation records; SQLite's write lock is taken from here on
-        explanations = [explanation_record(message, result) for message, result in explained]
-        services.escalate(
+        driving = self._driving(session, conversation, decision)
+        session.flush()  # message ids for the pending explanation entries
+        escalation = services.escalate(
             session,
             conversation.id,
             decision=decision,
-            explanations=explanations,
+            explanations=[pending_record(message) for message in driving],
             trigger="policy",
             actor=audit.WORKER,
             model_version=score.model,
             source_event_id=utterance.event.id,
         )
+        escalation.explanations_pending = bool(driving)  # explained right after, off this batch
         if self.metrics is not None:
             self.metrics.escalated(decision.queue)
         log.info(
@@ -304,14 +304,12 @@ class BatchProcessor:
         )
         return True
 
-    def _explain(
-        self, session: Session, conversation: Conversation, decision: Decision
-    ) -> list[tuple[Message, Explanation | str]]:
-        """Explain the utterances whose stress drove the flag (none when stress played no part)."""
+    def _driving(self, session: Session, conversation: Conversation, decision: Decision) -> list[Message]:
+        """The utterances whose stress drove the flag (none when stress played no part)."""
         if not any(f.factor in ("stress", "trend") for f in decision.factors):
             return []
         cfg = self.policy.config.factors
-        driving = driving_messages(
+        return driving_messages(
             session,
             conversation.id,
             self._fresh.get(conversation.id, []),
@@ -319,4 +317,3 @@ class BatchProcessor:
             cfg.stress.min,
             self.max_explained,
         )
-        return explain_all(self.scorer, driving, self.metrics.observe_explanation if self.metrics else None)

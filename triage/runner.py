@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 
 from triage.broker import SqlEventSource
 from triage.db import make_engine, make_session_factory
+from triage.explaining import Explainer
 from triage.observability import HealthServer, WorkerMetrics
 from triage.pipeline import Scorer
 from triage.policy import load_policy
@@ -44,7 +45,12 @@ def configure_logging(level: int = logging.INFO) -> None:
     )
 
 
-def build_worker(settings: CoreSettings, scorer: Scorer, options: WorkerOptions | None = None) -> Worker:
+def build_worker(
+    settings: CoreSettings,
+    scorer: Scorer,
+    options: WorkerOptions | None = None,
+    explainer: Explainer | None = None,
+) -> Worker:
     from triage.redaction import redact  # presidio takes seconds to import: only when a worker is built
 
     engine = make_engine(settings.database_url)
@@ -61,6 +67,7 @@ def build_worker(settings: CoreSettings, scorer: Scorer, options: WorkerOptions 
         RasaClient(settings.rasa_url, settings.rasa_token),
         WorkerMetrics(),
         options,
+        explainer,
     )
 
 
@@ -69,7 +76,11 @@ def serve(
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; the batch in progress commits or rolls back first."""
     settings = settings or get_settings()
-    worker = build_worker(settings, scorer or SentimentScorer(threads=settings.worker_threads))
+    explainer: Explainer | None = None
+    if scorer is None:  # the real model; the explainer thread gets an instance of its own
+        scorer = SentimentScorer(threads=settings.worker_threads)
+        explainer = SentimentScorer(threads=settings.worker_threads, own_instance=True)
+    worker = build_worker(settings, scorer, explainer=explainer)
     server = HealthServer(
         settings.api_host,
         settings.worker_port if port is None else port,

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,6 +23,7 @@ from sentiment.types import Explanation, UtteranceScore
 from triage import services
 from triage.broker import EventSource
 from triage.db import ConsumerOffset, Conversation, ConversationState, session_scope, utcnow
+from triage.explaining import Explainer, explain_pending
 from triage.observability import WorkerMetrics
 from triage.outbox import RasaCommands, deliver_outbox
 from triage.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult, Scorer
@@ -36,14 +38,22 @@ SLOW_BATCH_SECONDS = 0.5
 class SentimentScorer:
     """The real emotion model (``sentiment``), loaded once; imported lazily because it pulls in torch."""
 
-    def __init__(self, model_path: str | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self, model_path: str | None = None, threads: int | None = None, own_instance: bool = False
+    ) -> None:
+        """``own_instance``: a model object of its own (for the explainer thread) instead of the shared,
+        cached one, so that explaining never waits for scoring's model lock and vice versa."""
         if threads:
             importlib.import_module("torch").set_num_threads(threads)
+        if own_instance:
+            path = model_path or importlib.import_module("sentiment.settings").SentimentSettings().model_dir
+            self._model: Any = importlib.import_module("sentiment.model").EmotionModel(Path(path))
+            return
         sentiment = importlib.import_module("sentiment")
         loader = (
             getattr(sentiment, "load_model", None) or importlib.import_module("sentiment.model").load_model
         )
-        self._model: Any = loader(model_path)
+        self._model = loader(model_path)
 
     def score(self, texts: list[str]) -> list[UtteranceScore]:
         return list(self._model.score(texts))
@@ -59,6 +69,7 @@ class WorkerOptions:
     poll_interval: float = 0.05  # seconds to sleep when the broker has nothing new
     housekeeping_interval: float = 1.0  # SLA check, routing, queue gauges, lag
     relay_interval: float = 0.2  # outbox delivery
+    explain_interval: float = 0.1  # pending explanations
     error_backoff: float = 1.0
     consumer: str = CONSUMER
     max_explained: int = MAX_EXPLAINED  # utterances explained per escalation (inside the transaction)
@@ -75,8 +86,10 @@ class Worker:
         rasa: RasaCommands | None = None,
         metrics: WorkerMetrics | None = None,
         options: WorkerOptions | None = None,
+        explainer: Explainer | None = None,
     ) -> None:
         self.session_factory = session_factory
+        self.explainer: Explainer = explainer or scorer
         self.source = source
         self.metrics = metrics or WorkerMetrics()
         self.options = options or WorkerOptions()
@@ -85,7 +98,7 @@ class Worker:
         self.stop_event = threading.Event()
         self.heartbeat = time.monotonic()
         self._last_housekeeping = 0.0
-        self._relay_thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- one step ------------------------------------------------------------------------------
     def process_next_batch(self) -> BatchResult | None:
@@ -135,6 +148,10 @@ class Worker:
         last_seen = offset.last_event_id if offset else 0
         self.metrics.lag_events.set(max(0, self.source.last_id() - last_seen))
 
+    def explain_once(self) -> list[int]:
+        """Fill the pending explanations of a few escalations (see ``triage.explaining``)."""
+        return explain_pending(self.session_factory, self.explainer, self.metrics.observe_explanation)
+
     def relay_once(self) -> int:
         if self.rasa is None:
             return 0
@@ -157,20 +174,27 @@ class Worker:
             return False
 
     # -- loops ---------------------------------------------------------------------------------
-    def _relay_loop(self) -> None:
+    def _repeat(self, step: Callable[[], object], interval: float, name: str) -> None:
         while not self.stop_event.is_set():
             try:
-                self.relay_once()
+                busy = step()
             except Exception:
-                log.exception("outbox_relay_failed")
-            self.stop_event.wait(self.options.relay_interval)
+                log.exception(f"{name}_failed")
+                busy = False
+            if not busy:  # with work done, look again at once
+                self.stop_event.wait(interval)
+
+    def _start(self, step: Callable[[], object], interval: float, name: str) -> None:
+        thread = threading.Thread(target=self._repeat, args=(step, interval, name), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def run(self) -> None:
         """Loop until ``stop()``; the current batch always finishes (or rolls back) first."""
         log.info("worker_started", consumer=self.options.consumer)
+        self._start(self.explain_once, self.options.explain_interval, "explainer")
         if self.rasa is not None:
-            self._relay_thread = threading.Thread(target=self._relay_loop, name="outbox-relay", daemon=True)
-            self._relay_thread.start()
+            self._start(self.relay_once, self.options.relay_interval, "outbox_relay")
         while not self.stop_event.is_set():
             self.heartbeat = time.monotonic()
             try:
@@ -187,8 +211,8 @@ class Worker:
                 self.stop_event.wait(self.options.poll_interval)
             elif result.escalated:
                 log.info("batch_escalated", escalated=result.escalated, events=result.events)
-        if self._relay_thread is not None:
-            self._relay_thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=30)
         log.info("worker_stopped", consumer=self.options.consumer)
 
     def stop(self) -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.unit.triage.policies import pinned_policy
 from triage.broker import SqlEventSource
 from triage.db import make_engine, make_session_factory
 from triage.migrate import upgrade
-from triage.policy import Policy, load_policy
-from triage.settings import ROOT
+from triage.policy import Policy
 
 
 @pytest.fixture
@@ -44,4 +44,4 @@ def source(events_url: str) -> Iterator[SqlEventSource]:
 
 @pytest.fixture(scope="session")
 def policy() -> Policy:
-    return load_policy(ROOT / "triage" / "policy.yaml")
+    return pinned_policy()

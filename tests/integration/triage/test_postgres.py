@@ -88,6 +88,7 @@ def test_worker_and_services_on_postgres(pg_url, policy):
     result = worker.process_next_batch()
     assert result is not None and result.escalated == ["pg-1"] and len(result.assigned) == 1
     assert worker.process_next_batch() is None
+    assert worker.explain_once() == [1]
     with factory() as s:
         assert s.get(ConsumerOffset, "triage-worker").last_event_id == 3
         assert s.scalar(select(func.count()).select_from(Message)) == 3
@@ -106,8 +107,9 @@ def test_worker_and_services_on_postgres(pg_url, policy):
             "resume",
             "utter",
         ]
-        assert s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()[-3:] == [
+        assert s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()[-4:] == [
             "assign",
+            "explain",
             "reply",
             "resolve",
         ]

@@ -111,8 +111,14 @@ def test_stressed_conversation_escalates_with_redacted_explanations_and_is_route
         ],
     )
     scorer = FakeScorer()
-    result = make_worker(session_factory, source, policy, scorer, batch_size=2).process_next_batch()
+    worker = make_worker(session_factory, source, policy, scorer, batch_size=2)
+    result = worker.process_next_batch()
     assert result is not None and result.escalated == ["c1"] and result.assigned == [("c1", 1)]
+    with session_factory() as s:  # the escalation is visible at once, its explanation follows
+        pending = s.scalars(select(Escalation)).one()
+        assert pending.explanations_pending and pending.explanations[0]["pending"] is True
+        assert scorer.explain_calls == []
+    assert worker.explain_once() == [1] and worker.explain_once() == []
     with session_factory() as s:
         conv = s.get(Conversation, "c1")
         assert conv.state == ConversationState.ASSIGNED and conv.assigned_agent_id == 1
@@ -131,7 +137,7 @@ def test_stressed_conversation_escalates_with_redacted_explanations_and_is_route
         kinds = s.execute(select(OutboxCommand.kind, OutboxCommand.payload).order_by(OutboxCommand.id)).all()
         assert kinds == [("pause", {}), ("utter", {"name": "utter_handoff_notice"})]
         actions = s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()
-        assert actions == ["score", "policy", "score", "policy", "escalate", "assign"]
+        assert actions == ["score", "policy", "score", "policy", "escalate", "assign", "explain"]
     # the third message arrives during hand-off: stored for the agent, no new policy decision
     result = make_worker(session_factory, source, policy, scorer).process_next_batch()
     assert result is not None and result.escalated == []
@@ -181,8 +187,10 @@ def test_scorer_failure_rolls_the_whole_batch_back(session_factory, source, poli
 
 def test_failed_explanation_does_not_stop_the_escalation(session_factory, source, policy):
     write(source, [("c1", user_event("I am furious", intent="compromised_card"))])
-    result = make_worker(session_factory, source, policy, FakeScorer(fail_explain=True)).process_next_batch()
+    worker = make_worker(session_factory, source, policy, FakeScorer(fail_explain=True))
+    result = worker.process_next_batch()
     assert result is not None and result.escalated == ["c1"]
+    assert worker.explain_once() == [1]
     with session_factory() as s:
         explanation = s.scalars(select(Escalation)).one().explanations[0]
         assert explanation["text"] == "I am furious" and "explainer exploded" in explanation["error"]
@@ -312,13 +320,16 @@ def test_explains_the_most_stressed_driving_utterances_up_to_the_limit(session_f
     rows = [("c1", user_event("I am annoyed")), ("c1", user_event("now I am furious"))]
     write(source, rows)
     scorer = FakeScorer()
-    result = make_worker(session_factory, source, policy, scorer).process_next_batch()
+    worker = make_worker(session_factory, source, policy, scorer)
+    result = worker.process_next_batch()
     assert result is not None and result.escalated == ["c1"]
-    assert scorer.explain_calls == ["now I am furious"]  # default: one explanation inside the transaction
+    worker.explain_once()
+    assert scorer.explain_calls == ["now I am furious"]  # by default the most stressed one only
     write(source, [("c2", event) for _, event in rows])
     scorer = FakeScorer()
     worker = Worker(session_factory, source, scorer, policy, redact, options=WorkerOptions(max_explained=2))
     assert worker.process_next_batch().escalated == ["c2"]
+    worker.explain_once()
     assert scorer.explain_calls == ["now I am furious", "I am annoyed"]
     with session_factory() as s:
         esc = s.scalars(select(Escalation).where(Escalation.conversation_id == "c2")).one()
@@ -326,9 +337,7 @@ def test_explains_the_most_stressed_driving_utterances_up_to_the_limit(session_f
         assert [e["text"] for e in esc.explanations] == ["now I am furious", "I am annoyed"]
 
 
-def test_explaining_happens_before_the_batch_takes_the_sqlite_write_lock(
-    session_factory, source, policy, tmp_path
-):
+def test_explaining_holds_no_sqlite_write_lock(session_factory, source, policy, tmp_path):
     import sqlite3
 
     writes_during_explain = []
@@ -348,7 +357,23 @@ def test_explaining_happens_before_the_batch_takes_the_sqlite_write_lock(
     write(
         source, [("c0", user_event("hello")), ("c1", user_event("I am furious", intent="compromised_card"))]
     )
-    result = make_worker(session_factory, source, policy, ProbingScorer()).process_next_batch()
-    assert result is not None and result.escalated == ["c1"] and writes_during_explain == ["ok"]
+    worker = make_worker(session_factory, source, policy, ProbingScorer())
+    result = worker.process_next_batch()
+    assert result is not None and result.escalated == ["c1"]
+    worker.explain_once()
+    assert writes_during_explain == ["ok"]
     with session_factory() as s:
         assert "error" not in s.scalars(select(Escalation)).one().explanations[0]
+
+
+def test_pending_explanations_left_by_a_stopped_worker_are_filled_by_the_next(
+    session_factory, source, policy
+):
+    write(source, [("c1", user_event("I am furious", intent="compromised_card"))])
+    make_worker(session_factory, source, policy).process_next_batch()  # stops before explaining
+    successor = make_worker(session_factory, source, policy)
+    assert successor.explain_once() == [1]
+    with session_factory() as s:
+        escalation = s.scalars(select(Escalation)).one()
+        assert not escalation.explanations_pending and "words" in escalation.explanations[0]
+        assert escalation.explanations[0]["message_id"] == s.scalars(select(Message.id)).one()

@@ -31,8 +31,10 @@ def eager_policy(policy):
 def run_one_escalation(session_factory, source, scorer, policy, text, intent="card_not_working"):
     with source.engine.begin() as conn:
         write_events(conn, [("m1", user_event(text, intent=intent))])
-    result = Worker(session_factory, source, scorer, policy, redact).process_next_batch()
+    worker = Worker(session_factory, source, scorer, policy, redact)
+    result = worker.process_next_batch()
     assert result is not None and result.escalated == ["m1"]
+    assert worker.explain_once() != []
     with session_factory() as s:
         return s.scalars(select(Message)).one(), s.scalars(select(Escalation)).one()
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.unit.triage.policies import pinned_policy
 from triage.db import AgentStatus, Base, Role, User, make_engine, make_session_factory
-from triage.policy import Policy, load_policy
-from triage.settings import ROOT
+from triage.policy import Policy
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def session(tmp_path: Path) -> Iterator[Session]:
 
 @pytest.fixture(scope="session")
 def policy() -> Policy:
-    return load_policy(ROOT / "triage" / "policy.yaml")
+    return pinned_policy()
 
 
 def add_user(

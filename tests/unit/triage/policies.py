@@ -1,0 +1,28 @@
+"""The policy the triage tests compute their expectations with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from triage.policy import Policy, parse_policy
+from triage.settings import ROOT
+
+SHIPPED_POLICY = ROOT / "triage" / "policy.yaml"
+
+
+def shipped_policy_data() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(SHIPPED_POLICY.read_text())
+    return data
+
+
+def pinned_policy() -> Policy:
+    """The shipped policy with pinned numbers, so tuning the shipped weights does not move the
+    expected contributions (e.g. stress 0.91 -> +45) of the tests."""
+    data = shipped_policy_data()
+    data["version"] = "test-policy"
+    data["escalate_at"] = 50
+    data["factors"]["stress"] = {"weight": 50, "min": 0.5}
+    data["factors"]["trend"] = {"window": 3, "weight": 40, "min_rise": 0.15}
+    return parse_policy(data, source="test policy")
