@@ -121,6 +121,7 @@ class _Observer:
         self.message_rows = 0
         self.seen_escalations: dict[int, float] = {}  # escalation id -> first seen
         self.escalation_events: dict[int, int | None] = {}  # escalation id -> source event id
+        self.explained: dict[int, float] = {}  # escalation id -> when its explanations were filled in
         self._last_message_id = 0
         self._last_escalation_id = 0
         self.stop = threading.Event()
@@ -138,6 +139,16 @@ class _Observer:
                 .where(Escalation.id > self._last_escalation_id)
                 .order_by(Escalation.id)
             ).all()
+            waiting = [e for e in self.seen_escalations if e not in self.explained]
+            filled = (
+                session.scalars(
+                    select(Escalation.id).where(
+                        Escalation.id.in_(waiting), Escalation.explanations_pending.is_(False)
+                    )
+                ).all()
+                if waiting
+                else []
+            )
         for message_id, event_id in rows:
             self._last_message_id = message_id
             self.message_rows += 1
@@ -147,6 +158,8 @@ class _Observer:
             self._last_escalation_id = escalation_id
             self.seen_escalations[escalation_id] = now
             self.escalation_events[escalation_id] = event_id
+        for escalation_id in filled:
+            self.explained.setdefault(escalation_id, now)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -285,7 +298,9 @@ def _measure(
                 max_lag = max(max_lag, event_id - max(observer.seen_messages, default=0))
     write_seconds = time.time() - started
     drain_deadline = time.monotonic() + config.drain_timeout
-    while len(observer.seen_messages) < len(written) and time.monotonic() < drain_deadline:
+    while time.monotonic() < drain_deadline and (
+        len(observer.seen_messages) < len(written) or len(observer.explained) < len(observer.seen_escalations)
+    ):
         time.sleep(0.05)
     time.sleep(config.poll_interval * 3)
     observer.stop.set()
@@ -296,11 +311,13 @@ def _measure(
     score_ms = [
         (observer.seen_messages[e] - t) * 1000 for e, t in written.items() if e in observer.seen_messages
     ]
-    escalation_ms = []
+    escalation_ms, explained_ms = [], []
     for escalation_id, seen in observer.seen_escalations.items():
         source_event = observer.escalation_events.get(escalation_id)
         if source_event is not None and source_event in written:
             escalation_ms.append((seen - written[source_event]) * 1000)
+            if escalation_id in observer.explained:
+                explained_ms.append((observer.explained[escalation_id] - written[source_event]) * 1000)
     return {
         "messages": len(written),
         "concurrent_conversations": config.conversations,
@@ -314,6 +331,9 @@ def _measure(
         "escalations": len(observer.seen_escalations),
         "escalation_p50_ms": _percentile(escalation_ms, 50),
         "escalation_p95_ms": _percentile(escalation_ms, 95),
+        "explained": len(observer.explained),
+        "explanation_ready_p50_ms": _percentile(explained_ms, 50),
+        "explanation_ready_p95_ms": _percentile(explained_ms, 95),
         "lost": len(written) - len(processed),
         "duplicated": observer.message_rows - len(observer.seen_messages),
         "worker_alive": worker.poll() is None,

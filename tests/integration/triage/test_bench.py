@@ -26,6 +26,7 @@ def test_bench_counts_every_message_and_times_escalations(monkeypatch):
     assert figures["messages"] == 160 and figures["lost"] == 0 and figures["duplicated"] == 0
     assert 30 <= figures["offered_per_s"] <= 45 and figures["processed_per_s"] > 20
     assert figures["escalations"] >= 1 and figures["escalation_p95_ms"] is not None
+    assert figures["explained"] == figures["escalations"] and figures["explanation_ready_p95_ms"] is not None
     assert 0 < figures["score_p50_ms"] <= figures["score_p95_ms"]
     assert figures["worker_alive"] is True
 
