@@ -171,11 +171,18 @@ def bench_sentiment(
     pipeline_n: Annotated[int, typer.Option(min=10, help="Utterances for the per-utterance pipeline.")] = 300,
     explain_n: Annotated[int, typer.Option(min=5)] = 60,
     reference_n: Annotated[int, typer.Option(min=2, help="Utterances for the n_steps=50 reference.")] = 20,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch intra-op threads (default: torch's).")
+    ] = None,
     model_dir: ModelDirOption = None,
 ) -> None:
     """Scoring throughput vs raw forward and a pipeline loop; explanation latency and faithfulness."""
+    import torch
+
     from sentiment.bench import run_benchmark
 
+    if threads:
+        torch.set_num_threads(threads)
     figures = run_benchmark(_load(model_dir), n, pipeline_n, explain_n, reference_n)
     if as_json:
         typer.echo(json.dumps(figures, indent=2))
