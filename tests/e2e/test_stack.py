@@ -123,9 +123,11 @@ class Customer:
         self.session_id = f"e2e-{uuid.uuid4().hex[:12]}"
         self.sio = socketio.AsyncClient(reconnection=False)
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.history: list[str] = []  # every bot message, in order
         self.sio.on("bot_uttered", self._on_bot)
 
     async def _on_bot(self, data: dict[str, Any]) -> None:
+        self.history.append(str(data.get("text", "")))
         await self.inbox.put(data)
 
     async def connect(self) -> None:
@@ -150,7 +152,13 @@ class Customer:
             texts.append(str(data.get("text", "")))
             timeout = quiet_s
 
-    async def wait_for(self, needle: str, timeout_s: float) -> list[str]:
+    async def wait_for(self, needle: str, timeout_s: float, since: int | None = None) -> list[str]:
+        """Wait for a bot message containing ``needle``; with ``since``, one already received after
+        that point in the history counts too."""
+        if since is not None:
+            earlier = [text for text in self.history[since:] if needle.lower() in text.lower()]
+            if earlier:
+                return earlier
         seen: list[str] = []
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -195,12 +203,13 @@ async def play_conversation(stack: Stack) -> None:
 
         # 2. Growing frustration: the worker scores it, the policy escalates, the bot is paused and
         #    the customer is told that a person is coming.
+        mark = len(customer.history)
         await customer.say("I was charged twice for the same thing and nobody has fixed it, this is annoying")
         await customer.replies()
         await customer.say(
             "This is absolutely unacceptable!!! I am furious, you took my money twice and I want it back NOW"
         )
-        notice = await customer.wait_for("team", timeout_s=60)
+        notice = await customer.wait_for("team", timeout_s=60, since=mark)
         assert notice
 
         # 3. The escalation carries its reasons and a word-level explanation.
@@ -223,8 +232,11 @@ async def play_conversation(stack: Stack) -> None:
         assert escalation["trigger"] == "policy"
         assert any(f["factor"] == "stress" for f in escalation["factors"])
         explanation = escalation["explanations"][0]
-        words = [w["word"].lower() for w in explanation["words"]]
-        assert "furious" in words or "unacceptable" in words, words
+        # The policy may already escalate on the first annoyed message: the explanation is of the
+        # utterance that drove the flag, whichever it was, and its strongest words are the angry ones.
+        top = sorted(explanation["words"], key=lambda w: w["attribution"], reverse=True)[:3]
+        angry = {"annoying", "furious", "unacceptable", "nobody", "now"}
+        assert angry & {w["word"].lower().strip("!.,") for w in top}, top
         text = explanation["text"]
         for w in explanation["words"]:
             assert text[w["start"] : w["end"]] == w["word"]
