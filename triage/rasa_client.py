@@ -54,10 +54,15 @@ class RasaClient:
 
     def resume(self, conversation_id: str) -> None:
         self.append_event(conversation_id, {"event": "resume"})
+        # A form left open before the hand-off would otherwise swallow the customer's next message.
+        self.append_event(conversation_id, {"event": "active_loop", "name": None})
 
     def utter(self, conversation_id: str, response: str) -> None:
         """Run a response; ``output_channel=latest`` sends it to the customer's own channel."""
         self._post(self._path(conversation_id, "execute"), {"name": response}, {"output_channel": "latest"})
+        # Rasa's execute leaves the tracker after a bot action, not listening: without this the rule
+        # policy judges the customer's next message as following our response and falls back.
+        self.append_event(conversation_id, {"event": "action", "name": "action_listen"})
 
     def say(self, conversation_id: str, text: str) -> None:
         self.append_event(conversation_id, {"event": "slot", "name": AGENT_MESSAGE_SLOT, "value": text})

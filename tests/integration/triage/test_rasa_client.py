@@ -53,6 +53,7 @@ def test_commands_hit_rasa_endpoints_with_the_token(rasa):
             token | {"output_channel": ["latest"]},
             {"name": "utter_handoff_notice"},
         ),
+        ("/conversations/conv%2F1/tracker/events", token, {"event": "action", "name": "action_listen"}),
         (
             "/conversations/conv%2F1/tracker/events",
             token,
@@ -63,7 +64,9 @@ def test_commands_hit_rasa_endpoints_with_the_token(rasa):
             token | {"output_channel": ["latest"]},
             {"name": "utter_agent_message"},
         ),
+        ("/conversations/conv%2F1/tracker/events", token, {"event": "action", "name": "action_listen"}),
         ("/conversations/conv%2F1/tracker/events", token, {"event": "resume"}),
+        ("/conversations/conv%2F1/tracker/events", token, {"event": "active_loop", "name": None}),
     ]
 
 
@@ -98,7 +101,9 @@ def test_relay_delivers_in_order_and_marks_sent(session_factory, rasa):
     assert [r.body for r in rasa.requests] == [
         {"event": "pause"},
         {"name": "utter_handoff_notice"},
+        {"event": "action", "name": "action_listen"},
         {"event": "resume"},
+        {"event": "active_loop", "name": None},
     ]
     with session_factory() as s:
         assert all(c.sent_at is not None and c.attempts == 1 for c in s.scalars(select(OutboxCommand)))
@@ -125,7 +130,9 @@ def test_relay_keeps_failed_commands_for_retry_and_holds_later_ones(session_fact
     assert [r.body for r in rasa.requests[2:]] == [
         {"event": "pause"},
         {"name": "utter_handoff_notice"},
+        {"event": "action", "name": "action_listen"},
         {"event": "resume"},
+        {"event": "active_loop", "name": None},
     ]
 
 
