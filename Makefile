@@ -7,9 +7,10 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
 
-PYTHON311 ?= $(shell command -v python3.11 || echo python3.11)
-# Rasa 3.6 needs Python 3.10: pyenv's if present, else python3.10 on PATH; override with PYTHON310=...
-PYTHON310 ?= $(shell command -v python3.10 || ls -d $(HOME)/.pyenv/versions/3.10*/bin/python 2>/dev/null | tail -n 1 || echo python3.10)
+PYTHON311 ?= $(shell for c in python3.11 $(HOME)/.pyenv/versions/3.11*/bin/python; do "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null && { command -v "$$c"; break; }; done)
+# Rasa 3.6 needs Python 3.10: the first candidate that really runs 3.10 (a pyenv shim on PATH may not),
+# python3.10 on PATH or pyenv's; override with PYTHON310=...
+PYTHON310 ?= $(shell for c in python3.10 $(HOME)/.pyenv/versions/3.10*/bin/python; do "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { command -v "$$c"; break; }; done)
 VENV := .venv
 RASA_VENV := .venv-rasa
 STAMPS := data/runtime/.stamps
@@ -28,7 +29,7 @@ venv: $(STAMPS)/venv
 rasa-venv: $(STAMPS)/rasa-venv
 
 $(STAMPS)/venv: pyproject.toml
-	@$(PYTHON311) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
+	@[ -n "$(PYTHON311)" ] && $(PYTHON311) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
 	  || { echo "Clearline needs Python 3.11 for its own processes (set PYTHON311=/path/to/python3.11)"; exit 1; }
 	[ -x $(VENV)/bin/python ] || $(PYTHON311) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
@@ -38,8 +39,8 @@ $(STAMPS)/venv: pyproject.toml
 	mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/rasa-venv: bot/requirements.txt
-	@[ -x "$(PYTHON310)" ] && "$(PYTHON310)" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
-	  || { echo "Rasa 3.6 needs Python 3.10, not found at '$(PYTHON310)'. Install it (e.g. 'pyenv install 3.10.13')"; \
+	@[ -n "$(PYTHON310)" ] && "$(PYTHON310)" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
+	  || { echo "Rasa 3.6 needs Python 3.10 and none was found (tried python3.10 and pyenv's). Install it (e.g. 'pyenv install 3.10.13')"; \
 	       echo "or point to it: make PYTHON310=/path/to/python3.10 ..."; exit 1; }
 	[ -x $(RASA_VENV)/bin/python ] || "$(PYTHON310)" -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install -q --upgrade pip
