@@ -27,6 +27,7 @@ from api.security import Signer
 from api.settings import ApiSettings, get_api_settings
 from api.users import seed_demo_users
 from triage.db import make_engine, make_session_factory, session_scope
+from triage.logs import configure_logging
 from triage.settings import CoreSettings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -79,7 +80,7 @@ def create_app(
 ) -> FastAPI:
     core = core or get_settings()
     settings = settings or get_api_settings()
-    observability.configure_logging()
+    configure_logging()  # JSON logs; keeps Rasa's token (in relay URLs) out of them
     factory = session_factory or make_session_factory(make_engine(core.database_url))
 
     @asynccontextmanager

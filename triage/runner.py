@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 from types import FrameType
@@ -13,6 +12,7 @@ from sqlalchemy import inspect
 from triage.broker import SqlEventSource
 from triage.db import make_engine, make_session_factory
 from triage.explaining import Explainer
+from triage.logs import configure_logging
 from triage.observability import HealthServer, WorkerMetrics
 from triage.pipeline import Scorer
 from triage.policy import load_policy
@@ -25,24 +25,6 @@ log = structlog.get_logger("triage.runner")
 
 class SetupError(Exception):
     """The worker cannot start; the message says what to do."""
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    """JSON lines on stderr; events carry ``conversation_id`` where there is one."""
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(message)s")
-    # httpx logs every request URL at INFO, and Rasa's token travels in the query string
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-    )
 
 
 def build_worker(
