@@ -47,6 +47,10 @@ def test_compose_file_validates_with_every_service_healthchecked() -> None:
     assert worker_env["CLEARLINE_DATABASE_URL"].startswith("postgresql+psycopg://clearline:pw@postgres")
     assert worker_env["CLEARLINE_RASA_TOKEN"] == "rasa-token"
     assert json.dumps(config).count("demo-only-secret") == 0
+    # Rasa's tracker store and event broker both use a table named "events": never the same database
+    rasa_env = config["services"]["rasa"]["environment"]
+    assert rasa_env["CLEARLINE_RASA_TRACKER_URL"] != rasa_env["CLEARLINE_EVENTS_URL"]
+    assert worker_env["CLEARLINE_EVENTS_URL"].endswith(rasa_env["CLEARLINE_EVENTS_URL"].split("@")[1])
 
 
 def test_compose_refuses_to_start_without_secrets() -> None:
