@@ -130,7 +130,7 @@ def post_event(url: str, sender: str, event: dict) -> None:
 
 
 def execute(url: str, sender: str, name: str) -> list[str]:
-    """What Clearline's outbox does to send a response: execute it, then log `action_listen`.
+    """Execute a response, then log `action_listen` (Clearline's outbox sends bot events instead now).
 
     Without that event the next customer message is read as following the executed response rather than a
     listen, no rule matches it, and Rasa answers with the core fallback (docs/architecture.md).

@@ -9,6 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+RESPONSES = {
+    "utter_handoff_notice": [{"text": "A member of our team will join shortly."}],
+    "utter_handoff_resumed": [{"text": "You're back with the assistant."}],
+}
+
 
 @dataclass
 class Recorded:
@@ -33,6 +38,16 @@ class RasaDouble:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the domain, for response texts (not recorded)
+                # Rasa 3.6 answers 406 without this header
+                accepted = self.headers.get("Accept") == "application/json"
+                payload = json.dumps({"responses": RESPONSES}).encode()
+                self.send_response(double.status if accepted else 406)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"null")

@@ -46,28 +46,22 @@ def test_commands_hit_rasa_endpoints_with_the_token(rasa):
         client.resume("conv/1")
     got = [(r.path, r.query, r.body) for r in rasa.requests]
     token = {"token": ["s3cret"]}
+    deliver = token | {"output_channel": ["latest"], "execute_side_effects": ["true"]}
+    events = "/conversations/conv%2F1/tracker/events"
+    # One request per command; messages are bot events delivered to the customer's latest channel,
+    # so no action is inserted into the conversation.
     assert got == [
-        ("/conversations/conv%2F1/tracker/events", token, {"event": "pause"}),
-        (
-            "/conversations/conv%2F1/execute",
-            token | {"output_channel": ["latest"]},
-            {"name": "utter_handoff_notice"},
-        ),
-        ("/conversations/conv%2F1/tracker/events", token, {"event": "action", "name": "action_listen"}),
-        (
-            "/conversations/conv%2F1/tracker/events",
-            token,
-            {"event": "slot", "name": "agent_message", "value": "Hello from Ann"},
-        ),
-        (
-            "/conversations/conv%2F1/execute",
-            token | {"output_channel": ["latest"]},
-            {"name": "utter_agent_message"},
-        ),
-        ("/conversations/conv%2F1/tracker/events", token, {"event": "action", "name": "action_listen"}),
-        ("/conversations/conv%2F1/tracker/events", token, {"event": "resume"}),
-        ("/conversations/conv%2F1/tracker/events", token, {"event": "active_loop", "name": None}),
+        (events, token, [{"event": "pause"}]),
+        (events, deliver, [{"event": "bot", "text": "A member of our team will join shortly."}]),
+        (events, deliver, [{"event": "bot", "text": "Hello from Ann"}]),
+        (events, token, [{"event": "resume"}, {"event": "active_loop", "name": None}]),
     ]
+
+
+def test_unknown_response_name_is_an_error(rasa):
+    with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match="no text response 'utter_x'"):
+        client.utter("c1", "utter_x")
+    assert rasa.requests == []
 
 
 def test_non_2xx_and_connection_errors_raise(rasa):
@@ -99,11 +93,9 @@ def test_relay_delivers_in_order_and_marks_sent(session_factory, rasa):
         assert deliver_outbox(session_factory, client) == 3
         assert deliver_outbox(session_factory, client) == 0  # nothing is sent twice
     assert [r.body for r in rasa.requests] == [
-        {"event": "pause"},
-        {"name": "utter_handoff_notice"},
-        {"event": "action", "name": "action_listen"},
-        {"event": "resume"},
-        {"event": "active_loop", "name": None},
+        [{"event": "pause"}],
+        [{"event": "bot", "text": "A member of our team will join shortly."}],
+        [{"event": "resume"}, {"event": "active_loop", "name": None}],
     ]
     with session_factory() as s:
         assert all(c.sent_at is not None and c.attempts == 1 for c in s.scalars(select(OutboxCommand)))
@@ -115,7 +107,10 @@ def test_relay_keeps_failed_commands_for_retry_and_holds_later_ones(session_fact
     with RasaClient(rasa.url, "t") as client:
         assert deliver_outbox(session_factory, client) == 0
     # c1's utter waited behind its failed pause; c2's resume was tried on its own
-    assert [r.body for r in rasa.requests] == [{"event": "pause"}, {"event": "resume"}]
+    assert [r.body for r in rasa.requests] == [
+        [{"event": "pause"}],
+        [{"event": "resume"}, {"event": "active_loop", "name": None}],
+    ]
     with session_factory() as s:
         pause = s.get(OutboxCommand, 1)
         assert pause.sent_at is None and pause.attempts == 1 and "answered 500" in pause.last_error
@@ -128,11 +123,9 @@ def test_relay_keeps_failed_commands_for_retry_and_holds_later_ones(session_fact
     with RasaClient(rasa.url, "t") as client:
         assert deliver_outbox(session_factory, client) == 3
     assert [r.body for r in rasa.requests[2:]] == [
-        {"event": "pause"},
-        {"name": "utter_handoff_notice"},
-        {"event": "action", "name": "action_listen"},
-        {"event": "resume"},
-        {"event": "active_loop", "name": None},
+        [{"event": "pause"}],
+        [{"event": "bot", "text": "A member of our team will join shortly."}],
+        [{"event": "resume"}, {"event": "active_loop", "name": None}],
     ]
 
 
@@ -159,7 +152,9 @@ def test_delivered_agent_reply_is_marked_and_its_raw_text_dropped(session_factor
         message_id = services.agent_reply(s, "c9", agent, "call 020 7946 0958").id
     with RasaClient(rasa.url, "t") as client:
         assert deliver_outbox(session_factory, client) == 1
-    assert rasa.requests[0].body["value"] == "call 020 7946 0958"  # the customer gets the real text
+    assert rasa.requests[0].body == [
+        {"event": "bot", "text": "call 020 7946 0958"}
+    ]  # the customer gets the real text
     with session_factory() as s:
         assert s.get(Message, message_id).delivered is True
         assert s.get(Message, message_id).text == "call <PHONE>"
