@@ -1,23 +1,42 @@
 """The card provider's own database (demo): customers, cards, transfers, refunds.
 
 SQLAlchemy ORM written for 1.4 (the version Rasa 3.6 pins) with `select()` queries, so it also runs on 2.0.
-Nothing is created at import time: `create_schema` and `python -m actions.provider_db seed` do that.
+Nothing is created at import time: `create_schema` and `python -m actions.provider_db seed` do that, and they
+also bring a database of an earlier version up to date (`upgrade_schema`).
 """
 
 import argparse
 import datetime as dt
 import enum
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Column, Date, Enum, ForeignKey, Integer, String, create_engine, func, select
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, declarative_base, relationship, sessionmaker
+from sqlalchemy import (
+    Column,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    create_engine,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Session, declarative_base, deferred, relationship, sessionmaker, validates
 
+logger = logging.getLogger(__name__)
 Base = declarative_base()
+
+# The customer's service tier; Clearline's triage policy weighs it (triage/policy.yaml `tiers`).
+CUSTOMER_TIERS = ("standard", "premium", "vip")
+DEFAULT_TIER = "standard"
 
 
 class CardStatus(str, enum.Enum):
@@ -47,7 +66,18 @@ class Customer(Base):
     email = Column(String(254), nullable=False, unique=True)  # stored lower-case
     # Demo mapping from a conversation's sender id (e.g. a REST channel user) to the customer.
     sender_id = Column(String(120), unique=True, nullable=True)
+    # Deferred: loading a customer never reads it, so a database from before the column existed still works
+    # (read it with ProviderRepository.tier_of).
+    tier = deferred(
+        Column(String(20), nullable=False, default=DEFAULT_TIER, server_default=DEFAULT_TIER)
+    )
     cards = relationship("Card", back_populates="customer", order_by="Card.id")
+
+    @validates("tier")
+    def _check_tier(self, key: str, value: str) -> str:
+        if value not in CUSTOMER_TIERS:
+            raise ValueError(f"unknown customer tier {value!r} (one of {', '.join(CUSTOMER_TIERS)})")
+        return value
 
 
 class Card(Base):
@@ -98,13 +128,33 @@ def get_engine(url: str) -> Engine:
 
 
 def create_schema(url: str) -> Engine:
-    """Create the tables (and the SQLite file's folder) if they do not exist yet."""
+    """Create the tables (and the SQLite file's folder) if they do not exist yet, and upgrade old ones."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = get_engine(url)
     Base.metadata.create_all(engine)
+    for change in upgrade_schema(engine):
+        logger.warning("provider database upgraded: %s", change)
     return engine
+
+
+def has_tier_column(connection: Connection) -> bool:
+    return "tier" in {column["name"] for column in inspect(connection).get_columns(Customer.__tablename__)}
+
+
+def upgrade_schema(engine: Engine) -> list[str]:
+    """Add what earlier versions lacked (the only change so far: `customers.tier`); returns what it did.
+
+    `create_all` never alters an existing table. Existing customers get the default tier.
+    """
+    with engine.begin() as connection:
+        if has_tier_column(connection):
+            return []
+        connection.execute(
+            text("ALTER TABLE customers ADD COLUMN tier VARCHAR(20) DEFAULT 'standard' NOT NULL")
+        )
+    return ["added column customers.tier"]
 
 
 @contextmanager
@@ -136,6 +186,13 @@ class ProviderRepository:
     def customer_by_email(self, email: str) -> Customer | None:
         statement = select(Customer).where(func.lower(Customer.email) == email.strip().lower())
         return self.session.execute(statement).scalar_one_or_none()
+
+    def tier_of(self, customer: Customer) -> str | None:
+        """The customer's tier; None when the database predates tiers (`seed` upgrades it)."""
+        if not has_tier_column(self.session.connection()):
+            logger.warning("provider database without customers.tier: `actions.provider_db seed` upgrades it")
+            return None
+        return self.session.execute(select(Customer.tier).where(Customer.id == customer.id)).scalar_one()
 
     def verify_customer(self, email: str, last_four: str) -> Customer | None:
         """The customer with this email who holds a card ending in `last_four`, else None."""
@@ -175,15 +232,18 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="The provider's demo database.")
     parser.add_argument(
-        "command", choices=["seed"], help="seed: create the tables and the demo rows (idempotent)"
+        "command",
+        choices=["seed"],
+        help="seed: create (or upgrade) the tables and the demo rows (idempotent)",
     )
     parser.add_argument("--url", default=None, help="SQLAlchemy URL (default: $CLEARLINE_PROVIDER_DB_URL)")
     args = parser.parse_args(argv)
     url = args.url or get_settings().provider_db_url
     create_schema(url)
     with session_scope(url) as session:
-        added = seed_demo_data(session, today=dt.date.today())
-    print(f"provider database {make_url(url).render_as_string(hide_password=True)}: {added} demo rows added")
+        changed = seed_demo_data(session, today=dt.date.today())
+    where = make_url(url).render_as_string(hide_password=True)
+    print(f"provider database {where}: {changed} demo rows added or updated")
     return 0
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from actions.provider_db import (
+    DEFAULT_TIER,
     Card,
     CardStatus,
     Customer,
@@ -24,6 +25,7 @@ def _demo_customers(today: dt.date) -> list[dict[str, Any]]:
             "name": "Anna Smith",
             "email": "anna.smith@example.com",
             "sender_id": "demo-anna",
+            "tier": "premium",
             "cards": [
                 {"last_four": "4242", "status": CardStatus.ACTIVE},
                 {
@@ -87,6 +89,7 @@ def _demo_customers(today: dt.date) -> list[dict[str, Any]]:
             "name": "Ben Jones",
             "email": "ben.jones@example.org",
             "sender_id": "demo-ben",
+            "tier": "vip",
             "cards": [
                 {"last_four": "5521", "status": CardStatus.ACTIVE},
                 {"last_four": "7310", "status": CardStatus.FROZEN},
@@ -119,6 +122,7 @@ def _demo_customers(today: dt.date) -> list[dict[str, Any]]:
             "name": "Carla Diaz",
             "email": "carla@example.net",
             "sender_id": None,
+            "tier": "standard",
             "cards": [
                 {"last_four": "0005", "status": CardStatus.ACTIVE},
                 {"last_four": "9034", "status": CardStatus.ORDERED},
@@ -130,16 +134,25 @@ def _demo_customers(today: dt.date) -> list[dict[str, Any]]:
 
 
 def seed_demo_data(session: Session, today: dt.date) -> int:
-    """Insert the demo rows that are missing (keyed by email, card digits, reference); returns how many."""
+    """Insert the demo rows that are missing (keyed by email, card digits, reference); returns how many.
+
+    A demo customer still at the default tier (a database from before tiers, upgraded) gets its demo tier;
+    that counts as a row too.
+    """
     added = 0
     for spec in _demo_customers(today):
         customer = session.execute(
             select(Customer).where(Customer.email == spec["email"])
         ).scalar_one_or_none()
         if customer is None:
-            customer = Customer(name=spec["name"], email=spec["email"], sender_id=spec["sender_id"])
+            customer = Customer(
+                name=spec["name"], email=spec["email"], sender_id=spec["sender_id"], tier=spec["tier"]
+            )
             session.add(customer)
             session.flush()
+            added += 1
+        elif customer.tier == DEFAULT_TIER and spec["tier"] != DEFAULT_TIER:
+            customer.tier = spec["tier"]
             added += 1
         held = {card.last_four for card in customer.cards}
         for card in spec["cards"]:

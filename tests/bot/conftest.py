@@ -11,10 +11,11 @@ import pytest
 BOT_DIR = Path(__file__).resolve().parents[2] / "bot"
 sys.path.insert(0, str(BOT_DIR))  # the action server imports its code as the `actions` package from bot/
 
-from actions.provider_db import create_schema, get_engine, session_scope  # noqa: E402
+from actions.provider_db import Base, create_schema, get_engine, session_scope  # noqa: E402
 from actions.provider_seed import seed_demo_data  # noqa: E402
 from rasa_sdk import Action, Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+from sqlalchemy import text as sql  # noqa: E402
 
 TODAY = dt.date.today()
 
@@ -39,6 +40,43 @@ def broken_provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
+# The provider's customers table before tiers (the previous version's schema).
+LEGACY_CUSTOMERS_DDL = """
+CREATE TABLE customers (
+    id INTEGER NOT NULL PRIMARY KEY,
+    name VARCHAR(120) NOT NULL,
+    email VARCHAR(254) NOT NULL UNIQUE,
+    sender_id VARCHAR(120) UNIQUE
+)
+"""
+
+
+@pytest.fixture
+def legacy_provider(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A provider database from the version before tiers (no customers.tier), with Anna and one card."""
+    url = f"sqlite:///{tmp_path / 'legacy.db'}"
+    engine = get_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sql(LEGACY_CUSTOMERS_DDL))
+    Base.metadata.create_all(engine)  # the other tables; the existing customers table is left as it is
+    with engine.begin() as connection:
+        connection.execute(
+            sql(
+                "INSERT INTO customers (id, name, email, sender_id) "
+                "VALUES (1, 'Anna Smith', 'anna.smith@example.com', 'demo-anna')"
+            )
+        )
+        connection.execute(
+            sql(
+                "INSERT INTO cards (customer_id, last_four, kind, status) "
+                "VALUES (1, '4242', 'physical', 'ACTIVE')"
+            )
+        )
+    monkeypatch.setenv("CLEARLINE_PROVIDER_DB_URL", url)
+    yield url
+    engine.dispose()
+
+
 def make_tracker(
     sender_id: str = "web-123",
     *,
@@ -52,6 +90,7 @@ def make_tracker(
     all_slots = {
         "customer_email": None,
         "card_last_four": None,
+        "customer_tier": None,
         "transfer_reference": None,
         "refund_reference": None,
     }

@@ -7,8 +7,11 @@ from actions.provider_db import (
     CardStatus,
     ProviderRepository,
     create_schema,
+    get_engine,
+    has_tier_column,
     main,
     session_scope,
+    upgrade_schema,
 )
 from actions.provider_seed import seed_demo_data
 from sqlalchemy import select
@@ -33,8 +36,52 @@ def test_seed_command_creates_and_seeds(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["seed", "--url", url]) == 0
     assert main(["seed", "--url", url]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].endswith("demo rows added") and not out[0].endswith(": 0 demo rows added")
-    assert out[1].endswith(": 0 demo rows added")
+    assert out[0].endswith("demo rows added or updated") and ": 0 demo" not in out[0]
+    assert out[1].endswith(": 0 demo rows added or updated")
+
+
+def test_demo_customers_have_varied_tiers(provider_url: str) -> None:
+    with session_scope(provider_url) as session:
+        repo = ProviderRepository(session)
+        tiers = {
+            email: repo.tier_of(repo.customer_by_email(email))
+            for email in ("anna.smith@example.com", "ben.jones@example.org", "carla@example.net")
+        }
+    assert tiers == {
+        "anna.smith@example.com": "premium",
+        "ben.jones@example.org": "vip",
+        "carla@example.net": "standard",
+    }
+
+
+def test_only_known_tiers_are_stored(provider_url: str) -> None:
+    with session_scope(provider_url) as session:
+        anna = ProviderRepository(session).customer_by_email("anna.smith@example.com")
+        with pytest.raises(ValueError, match="unknown customer tier 'gold'"):
+            anna.tier = "gold"
+
+
+def test_seed_upgrades_a_database_from_before_tiers(
+    legacy_provider: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with session_scope(legacy_provider) as session:
+        repo = ProviderRepository(session)
+        anna = repo.customer_for_sender("demo-anna")
+        assert anna.email == "anna.smith@example.com"  # the old database still answers
+        assert repo.tier_of(anna) is None
+    with get_engine(legacy_provider).connect() as connection:
+        assert not has_tier_column(connection)
+    assert main(["seed", "--url", legacy_provider]) == 0
+    assert "provider database upgraded: added column customers.tier" in caplog.text
+    with session_scope(legacy_provider) as session:
+        repo = ProviderRepository(session)
+        # Anna was there before: the upgrade gave her the default, the seed her demo tier
+        assert repo.tier_of(repo.customer_for_sender("demo-anna")) == "premium"
+        assert repo.tier_of(repo.customer_for_sender("demo-ben")) == "vip"
+        assert len(repo.customer_for_sender("demo-anna").cards) == 2  # the missing demo card was added
+    assert upgrade_schema(get_engine(legacy_provider)) == []  # nothing left to do
+    assert main(["seed", "--url", legacy_provider]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith(": 0 demo rows added or updated")
 
 
 def test_customer_is_verified_by_email_and_one_of_their_cards(provider_url: str) -> None:
