@@ -27,6 +27,9 @@ log = structlog.get_logger("triage.pipeline")
 
 FALLBACK_INTENT = "nlu_fallback"
 HUMAN_INTENT = "request_human"
+# the bot's slot for the customer's tier (bot/domain/core.yml), set by the action server
+TIER_SLOT = "customer_tier"
+DEFAULT_TIER = "standard"
 # the agent's own words come back from Rasa as bot events: they are already stored as agent messages
 AGENT_ECHO_RESPONSE = "utter_agent_message"
 # Explanations cost 0.3-1.6 s each on one CPU thread (shipped MiniLM, adaptive IG steps, measured):
@@ -61,6 +64,15 @@ class _Utterance:
     channel: str | None = None
 
 
+@dataclass(frozen=True)
+class _TierSet:
+    """A ``customer_tier`` slot event: what the bot knows of the customer's tier from now on."""
+
+    event: BrokerEvent
+    value: Any  # as Rasa sent it; checked against the policy's tiers when applied
+    at: datetime
+
+
 @dataclass
 class BatchResult:
     last_event_id: int
@@ -68,6 +80,7 @@ class BatchResult:
     stored: int = 0
     scored: int = 0
     skipped: int = 0
+    tiers: int = 0  # customer_tier slot events
     escalated: list[str] = field(default_factory=list)
     assigned: list[tuple[str, int]] = field(default_factory=list)
     newest_event_at: datetime | None = None
@@ -109,6 +122,12 @@ def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance |
     return None
 
 
+def _tier_set(event: BrokerEvent) -> _TierSet | None:
+    if event.type != "slot" or event.data is None or event.data.get("name") != TIER_SLOT:
+        return None
+    return _TierSet(event, event.data.get("value"), _event_time(event.data))
+
+
 class BatchProcessor:
     """Applies one batch of broker events to Clearline's tables (no commit)."""
 
@@ -129,24 +148,31 @@ class BatchProcessor:
 
     def process(self, session: Session, events: list[BrokerEvent]) -> BatchResult:
         result = BatchResult(last_event_id=events[-1].id if events else 0, events=len(events))
-        utterances = []
+        # in event order: a tier set before a message applies to that message's policy decision
+        items: list[_Utterance | _TierSet] = []
         for event in events:
-            utterance = _utterance(event, self.redact)
-            if utterance is None:
+            item = _utterance(event, self.redact) or _tier_set(event)
+            if item is None:
                 result.skipped += 1
             else:
-                utterances.append(utterance)
+                items.append(item)
+        utterances = [item for item in items if isinstance(item, _Utterance)]
         scores = self._score([u.text for u in utterances if u.sender == Sender.CUSTOMER])
         result.scored = sum(1 for score in scores if score is not None)
         score_iter = iter(scores)
         # one query for the batch's conversations instead of a lookup (and autoflush) per event
         self._fresh = {}
-        senders = {u.event.sender_id for u in utterances}
+        senders = {item.event.sender_id for item in items}
         conversations = {
             c.id: c for c in session.scalars(select(Conversation).where(Conversation.id.in_(senders)))
         }
-        for utterance in utterances:
-            conversation = self._conversation(session, conversations, utterance)
+        for item in items:
+            if isinstance(item, _TierSet):
+                self._set_tier(session, conversations, item)
+                result.tiers += 1
+                continue
+            utterance = item
+            conversation = self._conversation(session, conversations, utterance.event.sender_id, utterance.at)
             score = next(score_iter) if utterance.sender == Sender.CUSTOMER else None
             self._store(session, conversation, utterance, score)
             result.stored += 1
@@ -186,15 +212,47 @@ class BatchProcessor:
 
     @staticmethod
     def _conversation(
-        session: Session, cache: dict[str, Conversation], utterance: _Utterance
+        session: Session, cache: dict[str, Conversation], sender_id: str, at: datetime
     ) -> Conversation:
-        sender_id = utterance.event.sender_id
         conversation = cache.get(sender_id)
         if conversation is None:
-            conversation = services.new_conversation(sender_id, utterance.at)
+            conversation = services.new_conversation(sender_id, at)
             session.add(conversation)
         cache[sender_id] = conversation
         return conversation
+
+    def _set_tier(self, session: Session, cache: dict[str, Conversation], change: _TierSet) -> None:
+        """Store the tier the bot set; none counts as standard, and so (with a warning) does a value the
+        policy's ``tiers`` do not list. Audited when the stored tier changes or a value was not taken as sent.
+        """
+        value, sender_id = change.value, change.event.sender_id
+        tier = value if isinstance(value, str) and value in self.policy.config.factors.tiers else DEFAULT_TIER
+        replaced = value is not None and value != tier
+        if replaced:
+            log.warning(
+                "unknown_customer_tier",
+                conversation_id=sender_id,
+                value=str(value)[:64],
+                source_event_id=change.event.id,
+            )
+        existing = cache.get(sender_id)
+        previous = existing.customer_tier if existing is not None else DEFAULT_TIER
+        if tier == previous and not replaced:
+            return  # nothing changes (a new conversation starts at the default tier)
+        conversation = self._conversation(session, cache, sender_id, change.at)
+        conversation.customer_tier = tier
+        audit.record(
+            session,
+            audit.WORKER,
+            "tier",
+            conversation_id=sender_id,
+            inputs={
+                "source_event_id": change.event.id,
+                "slot_value": None if value is None else str(value)[:64],
+            },
+            outcome={"tier": tier, "previous": previous},
+            versions={"policy": self.policy.version},
+        )
 
     def _store(
         self,

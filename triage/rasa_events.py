@@ -55,6 +55,16 @@ def bot_event(text: str, utter_action: str = "utter_greet", timestamp: float | N
     }
 
 
+def slot_event(name: str, value: Any, timestamp: float | None = None) -> dict[str, Any]:
+    """A ``slot`` event, as ``SlotSet.as_dict()`` serializes it (e.g. ``customer_tier`` from the actions)."""
+    return {
+        "event": "slot",
+        "timestamp": time.time() if timestamp is None else timestamp,
+        "name": name,
+        "value": value,
+    }
+
+
 def action_event(name: str = "action_listen") -> dict[str, Any]:
     return {"event": "action", "timestamp": time.time(), "name": name, "policy": None, "confidence": 1.0}
 

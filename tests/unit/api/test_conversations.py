@@ -113,6 +113,16 @@ def test_detail_has_transcript_trajectory_escalation_and_explanations(
     assert stressed["emotions"]["emotions"]["anger"] == 0.71 and stressed["labels"] == ["anger", "annoyance"]
 
 
+def test_detail_shows_the_customer_tier_the_worker_stored(
+    client: TestClient, three: None, factory: sessionmaker[Session]
+) -> None:
+    url, headers = "/api/v1/conversations/cards-1", bearer(client, "alice")
+    assert client.get(url, headers=headers).json()["customer_tier"] == "standard"
+    with session_scope(factory) as session:
+        session.get(Conversation, "cards-1").customer_tier = "vip"  # type: ignore[union-attr]
+    assert client.get(url, headers=headers).json()["customer_tier"] == "vip"
+
+
 def test_detail_of_another_queue_is_404(client: TestClient, three: None) -> None:
     assert client.get("/api/v1/conversations/transfers-1", headers=bearer(client, "alice")).status_code == 404
 

@@ -25,4 +25,5 @@ def pinned_policy() -> Policy:
     data["escalate_at"] = 50
     data["factors"]["stress"] = {"weight": 50, "min": 0.5}
     data["factors"]["trend"] = {"window": 3, "weight": 40, "min_rise": 0.15}
+    data["factors"]["tiers"] = {"standard": 0, "premium": 10, "vip": 15}
     return parse_policy(data, source="test policy")
