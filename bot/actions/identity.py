@@ -1,15 +1,37 @@
-"""Identify the customer from the conversation's sender id (demo mapping) before a provider form runs."""
+"""Identify the customer from the conversation's sender id (demo mapping): at session start, and again before
+a provider form runs. The tier slot is what Clearline's worker reads (docs/architecture.md)."""
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.provider_access import ProviderUnavailable, provider
+from actions.provider_db import Customer, ProviderRepository
 
 # Freezing acts on one particular card, so its digits are always asked for, never assumed.
 FREEZE_INTENTS = {"lost_or_stolen_card", "compromised_card"}
+
+
+def tier_events(repo: ProviderRepository, customer: Customer) -> list[dict[str, Any]]:
+    """The customer_tier slot, when the provider database knows the tier."""
+    tier = repo.tier_of(customer)
+    return [] if tier is None else [SlotSet("customer_tier", tier)]
+
+
+def sender_identity(repo: ProviderRepository, sender_id: str) -> list[dict[str, Any]]:
+    """Slots for the customer this sender id maps to: email and first card (when they hold one), tier."""
+    customer = repo.customer_for_sender(sender_id)
+    if customer is None:
+        return []
+    events = []
+    if customer.cards:
+        events = [
+            SlotSet("customer_email", customer.email),
+            SlotSet("card_last_four", customer.cards[0].last_four),
+        ]
+    return events + tier_events(repo, customer)
 
 
 class ActionIdentifyCustomer(Action):
@@ -24,14 +46,36 @@ class ActionIdentifyCustomer(Action):
         if tracker.get_slot("customer_email") is None:
             try:
                 with provider(dispatcher) as repo:
-                    customer = repo.customer_for_sender(tracker.sender_id)
-                    if customer is not None and customer.cards:
-                        events = [
-                            SlotSet("customer_email", customer.email),
-                            SlotSet("card_last_four", customer.cards[0].last_four),
-                        ]
+                    events = sender_identity(repo, tracker.sender_id)
             except ProviderUnavailable:
                 return []
         if intent in FREEZE_INTENTS:
             events.append(SlotSet("card_last_four", None))
+        return events
+
+
+class ActionSessionStart(Action):
+    """Rasa's session start (SessionStarted, slots carried over as session_config says, action_listen), plus
+    the sender's identity, so a known customer's tier is set before their first message is scored.
+
+    The lookup is silent: when the provider database is down the session starts without it.
+    """
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = [SessionStarted()]
+        # Rasa's default re-applies the previous session's slots: the same values, from the tracker's state.
+        # Rasa sends the domain unless the action endpoint enables selective domain (then: Rasa's default).
+        if domain.get("session_config", {}).get("carry_over_slots_to_new_session", True):
+            events += [SlotSet(name, value) for name, value in tracker.slots.items() if value is not None]
+        try:
+            with provider(None) as repo:
+                events += sender_identity(repo, tracker.sender_id)
+        except ProviderUnavailable:
+            pass  # logged; the tier stays unknown (standard for Clearline)
+        events.append(ActionExecuted("action_listen"))
         return events

@@ -22,18 +22,22 @@ RECORDS_UNAVAILABLE = (
 
 
 class ProviderUnavailable(Exception):
-    """The provider database could not be queried (already told to the customer)."""
+    """The provider database could not be queried (logged, and told to the customer when asked to)."""
 
 
 @contextmanager
-def provider(dispatcher: CollectingDispatcher) -> Iterator[ProviderRepository]:
-    """A repository in one unit of work; on a database error: tell the customer, raise ProviderUnavailable."""
+def provider(dispatcher: CollectingDispatcher | None) -> Iterator[ProviderRepository]:
+    """A repository in one unit of work; on a database error: tell the customer, raise ProviderUnavailable.
+
+    Without a dispatcher nothing is said (a lookup the customer did not ask for, e.g. at session start).
+    """
     try:
         with session_scope(get_settings().provider_db_url) as session:
             yield ProviderRepository(session)
     except SQLAlchemyError:
         logger.exception("provider database unavailable")
-        dispatcher.utter_message(text=RECORDS_UNAVAILABLE)
+        if dispatcher is not None:
+            dispatcher.utter_message(text=RECORDS_UNAVAILABLE)
         raise ProviderUnavailable() from None
 
 

@@ -31,7 +31,8 @@ ASK_REFERENCE_AGAIN = {
 
 
 class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
-    """Shared by every provider form: checks the email format, then that the card belongs to that customer."""
+    """Shared by every provider form: checks the email format, then that the card belongs to that customer
+    (whose tier it then sets: Clearline's triage weighs it)."""
 
     @abstractmethod
     def name(self) -> str: ...
@@ -58,13 +59,14 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         email = tracker.get_slot("customer_email") or ""
         try:
             with provider(dispatcher) as repo:
-                matched = repo.verify_customer(email, last_four) is not None
+                customer = repo.verify_customer(email, last_four)
+                tier = repo.tier_of(customer) if customer is not None else None
         except ProviderUnavailable:
             return {"card_last_four": None}
-        if not matched:
+        if customer is None:
             dispatcher.utter_message(text=NO_MATCH.format(last_four=last_four, email=email))
             return {"customer_email": None, "card_last_four": None}
-        return {"card_last_four": last_four}
+        return {"card_last_four": last_four} | ({"customer_tier": tier} if tier is not None else {})
 
 
 def _validate_reference(prefix: str, slot: str, slot_value: Any, dispatcher: CollectingDispatcher) -> dict:

@@ -22,10 +22,11 @@ FLOW_INTENTS = {
 
 
 def merged_domain() -> dict:
-    domain: dict = {"intents": [], "responses": {}, "slots": {}, "forms": {}}
+    domain: dict = {"intents": [], "actions": [], "responses": {}, "slots": {}, "forms": {}}
     for path in sorted((BOT_DIR / "domain").glob("*.yml")):
         part = yaml.safe_load(path.read_text())
         domain["intents"] += part.get("intents", [])
+        domain["actions"] += part.get("actions", [])
         for key in ("responses", "slots", "forms"):
             domain[key].update(part.get(key, {}))
     return domain
@@ -68,3 +69,15 @@ def test_names_clearline_relies_on() -> None:
     assert domain["responses"]["utter_handoff_notice"][0]["text"].startswith("A member of our team will join")
     assert domain["responses"]["utter_handoff_resumed"][0]["text"].startswith("You're back with the")
     assert "request_human" in domain["intents"]
+
+
+def test_the_tier_slot_the_worker_reads_and_the_session_start_that_sets_it() -> None:
+    domain = merged_domain()
+    tier = domain["slots"]["customer_tier"]
+    assert tier["type"] == "categorical" and tier["values"] == ["standard", "premium", "vip"]
+    assert tier["influence_conversation"] is False
+    assert tier["mappings"] == [{"type": "custom"}]
+    # the policy must know every tier the bot can set (else the worker falls back to standard)
+    policy = yaml.safe_load((BOT_DIR.parent / "triage" / "policy.yaml").read_text())
+    assert set(tier["values"]) <= set(policy["factors"]["tiers"])
+    assert "action_session_start" in domain["actions"]  # the custom one in actions/identity.py

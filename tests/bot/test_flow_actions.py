@@ -2,7 +2,7 @@ from actions.cards import ActionCardDeliveryStatus, ActionFreezeCard
 from actions.identity import ActionIdentifyCustomer
 from actions.payments import ActionRefundStatus, ActionTransferStatus
 from actions.provider_access import IDENTITY_LOST, RECORDS_UNAVAILABLE
-from actions.provider_db import Card, CardStatus, session_scope
+from actions.provider_db import Card, CardStatus, Customer, session_scope
 from sqlalchemy import select
 
 from tests.bot.conftest import make_tracker, run_action, slots_set
@@ -12,7 +12,22 @@ ANNA = {"customer_email": "anna.smith@example.com", "card_last_four": "4242"}
 
 def test_known_sender_is_identified_from_the_provider_database(provider_url: str) -> None:
     events, messages = run_action(ActionIdentifyCustomer(), make_tracker("demo-anna", intent="card_arrival"))
-    assert slots_set(events) == ANNA
+    assert slots_set(events) == {**ANNA, "customer_tier": "premium"}
+    assert messages == []
+    events, _ = run_action(ActionIdentifyCustomer(), make_tracker("demo-ben", intent="card_arrival"))
+    assert slots_set(events)["customer_tier"] == "vip"
+
+
+def test_a_tier_changed_in_the_provider_database_is_what_identify_sets(provider_url: str) -> None:
+    with session_scope(provider_url) as session:
+        session.execute(select(Customer).where(Customer.sender_id == "demo-anna")).scalar_one().tier = "vip"
+    events, _ = run_action(ActionIdentifyCustomer(), make_tracker("demo-anna", intent="card_arrival"))
+    assert slots_set(events)["customer_tier"] == "vip"
+
+
+def test_identify_on_a_database_from_before_tiers_still_identifies(legacy_provider: str) -> None:
+    events, messages = run_action(ActionIdentifyCustomer(), make_tracker("demo-anna", intent="card_arrival"))
+    assert slots_set(events) == ANNA  # no tier: the database does not know it
     assert messages == []
 
 
@@ -23,7 +38,11 @@ def test_unknown_sender_is_left_to_the_form(provider_url: str) -> None:
 
 def test_freezing_always_asks_which_card(provider_url: str) -> None:
     events, _ = run_action(ActionIdentifyCustomer(), make_tracker("demo-anna", intent="lost_or_stolen_card"))
-    assert slots_set(events) == {"customer_email": "anna.smith@example.com", "card_last_four": None}
+    assert slots_set(events) == {
+        "customer_email": "anna.smith@example.com",
+        "card_last_four": None,
+        "customer_tier": "premium",
+    }
 
 
 def test_identify_with_the_database_down_tells_the_customer(broken_provider: str) -> None:

@@ -10,9 +10,10 @@ import uuid
 
 import psycopg2
 import pytest
+from actions.provider_db import create_schema
 
 from tests.bot.conftest import BOT_DIR
-from tests.bot.test_rasa_server import TOKEN, free_port, running, say, trained_model
+from tests.bot.test_rasa_server import TOKEN, action_server, free_port, running, say, trained_model
 
 pytestmark = [pytest.mark.rasa, pytest.mark.postgres]
 SERVER = os.environ.get("CLEARLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -33,20 +34,26 @@ def ensure_databases() -> None:
 def test_user_events_reach_the_postgres_event_broker(tmp_path) -> None:
     ensure_databases()
     tracker_db, events_db = DATABASES
-    port = free_port()
+    port, actions_port = free_port(), free_port()
+    provider_url = f"sqlite:///{tmp_path / 'provider.db'}"
+    create_schema(provider_url)  # no customers: the session starts without an identity
     env = {
         **os.environ,
         "CLEARLINE_RASA_TRACKER_URL": f"{SERVER}/{tracker_db}",
         # Clearline's own driver name, as the worker would be configured: serve.py maps it to psycopg2.
         "CLEARLINE_EVENTS_URL": f"{SERVER.replace('postgresql://', 'postgresql+psycopg://')}/{events_db}",
-        "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{free_port()}/webhook",
+        "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{actions_port}/webhook",
         "CLEARLINE_RASA_TOKEN": TOKEN,
+        "CLEARLINE_PROVIDER_DB_URL": provider_url,
     }
     model = str(trained_model())
     command = [sys.executable, str(BOT_DIR / "serve.py"), "--port", str(port), "--model", model]
     sender = f"pg-{uuid.uuid4().hex[:8]}"
     url = f"http://127.0.0.1:{port}"
-    with running(command, env, tmp_path / "rasa.log", f"{url}/status", {"token": TOKEN}):
+    with (
+        action_server(actions_port, env, tmp_path / "actions.log"),  # runs the session start
+        running(command, env, tmp_path / "rasa.log", f"{url}/status", {"token": TOKEN}),
+    ):
         assert say(url, sender, "hello")[0].startswith("Hi, I'm the Northwind Pay assistant.")
     connection = psycopg2.connect(f"{SERVER}/{events_db}")
     with connection.cursor() as cursor:

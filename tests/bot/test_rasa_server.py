@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,6 +77,12 @@ def running(
         log.close()
 
 
+def action_server(port: int, env: dict[str, str], log_path: Path) -> AbstractContextManager[None]:
+    """`rasa run actions` on `port`: Rasa runs the custom action_session_start there on every new session."""
+    command = [str(Path(sys.executable).parent / "rasa"), "run", "actions", "--actions", "actions"]
+    return running([*command, "--port", str(port)], env, log_path, f"http://127.0.0.1:{port}/health", {})
+
+
 @pytest.fixture(scope="module")
 def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """Rasa (bot/serve.py) + the action server on free ports, with a seeded provider DB in tmp."""
@@ -96,8 +102,6 @@ def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         "CLEARLINE_PROVIDER_DB_URL": provider_url,
         "CLEARLINE_API_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens: the hand-off fails
     }
-    rasa_bin = str(Path(sys.executable).parent / "rasa")
-    actions = [rasa_bin, "run", "actions", "--actions", "actions", "--port", str(actions_port)]
     rasa = [
         sys.executable,
         str(BOT_DIR / "serve.py"),
@@ -108,7 +112,7 @@ def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     ]
     url = f"http://127.0.0.1:{rasa_port}"
     with (
-        running(actions, env, tmp / "actions.log", f"http://127.0.0.1:{actions_port}/health", {}),
+        action_server(actions_port, env, tmp / "actions.log"),
         running(rasa, env, tmp / "rasa.log", f"{url}/status", {"token": TOKEN}),
     ):
         yield url, events_db
@@ -143,12 +147,16 @@ def execute(url: str, sender: str, name: str) -> list[str]:
     return [message.get("text") for message in response.json()["messages"]]
 
 
-def user_events(events_db: Path, sender: str) -> list[dict]:
+def broker_events(events_db: Path, sender: str) -> list[dict]:
     with sqlite3.connect(events_db) as connection:
         rows = connection.execute(
             "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
         ).fetchall()
-    return [event for event in (json.loads(row[0]) for row in rows) if event["event"] == "user"]
+    return [json.loads(row[0]) for row in rows]
+
+
+def user_events(events_db: Path, sender: str) -> list[dict]:
+    return [event for event in broker_events(events_db, sender) if event["event"] == "user"]
 
 
 def test_api_requires_the_token(rasa_server: tuple[str, Path]) -> None:
@@ -193,6 +201,28 @@ def test_transfer_flow_through_the_action_server(rasa_server: tuple[str, Path]) 
     assert replies == [
         f"Your transfer TRF-100245 of GBP 250.00 to J. Carter is pending and should arrive by {_day(1)}. "
         "No need to send it again."
+    ]
+
+
+def test_a_known_customers_tier_reaches_the_broker_before_their_first_message(
+    rasa_server: tuple[str, Path],
+) -> None:
+    """The custom action_session_start (action server) identifies demo-anna from the provider database."""
+    url, events_db = rasa_server
+    sender = "demo-anna"
+    assert say(url, sender, "hello")[0].startswith("Hi, I'm the Northwind Pay assistant.")
+    events = broker_events(events_db, sender)
+    first_user = next(i for i, event in enumerate(events) if event["event"] == "user")
+    session_start = [
+        (event["event"], event.get("name"), event.get("value")) for event in events[:first_user]
+    ]
+    assert session_start == [
+        ("action", "action_session_start", None),
+        ("session_started", None, None),
+        ("slot", "customer_email", "anna.smith@example.com"),
+        ("slot", "card_last_four", "4242"),
+        ("slot", "customer_tier", "premium"),
+        ("action", "action_listen", None),
     ]
 
 

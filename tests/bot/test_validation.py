@@ -7,6 +7,7 @@ from actions.validation import (
     ASK_LAST_FOUR_AGAIN,
     ASK_REFERENCE_AGAIN,
     FULL_CARD_NUMBER_WARNING,
+    ValidateCardStatusForm,
     ValidateFreezeCardForm,
     ValidateRefundStatusForm,
     ValidateTransferStatusForm,
@@ -47,13 +48,33 @@ def test_email_is_taken_from_the_sentence_or_asked_again() -> None:
 def test_card_digits_are_checked_against_the_customer(provider_url: str) -> None:
     form = ValidateFreezeCardForm()
     tracker = make_tracker(slots={"customer_email": "anna.smith@example.com"})
-    assert validate(form.validate_card_last_four, "ends in 1881", tracker) == ({"card_last_four": "1881"}, [])
+    assert validate(form.validate_card_last_four, "ends in 1881", tracker) == (
+        {"card_last_four": "1881", "customer_tier": "premium"},
+        [],
+    )
     result, messages = validate(form.validate_card_last_four, "5521", tracker)
     assert result == {"customer_email": None, "card_last_four": None}
     assert messages == [
         "I couldn't match a card ending in 5521 to the email anna.smith@example.com. Let's try again, "
         "or ask to talk to a person."
     ]
+
+
+def test_a_customer_identified_by_email_and_card_gets_their_tier(provider_url: str) -> None:
+    form = ValidateFreezeCardForm()
+    carla = make_tracker(slots={"customer_email": "carla@example.net"})
+    assert validate(form.validate_card_last_four, "0005", carla) == (
+        {"card_last_four": "0005", "customer_tier": "standard"},
+        [],
+    )
+    ben = make_tracker(slots={"customer_email": "ben.jones@example.org"})
+    assert validate(form.validate_card_last_four, "7310", ben)[0]["customer_tier"] == "vip"
+
+
+def test_card_check_on_a_database_from_before_tiers_sets_no_tier(legacy_provider: str) -> None:
+    tracker = make_tracker(slots={"customer_email": "anna.smith@example.com"})
+    result = validate(ValidateFreezeCardForm().validate_card_last_four, "4242", tracker)
+    assert result == ({"card_last_four": "4242"}, [])
 
 
 def test_bad_card_digits_are_asked_again(provider_url: str) -> None:
@@ -92,14 +113,35 @@ def test_references_are_normalised_or_asked_again() -> None:
     )
 
 
+def run_form_validation(form, known: dict, form_name: str, slot: str, text: str) -> tuple[dict, list[str]]:
+    """What the SDK makes of `text` just filled into `slot` of an active form (the real domain)."""
+    tracker = make_tracker(slots={**known, slot: text}, active_loop=form_name, requested_slot=slot)
+    tracker.events.append({"event": "slot", "name": slot, "value": text})
+    events, messages = run_action(form, tracker, bot_domain())
+    return slots_set(events), messages
+
+
 def test_form_validation_runs_through_the_sdk_with_the_real_domain(provider_url: str) -> None:
     """The SDK calls validate_<slot> for slots set since the last user message (wiring check)."""
-    tracker = make_tracker(
-        slots={"customer_email": "anna.smith@example.com", "transfer_reference": "the ref is trf-100245"},
-        active_loop="transfer_status_form",
-        requested_slot="transfer_reference",
+    slots, messages = run_form_validation(
+        ValidateTransferStatusForm(),
+        {"customer_email": "anna.smith@example.com"},
+        "transfer_status_form",
+        "transfer_reference",
+        "the ref is trf-100245",
     )
-    tracker.events.append({"event": "slot", "name": "transfer_reference", "value": "the ref is trf-100245"})
-    events, messages = run_action(ValidateTransferStatusForm(), tracker, bot_domain())
-    assert slots_set(events)["transfer_reference"] == "TRF-100245"
+    assert slots["transfer_reference"] == "TRF-100245"
+    assert messages == []
+
+
+def test_the_tier_reaches_the_tracker_through_the_sdk(provider_url: str) -> None:
+    """The SDK turns validate_card_last_four's extra key into a slot event."""
+    slots, messages = run_form_validation(
+        ValidateCardStatusForm(),
+        {"customer_email": "ben.jones@example.org"},
+        "card_status_form",
+        "card_last_four",
+        "my card ends in 5521",
+    )
+    assert slots == {"card_last_four": "5521", "customer_tier": "vip"}
     assert messages == []
