@@ -11,8 +11,9 @@ import numpy as np
 import torch
 
 from sentiment.bench_data import support_utterances
-from sentiment.explain import DEFAULT_STEPS, DELTA_TOLERANCE, explain
+from sentiment.explain import DEFAULT_STEPS, explain, explain_with_layer_ig
 from sentiment.model import EmotionModel
+from sentiment.types import Explanation
 
 REFERENCE_STEPS = 50
 
@@ -82,9 +83,11 @@ def run_benchmark(
     short = [t for t in dict.fromkeys(texts) if len(model.tokenizer(t)["input_ids"]) <= explain_max_tokens]
     short = short[:explain_n]
     explain(model, short[0])  # warm-up
-    ours = explanation_figures(model, short, DEFAULT_STEPS)
-    reference = explanation_figures(model, short[:reference_n], REFERENCE_STEPS, delta_tolerance=None)
-    ours_on_reference_texts = explanation_figures(model, short[:reference_n], DEFAULT_STEPS)
+    ours, our_results = explanation_figures(short, lambda t: explain(model, t))
+    reference, reference_results = explanation_figures(
+        short[:reference_n], lambda t: explain_with_layer_ig(model, t, n_steps=REFERENCE_STEPS)
+    )
+    agreement = attribution_agreement(our_results[:reference_n], reference_results)
     return {
         "model": model.version,
         "threads": torch.get_num_threads(),
@@ -97,36 +100,58 @@ def run_benchmark(
         "score_vs_raw_forward": round(ratio, 2),
         "score_vs_pipeline": round(score_per_s / pipeline_per_s, 2),
         "explain_max_tokens": explain_max_tokens,
+        "explain_first_pass_steps": DEFAULT_STEPS,
         **{f"explain_{key}": value for key, value in ours.items() if key != "random_comprehensiveness"},
         "random_comprehensiveness": ours["random_comprehensiveness"],
+        "reference_n_steps": REFERENCE_STEPS,
         **{f"reference_{key}": value for key, value in reference.items()},
-        "explain_comprehensiveness_on_reference_texts": ours_on_reference_texts["comprehensiveness"],
+        "explain_comprehensiveness_on_reference_texts": round(
+            float(np.mean([r.faithfulness.comprehensiveness for r in our_results[:reference_n]])), 4
+        ),
+        **agreement,
     }
 
 
 def explanation_figures(
-    model: EmotionModel, texts: list[str], n_steps: int, delta_tolerance: float | None = DELTA_TOLERANCE
-) -> dict[str, float]:
-    """Latency percentiles, convergence and faithfulness of ``explain`` over ``texts``."""
-    latencies, deltas, comprehensiveness, sufficiency, randoms, used_steps = [], [], [], [], [], []
+    texts: list[str], run: Callable[[str], Explanation]
+) -> tuple[dict[str, float], list[Explanation]]:
+    """Latency percentiles, convergence and faithfulness of one explanation method over ``texts``."""
+    latencies, results = [], []
     for text in texts:
         started = time.perf_counter()
-        result = explain(model, text, n_steps=n_steps, delta_tolerance=delta_tolerance)
+        results.append(run(text))
         latencies.append((time.perf_counter() - started) * 1000)
-        deltas.append(abs(result.delta))
-        comprehensiveness.append(result.faithfulness.comprehensiveness)
-        sufficiency.append(result.faithfulness.sufficiency)
-        randoms.append(result.faithfulness.random_comprehensiveness)
-        used_steps.append(result.n_steps)
-    return {
+    deltas = [abs(r.delta) for r in results]
+    figures = {
         "n": len(texts),
-        "n_steps": n_steps,
-        "n_steps_mean": round(float(np.mean(used_steps)), 1),  # after convergence-driven retries
+        "n_steps_mean": round(float(np.mean([r.n_steps for r in results])), 1),  # gradient evaluations
         "p50_ms": round(float(np.percentile(latencies, 50)), 1),
         "p95_ms": round(float(np.percentile(latencies, 95)), 1),
+        "max_ms": round(max(latencies), 1),
         "abs_delta_max": round(max(deltas), 4),
         "abs_delta_mean": round(float(np.mean(deltas)), 4),
-        "comprehensiveness": round(float(np.mean(comprehensiveness)), 4),
-        "sufficiency": round(float(np.mean(sufficiency)), 4),
-        "random_comprehensiveness": round(float(np.mean(randoms)), 4),
+        "comprehensiveness": round(float(np.mean([r.faithfulness.comprehensiveness for r in results])), 4),
+        "sufficiency": round(float(np.mean([r.faithfulness.sufficiency for r in results])), 4),
+        "random_comprehensiveness": round(
+            float(np.mean([r.faithfulness.random_comprehensiveness for r in results])), 4
+        ),
+    }
+    return figures, results
+
+
+def attribution_agreement(ours: list[Explanation], reference: list[Explanation]) -> dict[str, float]:
+    """How close our word attributions are to the reference's on the same texts: mean Pearson correlation,
+    largest absolute difference of one word's attribution, and the share of texts with the same top word."""
+    correlations, differences, same_top = [], [], []
+    for mine, theirs in zip(ours, reference, strict=True):
+        a = np.array([w.attribution for w in mine.words])
+        b = np.array([w.attribution for w in theirs.words])
+        if len(a) > 1 and a.std() > 0 and b.std() > 0:
+            correlations.append(float(np.corrcoef(a, b)[0, 1]))
+        differences.append(float(np.abs(a - b).max()))
+        same_top.append(mine.top_words[:1] == theirs.top_words[:1])
+    return {
+        "explain_vs_reference_pearson_mean": round(float(np.mean(correlations)), 4) if correlations else 1.0,
+        "explain_vs_reference_max_word_difference": round(max(differences), 4),
+        "explain_vs_reference_same_top_word": round(float(np.mean(same_top)), 4),
     }

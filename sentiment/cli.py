@@ -117,16 +117,22 @@ def score(
 def explain(
     text: Annotated[str, typer.Argument(help="One utterance.")],
     target: Annotated[str, typer.Option(help="'stress' or an emotion label.")] = "stress",
-    steps: Annotated[int, typer.Option(min=1, max=500, help="Integration steps.")] = 8,
+    steps: Annotated[
+        int, typer.Option(min=1, max=500, help="Gauss-Legendre nodes per segment of the first pass.")
+    ] = 2,
+    probes: Annotated[
+        int, typer.Option(min=0, max=50, help="Forward-only probes that place the first segments.")
+    ] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     model_dir: ModelDirOption = None,
 ) -> None:
-    """Word attributions (Layer Integrated Gradients) for one utterance, with a faithfulness check."""
+    """Word attributions (Integrated Gradients over the word embeddings) for one utterance, with a
+    faithfulness check."""
     from sentiment.errors import InvalidText
 
     model = _load(model_dir)
     try:
-        result = model.explain(text, target, n_steps=steps)
+        result = model.explain(text, target, n_steps=steps, probes=probes)
     except InvalidText as exc:
         _fail(str(exc))
     if as_json:

@@ -1,8 +1,8 @@
 """Loading an emotion model and scoring texts, split like a transformers pipeline.
 
 ``preprocess`` (validate + tokenize) -> ``_forward`` (the model only) -> ``postprocess`` (sigmoid, labels,
-stress). Nothing about a call is kept on the instance, so one loaded model serves concurrent callers; the
-model itself runs under a lock because Captum attaches hooks to its embedding layer while explaining.
+stress). Nothing about a call is kept on the instance and no hooks are attached to the model, so one
+loaded model serves concurrent callers without a lock.
 """
 
 from __future__ import annotations
@@ -77,7 +77,6 @@ class EmotionModel:
         self.model.eval()
         self.model.requires_grad_(False)
         self.path = path
-        self.lock = threading.RLock()
         config = self.model.config
         self.labels: list[str] = [str(config.id2label[i]) for i in range(config.num_labels)]
         extra = _read_clearline_json(path)
@@ -109,7 +108,7 @@ class EmotionModel:
     def _forward(self, input_ids: list[list[int]]) -> torch.Tensor:
         """Logits (batch, n_labels) of one batch, padded to its longest row."""
         batch = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt")
-        with self.lock, torch.inference_mode():
+        with torch.inference_mode():
             logits: torch.Tensor = self.model(
                 input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
             ).logits

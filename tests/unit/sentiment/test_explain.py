@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sentiment.errors import InvalidText
-from sentiment.explain import _words, top_k_size
+from sentiment.explain import _words, explain_with_layer_ig, top_k_size
 from sentiment.model import EmotionModel
 
 TEXT = "My card is NOT working again, I'm so angry!!"
@@ -73,42 +73,42 @@ def test_unknown_target_and_bad_text_are_refused(plain_model: EmotionModel) -> N
 
 
 def test_more_steps_shrink_the_convergence_delta(plain_model: EmotionModel) -> None:
-    coarse = abs(plain_model.explain(TEXT, n_steps=2, delta_tolerance=None).delta)
-    fine = abs(plain_model.explain(TEXT, n_steps=64, delta_tolerance=None).delta)
+    coarse = abs(plain_model.explain(TEXT, n_steps=2, delta_tolerance=None, probes=0).delta)
+    fine = abs(plain_model.explain(TEXT, n_steps=64, delta_tolerance=None, probes=0).delta)
     assert fine <= coarse
     assert fine < 0.05
 
 
-def test_delta_equals_captums_own_convergence_delta(plain_model: EmotionModel) -> None:
-    from captum.attr import LayerIntegratedGradients
-
-    enc = plain_model.tokenizer(TEXT, return_special_tokens_mask=True)
-    ids = torch.tensor([enc["input_ids"]])
-    special = torch.tensor([enc["special_tokens_mask"]], dtype=torch.bool)
-    baseline = torch.where(special, ids, torch.zeros_like(ids))
-
-    def forward(batch: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return plain_model.target_probability(
-            plain_model.model(input_ids=batch, attention_mask=mask).logits, "stress"
-        )
-
-    lig = LayerIntegratedGradients(forward, plain_model.model.get_input_embeddings())
-    _, delta = lig.attribute(
-        ids,
-        baselines=baseline,
-        additional_forward_args=(torch.ones_like(ids),),
-        n_steps=8,
-        return_convergence_delta=True,
-    )
-    ours = plain_model.explain(TEXT, n_steps=8, delta_tolerance=None)
-    assert ours.delta == pytest.approx(float(delta[0]), abs=1e-5)
+def test_one_pass_equals_captums_layer_integrated_gradients(plain_model: EmotionModel) -> None:
+    """Integrating over the embedding vectors is LIG on the embedding layer: same words, delta, figures."""
+    ours = plain_model.explain(TEXT, n_steps=8, delta_tolerance=None, probes=0)
+    reference = explain_with_layer_ig(plain_model, TEXT, n_steps=8)
+    assert ours.delta == pytest.approx(reference.delta, abs=1e-5)
+    assert [w.word for w in ours.words] == [w.word for w in reference.words]
+    for mine, theirs in zip(ours.words, reference.words, strict=True):
+        assert mine.attribution == pytest.approx(theirs.attribution, abs=1e-5)
+    assert ours.faithfulness == reference.faithfulness
 
 
-def test_a_large_delta_triggers_a_finer_integration(plain_model: EmotionModel) -> None:
-    one_try = plain_model.explain(TEXT, n_steps=1, delta_tolerance=None)
-    assert one_try.n_steps == 1
-    retried = plain_model.explain(TEXT, n_steps=1, delta_tolerance=1e-9)  # never met: runs to the cap
-    assert retried.n_steps == 64  # 1 -> 3 -> 9 -> 27 -> 64
-    assert abs(retried.delta) < abs(one_try.delta)
-    met = plain_model.explain(TEXT, n_steps=1, delta_tolerance=abs(one_try.delta) + 1e-6)
+def test_a_large_delta_triggers_refined_passes_within_the_budget(plain_model: EmotionModel) -> None:
+    one_pass = plain_model.explain(TEXT, n_steps=1, delta_tolerance=None, probes=0)
+    assert one_pass.n_steps == 1
+    refined = plain_model.explain(TEXT, n_steps=1, delta_tolerance=1e-9, probes=0)  # never met
+    assert 1 < refined.n_steps <= 64
+    assert abs(refined.delta) < abs(one_pass.delta)
+    met = plain_model.explain(TEXT, n_steps=1, delta_tolerance=abs(one_pass.delta) + 1e-6, probes=0)
     assert met.n_steps == 1
+    # cutting the one segment at its node gives 2 pieces x 2 nodes: 1 + 4 would exceed a budget of 4
+    capped = plain_model.explain(TEXT, n_steps=1, delta_tolerance=1e-9, probes=0, max_steps=4)
+    assert capped.n_steps == 1 and capped.delta == one_pass.delta
+
+
+def test_probes_only_move_the_nodes_not_the_answer(plain_model: EmotionModel) -> None:
+    """With and without probes the attributions approximate the same integral."""
+    plain = plain_model.explain(TEXT, n_steps=64, delta_tolerance=None, probes=0)
+    probed = plain_model.explain(TEXT, probes=5, delta_tolerance=0.01)
+    assert abs(probed.delta) <= 0.01 and probed.n_steps < 64
+    for a, b in zip(plain.words, probed.words, strict=True):
+        assert a.attribution == pytest.approx(b.attribution, abs=0.02)
+    with pytest.raises(InvalidText, match="probes"):
+        plain_model.explain(TEXT, probes=-1)
