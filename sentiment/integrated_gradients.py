@@ -26,7 +26,7 @@ from captum.attr import IntegratedGradients
 from captum.attr._utils.approximation_methods import approximation_parameters
 
 SEGMENT_STEPS = 2  # Gauss-Legendre nodes per segment after the first pass
-FLAT_CHANGE = 0.0125  # neighbouring probe pieces share one first-pass segment while the score moves less
+FLAT_CHANGE = 0.05  # neighbouring probe pieces share one first-pass segment while the score moves less
 SPLIT_SHARE = 0.5  # a segment whose own |delta| exceeds this share of the tolerance is split
 
 ScoreFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (embeds, mask) -> target score (batch,)
