@@ -57,4 +57,5 @@ def verified_customer(
 
 
 def forget_identity() -> list[dict[str, Any]]:
-    return [SlotSet("customer_email", None), SlotSet("card_last_four", None)]
+    """Drop an identity that no longer verifies, with the tier it brought (no priority for a stranger)."""
+    return [SlotSet("customer_email", None), SlotSet("card_last_four", None), SlotSet("customer_tier", None)]

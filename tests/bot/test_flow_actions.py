@@ -79,10 +79,16 @@ def test_card_delivery_status_for_an_ordered_card(provider_url: str) -> None:
 def test_submit_with_identity_that_no_longer_matches_starts_over(provider_url: str) -> None:
     events, messages = run_action(
         ActionCardDeliveryStatus(),
-        make_tracker(slots={"customer_email": "anna.smith@example.com", "card_last_four": "5521"}),
+        make_tracker(
+            slots={
+                "customer_email": "anna.smith@example.com",
+                "card_last_four": "5521",
+                "customer_tier": "premium",
+            }
+        ),
     )
     assert messages == [IDENTITY_LOST]
-    assert slots_set(events) == {"customer_email": None, "card_last_four": None}
+    assert slots_set(events) == {"customer_email": None, "card_last_four": None, "customer_tier": None}
 
 
 def test_freeze_card_freezes_it_in_the_database(provider_url: str) -> None:
