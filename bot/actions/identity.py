@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.provider_access import ProviderUnavailable, provider
 from actions.provider_db import Customer, ProviderRepository
+from actions.settings import get_settings
 
 # Freezing acts on one particular card, so its digits are always asked for, never assumed.
 FREEZE_INTENTS = {"lost_or_stolen_card", "compromised_card"}
@@ -20,9 +21,21 @@ def tier_events(repo: ProviderRepository, customer: Customer) -> list[dict[str, 
     return [] if tier is None else [SlotSet("customer_tier", tier)]
 
 
-def sender_identity(repo: ProviderRepository, sender_id: str) -> list[dict[str, Any]]:
-    """Slots for the customer this sender id maps to: email and first card (when they hold one), tier."""
-    customer = repo.customer_for_sender(sender_id)
+def sender_is_vouched_for(tracker: Tracker) -> bool:
+    """Whether the conversation's channel authenticates its sender id (see settings.identity_channels).
+
+    At the start of a new conversation no message has arrived yet, so the channel is unknown: only demo
+    mode trusts it then; otherwise identification waits for action_identify_customer or the form."""
+    channels = get_settings().identity_channels
+    return channels is None or tracker.get_latest_input_channel() in channels
+
+
+def sender_identity(repo: ProviderRepository, tracker: Tracker) -> list[dict[str, Any]]:
+    """Slots for the customer the sender id maps to: email and first card (when they hold one), tier.
+    Nothing when the channel does not vouch for the sender id."""
+    if not sender_is_vouched_for(tracker):
+        return []
+    customer = repo.customer_for_sender(tracker.sender_id)
     if customer is None:
         return []
     events = []
@@ -46,7 +59,7 @@ class ActionIdentifyCustomer(Action):
         if tracker.get_slot("customer_email") is None:
             try:
                 with provider(dispatcher) as repo:
-                    events = sender_identity(repo, tracker.sender_id)
+                    events = sender_identity(repo, tracker)
             except ProviderUnavailable:
                 return []
         if intent in FREEZE_INTENTS:
@@ -74,7 +87,7 @@ class ActionSessionStart(Action):
             events += [SlotSet(name, value) for name, value in tracker.slots.items() if value is not None]
         try:
             with provider(None) as repo:
-                events += sender_identity(repo, tracker.sender_id)
+                events += sender_identity(repo, tracker)
         except ProviderUnavailable:
             pass  # logged; the tier stays unknown (standard for Clearline)
         events.append(ActionExecuted("action_listen"))
