@@ -46,11 +46,17 @@ class RunningApi:
 
 @contextmanager
 def serving(
-    name: str, command: list[str], env: dict[str, str], log_path: Path, ready_url: str, timeout_s: float
+    name: str,
+    command: list[str],
+    env: dict[str, str],
+    log_path: Path,
+    ready_url: str,
+    timeout_s: float,
+    cwd: Path = ROOT,
 ) -> Iterator[None]:
     """Run ``command`` until ``ready_url`` answers 200; stop that process (and only it) afterwards."""
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + timeout_s
             while not _answers(ready_url):
@@ -113,23 +119,38 @@ def running_api(
 
 @contextmanager
 def running_rasa(tmp_dir: Path) -> Iterator[str]:
-    """The real Rasa server (bot/serve.py, .venv-rasa, the trained model) with its stores in tmp_dir."""
+    """The real Rasa server (bot/serve.py, .venv-rasa, the trained model) with its stores in tmp_dir, and
+    its action server (Rasa runs the custom action_session_start there when a conversation starts)."""
     python = ROOT / ".venv-rasa" / "bin" / "python"
     if not python.exists() or not list((ROOT / "bot" / "models").glob("*.tar.gz")):
         raise RuntimeError("needs .venv-rasa and a trained model in bot/models (make test builds both)")
-    port = free_port()
+    port, actions_port = free_port(), free_port()
     env = {
         **os.environ,
         "CLEARLINE_DEMO": "true",
         "CLEARLINE_RASA_TOKEN": RASA_TOKEN,
         "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{tmp_dir / 'tracker.db'}",
         "CLEARLINE_EVENTS_URL": f"sqlite:///{tmp_dir / 'events.db'}",
-        "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{free_port()}/webhook",
+        "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        # no provider database: the session starts unidentified, as when the provider is down
+        "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{tmp_dir / 'missing' / 'provider.db'}",
     }
     url = f"http://127.0.0.1:{port}"
+    actions = [str(ROOT / ".venv-rasa" / "bin" / "rasa"), "run", "actions", "--actions", "actions"]
     command = [str(python), "bot/serve.py", "--port", str(port), "--interface", "127.0.0.1"]
-    # TensorFlow import and model load take about a minute on an idle machine
-    with serving(
-        "rasa", command, env, tmp_dir / "rasa.log", f"{url}/status?token={RASA_TOKEN}", timeout_s=300
+    with (
+        serving(
+            "actions",
+            [*actions, "--port", str(actions_port)],
+            env,
+            tmp_dir / "actions.log",
+            f"http://127.0.0.1:{actions_port}/health",
+            timeout_s=120,
+            cwd=ROOT / "bot",
+        ),
+        # TensorFlow import and model load take about a minute on an idle machine
+        serving(
+            "rasa", command, env, tmp_dir / "rasa.log", f"{url}/status?token={RASA_TOKEN}", timeout_s=300
+        ),
     ):
         yield url
