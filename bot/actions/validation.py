@@ -18,9 +18,13 @@ FULL_CARD_NUMBER_WARNING = (
     "Please never share your full card number, not even with us. I only need the last four digits."
 )
 ASK_LAST_FOUR_AGAIN = "I need exactly the last four digits of your card, for example 4242."
-NO_MATCH = (
-    "I couldn't match a card ending in {last_four} to the email {email}. Let's try again, or ask to talk to "
-    "a person."
+NO_MATCH_PREFIX = "I couldn't match a card ending in"
+NO_MATCH = NO_MATCH_PREFIX + " {last_four} to the email {email}. Let's try again, or ask to talk to a person."
+# Four digits are easy to guess: after this many mismatches in a session no more cards are checked.
+MAX_IDENTITY_MISMATCHES = 3
+IDENTITY_LOCKED = (
+    "For your security I can't check any more cards in this chat. A member of our team can help: just ask "
+    "to talk to a person."
 )
 ASK_REFERENCE_AGAIN = {
     "TRF": "That doesn't look like a transfer reference: it's TRF- followed by 6 digits, like TRF-100245. "
@@ -56,6 +60,9 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         if last_four is None:
             dispatcher.utter_message(text=ASK_LAST_FOUR_AGAIN)
             return {"card_last_four": None}
+        if identity_mismatches(tracker) >= MAX_IDENTITY_MISMATCHES:
+            dispatcher.utter_message(text=IDENTITY_LOCKED)
+            return {"customer_email": None, "card_last_four": None}
         email = tracker.get_slot("customer_email") or ""
         try:
             with provider(dispatcher) as repo:
@@ -64,9 +71,25 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         except ProviderUnavailable:
             return {"card_last_four": None}
         if customer is None:
-            dispatcher.utter_message(text=NO_MATCH.format(last_four=last_four, email=email))
+            if identity_mismatches(tracker) + 1 >= MAX_IDENTITY_MISMATCHES:
+                dispatcher.utter_message(text=IDENTITY_LOCKED)
+            else:
+                dispatcher.utter_message(text=NO_MATCH.format(last_four=last_four, email=email))
             return {"customer_email": None, "card_last_four": None}
         return {"card_last_four": last_four} | ({"customer_tier": tier} if tier is not None else {})
+
+
+def identity_mismatches(tracker: Tracker) -> int:
+    """Mismatched email + card checks in the current session, counted from what the bot told the customer
+    (the tracker keeps it; no extra slot, so the count cannot be reset by the conversation)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        text = event.get("text") or ""
+        if event.get("event") == "bot" and (text.startswith(NO_MATCH_PREFIX) or text == IDENTITY_LOCKED):
+            count += 1 if text.startswith(NO_MATCH_PREFIX) else MAX_IDENTITY_MISMATCHES
+    return count
 
 
 def _validate_reference(prefix: str, slot: str, slot_value: Any, dispatcher: CollectingDispatcher) -> dict:

@@ -86,6 +86,7 @@ def make_tracker(
     active_loop: str | None = None,
     requested_slot: str | None = None,
     channel: str | None = None,
+    history: list[dict[str, Any]] | None = None,
 ) -> Tracker:
     """A tracker as the action server receives it, at the point where an action runs."""
     all_slots = {
@@ -102,7 +103,7 @@ def make_tracker(
         sender_id,
         all_slots,
         latest,
-        [{"event": "user", "text": text, "parse_data": latest, "input_channel": channel}],
+        [*(history or []), {"event": "user", "text": text, "parse_data": latest, "input_channel": channel}],
         False,
         None,
         {"name": active_loop} if active_loop else {},

@@ -7,6 +7,8 @@ from actions.validation import (
     ASK_LAST_FOUR_AGAIN,
     ASK_REFERENCE_AGAIN,
     FULL_CARD_NUMBER_WARNING,
+    IDENTITY_LOCKED,
+    NO_MATCH,
     ValidateCardStatusForm,
     ValidateFreezeCardForm,
     ValidateRefundStatusForm,
@@ -58,6 +60,42 @@ def test_card_digits_are_checked_against_the_customer(provider_url: str) -> None
         "I couldn't match a card ending in 5521 to the email anna.smith@example.com. Let's try again, "
         "or ask to talk to a person."
     ]
+
+
+def mismatch(last_four: str) -> dict:
+    return {"event": "bot", "text": NO_MATCH.format(last_four=last_four, email="anna.smith@example.com")}
+
+
+def test_the_third_mismatch_locks_card_checks_for_the_session(provider_url: str) -> None:
+    check = ValidateFreezeCardForm().validate_card_last_four
+    slots = {"customer_email": "anna.smith@example.com"}
+    two_before = make_tracker(slots=slots, history=[mismatch("1111"), mismatch("2222")])
+    result, messages = validate(check, "3333", two_before)
+    assert result == {"customer_email": None, "card_last_four": None}
+    assert messages == [IDENTITY_LOCKED]
+    # once locked, even the right digits are not checked in this session
+    locked = make_tracker(
+        slots=slots, history=[mismatch("1111"), mismatch("2222"), {"event": "bot", "text": IDENTITY_LOCKED}]
+    )
+    assert validate(check, "1881", locked) == (
+        {"customer_email": None, "card_last_four": None},
+        [IDENTITY_LOCKED],
+    )
+    # a new session starts counting again
+    new_session = make_tracker(
+        slots=slots, history=[mismatch("1111"), mismatch("2222"), {"event": "session_started"}]
+    )
+    assert validate(check, "1881", new_session)[0] == {"card_last_four": "1881", "customer_tier": "premium"}
+
+
+def test_one_mismatch_still_lets_the_customer_try_again(provider_url: str) -> None:
+    tracker = make_tracker(slots={"customer_email": "anna.smith@example.com"}, history=[mismatch("1111")])
+    result, messages = validate(ValidateFreezeCardForm().validate_card_last_four, "2222", tracker)
+    assert messages[0].startswith("I couldn't match a card ending in 2222")
+    assert (
+        validate(ValidateFreezeCardForm().validate_card_last_four, "1881", tracker)[0]["card_last_four"]
+        == "1881"
+    )
 
 
 def test_a_customer_identified_by_email_and_card_gets_their_tier(provider_url: str) -> None:
