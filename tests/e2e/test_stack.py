@@ -118,9 +118,9 @@ def stack() -> Iterator[Stack]:
 class Customer:
     """A socket.io customer, as the web widget talks to Rasa."""
 
-    def __init__(self, rasa_url: str) -> None:
+    def __init__(self, rasa_url: str, session_id: str | None = None) -> None:
         self.url = rasa_url
-        self.session_id = f"e2e-{uuid.uuid4().hex[:12]}"
+        self.session_id = session_id or f"e2e-{uuid.uuid4().hex[:12]}"
         self.sio = socketio.AsyncClient(reconnection=False)
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.history: list[str] = []  # every bot message, in order
@@ -281,6 +281,42 @@ async def play_conversation(stack: Stack) -> None:
         await customer.say("What exchange rate do you use when I pay abroad?")
         answer = await customer.replies()
         assert answer and any("rate" in text.lower() for text in answer), answer
+    finally:
+        await api.aclose()
+        await customer.sio.disconnect()
+
+
+async def test_a_known_customers_tier_reaches_the_escalation(stack: Stack) -> None:
+    """demo-anna (premium in the provider database; demo mode trusts the web widget's session id): the
+    custom session start sets her tier, the worker reads the slot event, and the policy weighs it."""
+    customer = Customer(stack.rasa, session_id="demo-anna")
+    await customer.connect()
+    api = httpx.AsyncClient(base_url=stack.api, timeout=10)
+    try:
+        token = (
+            await api.post("/api/v1/auth/token", json={"username": "sam", "password": DEMO_PASSWORD})
+        ).json()["access_token"]
+        api.headers["Authorization"] = f"Bearer {token}"
+        await customer.say("hello")
+        assert await customer.replies(), "the bot did not greet"
+
+        async def tiered() -> dict[str, Any] | None:
+            r = await api.get("/api/v1/conversations/demo-anna")
+            body = r.json() if r.status_code == 200 else {}
+            return body if body.get("customer_tier") == "premium" else None
+
+        await poll(tiered, 30, "the premium tier on the conversation")
+        await customer.say("This is absolutely unacceptable, I am furious and nobody helps me!!!")
+
+        async def escalated() -> dict[str, Any] | None:
+            body = (await api.get("/api/v1/conversations/demo-anna")).json()
+            return body if body.get("escalations") else None
+
+        escalation = (await poll(escalated, 30, "the escalation"))["escalations"][0]
+        tier = [f for f in escalation["factors"] if f["factor"] == "tier"]
+        assert tier and tier[0]["value"] == "premium" and tier[0]["contribution"] > 0, escalation["factors"]
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- stack output (tail) ---\n{stack.log_tail(60)}") from exc
     finally:
         await api.aclose()
         await customer.sio.disconnect()
