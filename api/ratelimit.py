@@ -1,4 +1,5 @@
-"""The login rate limiter (slowapi, in-memory per api process; keyed by client address)."""
+"""The login rate limiter (slowapi, keyed by client address; storage from CLEARLINE_RATE_LIMIT_STORAGE, read
+when the api starts)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from slowapi.util import get_remote_address
 
 from api.settings import get_api_settings
 
-limiter = Limiter(key_func=get_remote_address)
+limiter = Limiter(
+    key_func=get_remote_address,
+    storage_uri=get_api_settings().rate_limit_storage,
+    in_memory_fallback_enabled=True,  # a storage outage must not switch the limit off
+    key_prefix="clearline",
+)
 
 
 def login_limit() -> str:

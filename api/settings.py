@@ -17,6 +17,9 @@ class ApiSettings(BaseSettings):
     session_max_age_s: int = 12 * 3600
     token_max_age_s: int = 8 * 3600
     login_rate_limit: str = "10/minute"
+    # Where login attempts are counted: memory:// counts per api process; redis://host:port/db shares the
+    # count between processes. If that storage is down, each process counts in memory meanwhile.
+    rate_limit_storage: str = "memory://"
     live_poll_interval_s: float = 0.5
     # Where the customer page's socket.io client connects (Rasa's socketio channel); default: rasa_url.
     rasa_public_url: str | None = None
