@@ -81,17 +81,15 @@ def _prepare(model: EmotionModel, text: object, target: str) -> _Prepared:
     text = validate_text(text)
     model.target_probability(torch.zeros(1, len(model.labels)), target)  # fail fast on a bad target
     tokenizer = model.tokenizer
-    enc = tokenizer(
-        text,
-        truncation=True,
-        max_length=model.max_length,
-        return_offsets_mapping=True,
-        return_special_tokens_mask=True,
-    )
-    truncated = len(tokenizer(text, truncation=False)["input_ids"]) > model.max_length
+    enc = tokenizer(text, truncation=False, return_offsets_mapping=True, return_special_tokens_mask=True)
     ids: list[int] = enc["input_ids"]
+    offsets: list[tuple[int, int]] = enc["offset_mapping"]
     special = [bool(s) for s in enc["special_tokens_mask"]]
-    words = _words(text, enc["offset_mapping"], special)
+    truncated = len(ids) > model.max_length
+    if truncated:  # cut as EmotionModel.preprocess does: the first tokens and the final [SEP]
+        keep = [*range(model.max_length - 1), len(ids) - 1]
+        ids, offsets, special = [ids[i] for i in keep], [offsets[i] for i in keep], [special[i] for i in keep]
+    words = _words(text, offsets, special)
     if not words:
         raise InvalidText("text has no words the model's tokenizer keeps")
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
@@ -132,18 +130,17 @@ def explain(
     prepared = _prepare(model, text, target)
     embeddings = model.model.get_input_embeddings()
     mask = torch.ones(1, len(prepared.ids), dtype=torch.long)
-    probe_alphas = [j / (probes + 1) for j in range(1, probes + 1)]
-    alphas = [0.0, 1.0, *probe_alphas]
-    with torch.no_grad():
-        start, end = embeddings(torch.tensor([prepared.baseline, prepared.ids])).split(1)
-        points = start + torch.tensor(alphas).view(-1, 1, 1) * (end - start)
-        logits = model.model(inputs_embeds=points, attention_mask=mask.expand(len(alphas), -1)).logits
-        values = model.target_probability(logits, target).tolist()
-    f_text = values[1]
 
     def score(embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         logits = model.model(inputs_embeds=embeds, attention_mask=mask).logits
         return model.target_probability(logits, target)
+
+    alphas = [0.0, 1.0, *(j / (probes + 1) for j in range(1, probes + 1))]
+    with torch.no_grad():
+        start, end = embeddings(torch.tensor([prepared.baseline, prepared.ids])).split(1)
+        points = start + torch.tensor(alphas).view(-1, 1, 1) * (end - start)
+        values = score(points, mask.expand(len(alphas), -1)).tolist()
+    f_text = values[1]
 
     result = integrate(
         score,

@@ -38,7 +38,6 @@ class PathResult:
     delta: float  # sum(per_token) - (f(end) - f(start))
     evaluations: int  # gradient evaluations spent over all passes
     passes: int
-    segments: int
 
 
 @dataclass(frozen=True)
@@ -111,12 +110,13 @@ def integrate(
             spans.extend(pieces)
         if not spans:
             break
-        kept = [s for s in segments if all(s is not t for t in split)]
+        split_ids = {id(s) for s in split}
+        kept = [s for s in segments if id(s) not in split_ids]
         segments = kept + _evaluate(score, path, spans, SEGMENT_STEPS)
         evaluations += len(spans) * SEGMENT_STEPS
         passes += 1
     per_token = np.sum([s.per_token for s in segments], axis=0)
-    return PathResult(per_token, _delta(segments), evaluations, passes, len(segments))
+    return PathResult(per_token, _delta(segments), evaluations, passes)
 
 
 def _first_spans(known: list[tuple[float, float]], flat: float) -> list[_Span]:

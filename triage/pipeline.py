@@ -32,7 +32,7 @@ TIER_SLOT = "customer_tier"
 DEFAULT_TIER = "standard"
 # the agent's own words come back from Rasa as bot events: they are already stored as agent messages
 AGENT_ECHO_RESPONSE = "utter_agent_message"
-# Explanations cost 0.3-1.6 s each on one CPU thread (shipped MiniLM, adaptive IG steps, measured):
+# Explanations cost 0.1-0.3 s each beside the scoring thread (shipped MiniLM, adaptive IG, measured):
 # by default only the most stressed of the utterances that counted is explained.
 MAX_EXPLAINED = 1
 

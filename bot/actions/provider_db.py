@@ -139,6 +139,9 @@ def create_schema(url: str) -> Engine:
     return engine
 
 
+_TIER_COLUMN_SEEN: set[str] = set()  # database URLs whose customers table has the tier column
+
+
 def has_tier_column(connection: Connection) -> bool:
     return "tier" in {column["name"] for column in inspect(connection).get_columns(Customer.__tablename__)}
 
@@ -189,9 +192,12 @@ class ProviderRepository:
 
     def tier_of(self, customer: Customer) -> str | None:
         """The customer's tier; None when the database predates tiers (`seed` upgrades it)."""
-        if not has_tier_column(self.session.connection()):
-            logger.warning("provider database without customers.tier: `actions.provider_db seed` upgrades it")
-            return None
+        url = str(self.session.get_bind().url)
+        if url not in _TIER_COLUMN_SEEN:  # a column once there stays: look at the schema until then only
+            if not has_tier_column(self.session.connection()):
+                logger.warning("provider database lacks customers.tier: `actions.provider_db seed` adds it")
+                return None
+            _TIER_COLUMN_SEEN.add(url)
         return self.session.execute(select(Customer.tier).where(Customer.id == customer.id)).scalar_one()
 
     def verify_customer(self, email: str, last_four: str) -> Customer | None:

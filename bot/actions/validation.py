@@ -60,7 +60,8 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         if last_four is None:
             dispatcher.utter_message(text=ASK_LAST_FOUR_AGAIN)
             return {"card_last_four": None}
-        if identity_mismatches(tracker) >= MAX_IDENTITY_MISMATCHES:
+        mismatches = identity_mismatches(tracker)
+        if mismatches >= MAX_IDENTITY_MISMATCHES:
             dispatcher.utter_message(text=IDENTITY_LOCKED)
             return {"customer_email": None, "card_last_four": None}
         email = tracker.get_slot("customer_email") or ""
@@ -71,7 +72,7 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         except ProviderUnavailable:
             return {"card_last_four": None}
         if customer is None:
-            if identity_mismatches(tracker) + 1 >= MAX_IDENTITY_MISMATCHES:
+            if mismatches + 1 >= MAX_IDENTITY_MISMATCHES:
                 dispatcher.utter_message(text=IDENTITY_LOCKED)
             else:
                 dispatcher.utter_message(text=NO_MATCH.format(last_four=last_four, email=email))
@@ -86,9 +87,12 @@ def identity_mismatches(tracker: Tracker) -> int:
     for event in reversed(tracker.events):
         if event.get("event") == "session_started":
             break
+        if event.get("event") != "bot":
+            continue
         text = event.get("text") or ""
-        if event.get("event") == "bot" and (text.startswith(NO_MATCH_PREFIX) or text == IDENTITY_LOCKED):
-            count += 1 if text.startswith(NO_MATCH_PREFIX) else MAX_IDENTITY_MISMATCHES
+        if text == IDENTITY_LOCKED:
+            return MAX_IDENTITY_MISMATCHES
+        count += text.startswith(NO_MATCH_PREFIX)
     return count
 
 
