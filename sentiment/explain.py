@@ -132,7 +132,7 @@ def explain(
     mask = torch.ones(1, len(prepared.ids), dtype=torch.long)
 
     def score(embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        logits = model.model(inputs_embeds=embeds, attention_mask=mask).logits
+        logits = model.classifier(inputs_embeds=embeds, attention_mask=mask).logits
         return model.target_probability(logits, target)
 
     alphas = [0.0, 1.0, *(j / (probes + 1) for j in range(1, probes + 1))]

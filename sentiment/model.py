@@ -21,6 +21,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreT
 
 from sentiment.calibration import StressDefinition, stress_from_logits
 from sentiment.errors import InvalidText, ModelNotLoaded
+from sentiment.first_token import first_token_classifier
 from sentiment.goemotions import STRESS_LABELS
 from sentiment.settings import SentimentSettings
 from sentiment.types import Explanation, UtteranceScore
@@ -76,6 +77,8 @@ class EmotionModel:
             raise ModelNotLoaded(f"cannot load a sequence-classification model from {path}: {exc}") from exc
         self.model.eval()
         self.model.requires_grad_(False)
+        # What scores and explanations run on: the same parameters, the last layer for [CLS] only.
+        self.classifier = first_token_classifier(self.model)
         self.path = path
         config = self.model.config
         self.labels: list[str] = [str(config.id2label[i]) for i in range(config.num_labels)]
@@ -109,7 +112,7 @@ class EmotionModel:
         """Logits (batch, n_labels) of one batch, padded to its longest row."""
         batch = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt")
         with torch.inference_mode():
-            logits: torch.Tensor = self.model(
+            logits: torch.Tensor = self.classifier(
                 input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
             ).logits
         return logits
