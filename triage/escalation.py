@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage import audit
@@ -22,7 +23,7 @@ from triage.conversations import (
     policy_input,
     return_to_bot,
 )
-from triage.db import Conversation, ConversationState, Escalation, Feedback, User, utcnow
+from triage.db import AuditRecord, Conversation, ConversationState, Escalation, Feedback, User, utcnow
 from triage.errors import InvalidTransition, ValidationError
 from triage.outbox import enqueue
 from triage.policy import Decision, Policy, current_policy
@@ -155,6 +156,60 @@ def set_priority(
         outcome={"priority": priority, "band": band.name},
     )
     return conversation
+
+
+def follow_tier(
+    session: Session,
+    conversation: Conversation,
+    *,
+    previous_tier: str,
+    policy: Policy,
+    actor: Actor,
+    source_event_id: int | None = None,
+) -> bool:
+    """Move a conversation waiting for an agent with its customer's new tier: the old tier's points are
+    taken off its priority and the new tier's added (band and SLA deadline follow). A priority a person
+    set is left alone, and so is a conversation an agent already has. Returns whether it moved."""
+    if conversation.state != ConversationState.QUEUED or conversation.priority is None:
+        return False
+    if priority_overridden(session, conversation):
+        return False
+    points = policy.tier_points(conversation.customer_tier) - policy.tier_points(previous_tier)
+    priority = max(0, min(100, conversation.priority + points))
+    if priority == conversation.priority:
+        return False
+    band = policy.band_for(priority)
+    before = {"priority": conversation.priority, "band": conversation.priority_band}
+    conversation.priority = priority
+    conversation.priority_band = band.name
+    if conversation.escalated_at is not None:
+        conversation.sla_deadline = as_utc(conversation.escalated_at) + timedelta(seconds=band.sla_seconds)
+    audit.record(
+        session,
+        actor,
+        "reprioritise",
+        conversation_id=conversation.id,
+        inputs={
+            "reason": "tier",
+            "tier": conversation.customer_tier,
+            "previous_tier": previous_tier,
+            "source_event_id": source_event_id,
+            "before": before,
+        },
+        outcome={"priority": priority, "band": band.name},
+        versions={"policy": policy.version},
+    )
+    return True
+
+
+def priority_overridden(session: Session, conversation: Conversation) -> bool:
+    """Whether a person set this conversation's priority since it was last escalated."""
+    query = select(AuditRecord.id).where(
+        AuditRecord.conversation_id == conversation.id, AuditRecord.action == "override_priority"
+    )
+    if conversation.escalated_at is not None:
+        query = query.where(AuditRecord.at >= conversation.escalated_at)
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def unflag(session: Session, escalation_id: int, *, reason: str, actor: Actor) -> Escalation:

@@ -253,6 +253,15 @@ class BatchProcessor:
             outcome={"tier": tier, "previous": previous},
             versions={"policy": self.policy.version},
         )
+        # a customer already waiting for an agent moves in the queue with their tier
+        services.follow_tier(
+            session,
+            conversation,
+            previous_tier=previous,
+            policy=self.policy,
+            actor=audit.WORKER,
+            source_event_id=change.event.id,
+        )
 
     def _store(
         self,

@@ -251,8 +251,12 @@ class Policy:
         points = _points(weight)
         return FactorContribution("intent", data.intent, points, f"intent {data.intent} -> +{points}")
 
+    def tier_points(self, tier: str) -> int:
+        """The points a customer tier adds (0 for a tier the policy does not list)."""
+        return _points(self.config.factors.tiers.get(tier, 0))
+
     def _tier(self, data: PolicyInput) -> FactorContribution | None:
-        points = _points(self.config.factors.tiers.get(data.customer_tier, 0))
+        points = self.tier_points(data.customer_tier)
         if not points:
             return None
         return FactorContribution(

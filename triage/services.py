@@ -9,7 +9,7 @@ rows, the audit records and the outbox commands together. Errors are the domain 
 from __future__ import annotations
 
 from triage.conversations import as_utc, get_conversation, new_conversation, policy_input
-from triage.escalation import escalate, record_feedback, request_handoff, set_priority, unflag
+from triage.escalation import escalate, follow_tier, record_feedback, request_handoff, set_priority, unflag
 from triage.handoff import (
     MAX_REPLY_CHARS,
     accept,
@@ -29,6 +29,7 @@ __all__ = [
     "assign_waiting",
     "check_sla",
     "escalate",
+    "follow_tier",
     "get_conversation",
     "new_conversation",
     "policy_input",

@@ -5,11 +5,10 @@ Everything lives in a schema of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
+from tests.postgres import temporary_schema
 from tests.unit.triage.fakes import FakeScorer
 from triage import services
 from triage.audit import Actor
@@ -35,19 +34,12 @@ from triage.redaction import redact
 from triage.worker import Worker
 
 pytestmark = pytest.mark.postgres
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
 def pg_url():
-    schema = f"triage_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(SERVER)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{SERVER}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with temporary_schema("triage") as url:
+        yield url
 
 
 def test_worker_and_services_on_postgres(pg_url, policy):

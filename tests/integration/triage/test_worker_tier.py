@@ -1,20 +1,43 @@
 """The customer tier: Rasa's `customer_tier` slot events, read by the worker from a real SQLite events
-table, stored on the conversation in the batch's transaction, and weighed by the policy (pinned: premium
-+10, vip +15; "I am angry" scores 0.91 -> stress +45, below the escalation threshold 50 on its own)."""
+table, stored on the conversation (SQLite and PostgreSQL) in the batch's transaction, and weighed by the
+policy (pinned: premium +10, vip +15; "I am angry" scores 0.91 -> stress +45, below the escalation
+threshold 50 on its own)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
+from tests.postgres import temporary_schema
+from tests.unit.triage.conftest import add_user
 from tests.unit.triage.fakes import FakeScorer
-from triage.db import AuditRecord, ConsumerOffset, Conversation, Escalation
+from triage import services
+from triage.audit import Actor
+from triage.db import AuditRecord, ConsumerOffset, Conversation, Escalation, Role, User, utcnow
+from triage.migrate import upgrade
 from triage.rasa_events import action_event, slot_event, user_event
 
 from .test_worker import make_worker, write
 
 ANGRY = "I am angry"  # card_arrival: not an urgent intent
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def clearline_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Clearline's database, migrated: SQLite, and PostgreSQL in a schema of its own (dropped after)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'clearline.db'}"
+        upgrade(url)
+        yield url
+        return
+    with temporary_schema("tier") as url:
+        upgrade(url)
+        yield url
 
 
 def tier_records(session) -> list[AuditRecord]:
@@ -155,3 +178,82 @@ def test_unknown_values_are_audited_even_when_the_tier_stays_and_a_reset_tier_is
             ("erin", "premium", "premium"),
             ("erin", None, "standard"),
         ]
+
+
+def as_user(user: User) -> Actor:
+    return Actor("user", user.username, user.id)
+
+
+def reprioritise_records(session) -> list[AuditRecord]:
+    query = select(AuditRecord).where(AuditRecord.action == "reprioritise").order_by(AuditRecord.id)
+    return list(session.scalars(query))
+
+
+def test_a_waiting_customer_moves_up_the_queue_when_their_tier_rises(session_factory, source, policy):
+    """Two premium customers wait with the same priority; the one who turns out to be vip is served first."""
+    write(
+        source,
+        [
+            ("gia", slot_event("customer_tier", "premium")),
+            ("gia", user_event(ANGRY)),
+            ("hal", slot_event("customer_tier", "premium")),
+            ("hal", user_event(ANGRY)),
+        ],
+    )
+    worker = make_worker(session_factory, source, policy)
+    result = worker.process_next_batch()
+    assert result is not None and result.escalated == ["gia", "hal"] and result.assigned == []
+    with session_factory() as s:
+        assert [s.get(Conversation, c).priority for c in ("gia", "hal")] == [55, 55]  # +45 stress, +10 tier
+    write(source, [("hal", slot_event("customer_tier", "vip"))])
+    assert worker.process_next_batch() is not None
+    with session_factory() as s:
+        hal = s.get(Conversation, "hal")
+        assert (hal.priority, hal.priority_band, hal.customer_tier) == (
+            60,
+            "P2",
+            "vip",
+        )  # premium 10 -> vip 15
+        assert services.as_utc(hal.sla_deadline) - services.as_utc(hal.escalated_at) == timedelta(seconds=300)
+        assert s.get(Conversation, "gia").priority == 55
+        (record,) = reprioritise_records(s)
+        assert record.actor == "worker" and record.conversation_id == "hal"
+        assert record.inputs["before"] == {"priority": 55, "band": "P3"}
+        assert (record.inputs["tier"], record.inputs["previous_tier"]) == ("vip", "premium")
+        assert record.outcome == {"priority": 60, "band": "P2"}
+        # one free agent: the vip customer, though they escalated second, is served first
+        add_user(s, "ann", skills=("cards", "general"), capacity=1)
+        assert services.assign_waiting(s, utcnow()) == [("hal", s.scalars(select(User.id)).one())]
+
+
+def test_a_forgotten_customer_loses_the_tier_points_but_a_persons_priority_stays(
+    session_factory, source, policy
+):
+    write(
+        source,
+        [
+            ("ida", slot_event("customer_tier", "vip")),
+            ("ida", user_event(ANGRY)),
+            ("jon", slot_event("customer_tier", "vip")),
+            ("jon", user_event(ANGRY)),
+        ],
+    )
+    worker = make_worker(session_factory, source, policy)
+    assert worker.process_next_batch() is not None
+    with session_factory() as s, s.begin():
+        boss = add_user(s, "boss", role=Role.SUPERVISOR)
+        services.set_priority(
+            s, "jon", priority=90, reason="complained twice", actor=as_user(boss), policy=policy
+        )
+    write(source, [("ida", slot_event("customer_tier", None)), ("jon", slot_event("customer_tier", None))])
+    assert worker.process_next_batch() is not None
+    with session_factory() as s:
+        assert (s.get(Conversation, "ida").priority, s.get(Conversation, "ida").customer_tier) == (
+            45,
+            "standard",
+        )
+        assert (s.get(Conversation, "jon").priority, s.get(Conversation, "jon").customer_tier) == (
+            90,
+            "standard",
+        )
+        assert [r.conversation_id for r in reprioritise_records(s)] == ["ida"]

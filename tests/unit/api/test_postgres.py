@@ -6,13 +6,12 @@ The imported tests below run again here with ``db_url`` pointing at PostgreSQL, 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from tests.postgres import temporary_schema
 from tests.unit.api.test_actions import (  # noqa: F401 - collected again on PostgreSQL
     c1,
     test_accept_reply_resolve_flow,
@@ -41,18 +40,10 @@ from tests.unit.api.test_live import (  # noqa: F401
 from triage.migrate import upgrade
 
 pytestmark = pytest.mark.postgres
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
-    schema = f"api_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(SERVER)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{SERVER}?options=-csearch_path%3D{schema}"
-    upgrade(url)
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with temporary_schema("api") as url:
+        upgrade(url)
+        yield url

@@ -126,6 +126,23 @@ def test_assign_waiting_routes_by_skill_and_capacity(session, escalated):
     assert services.assign_waiting(session, utcnow()) == []
 
 
+def test_a_tier_change_moves_only_a_conversation_still_waiting(session, escalated, policy):
+    conv = session.get(Conversation, "c1")
+    conv.priority, conv.customer_tier = 50, "vip"  # the worker stored the new tier
+    assert services.follow_tier(session, conv, previous_tier="standard", policy=policy, actor=WORKER)
+    raised = 50 + policy.tier_points("vip")
+    assert policy.tier_points("vip") > 0 and (conv.priority, conv.priority_band) == (
+        raised,
+        policy.band_for(raised).name,
+    )
+    carl = add_user(session, "carl", skills=("cards",), capacity=1)
+    assert services.assign_waiting(session, utcnow()) == [("c1", carl.id)]
+    conv.customer_tier = "standard"
+    assert not services.follow_tier(session, conv, previous_tier="vip", policy=policy, actor=WORKER)
+    assert conv.priority == raised  # an agent has it: the queue no longer matters
+    assert actions(session).count("reprioritise") == 1
+
+
 def test_accept_from_the_queue_and_ownership(session, escalated):
     ann, bob = add_user(session, "ann"), add_user(session, "bob")
     services.accept(session, "c1", ann)
