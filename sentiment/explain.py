@@ -24,7 +24,7 @@ from captum.attr import LayerIntegratedGradients
 
 from sentiment.errors import InvalidText
 from sentiment.integrated_gradients import integrate
-from sentiment.model import validate_text
+from sentiment.model import kept_positions, validate_text
 from sentiment.types import Explanation, Faithfulness, WordAttribution
 
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ def _prepare(model: EmotionModel, text: object, target: str) -> _Prepared:
     offsets: list[tuple[int, int]] = enc["offset_mapping"]
     special = [bool(s) for s in enc["special_tokens_mask"]]
     truncated = len(ids) > model.max_length
-    if truncated:  # cut as EmotionModel.preprocess does: the first tokens and the final [SEP]
-        keep = [*range(model.max_length - 1), len(ids) - 1]
+    if truncated:
+        keep = kept_positions(len(ids), model.max_length)
         ids, offsets, special = [ids[i] for i in keep], [offsets[i] for i in keep], [special[i] for i in keep]
     words = _words(text, offsets, special)
     if not words:

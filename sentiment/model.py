@@ -31,6 +31,14 @@ DEFAULT_THRESHOLD = 0.5  # label threshold for checkpoints without clearline.jso
 MAX_TOKENS_LIMIT = 512
 
 
+def kept_positions(n_tokens: int, max_length: int) -> list[int]:
+    """Token positions kept of a text ``n_tokens`` long: all, or the first ``max_length - 1`` and the final
+    [SEP] (the model's limit). Scoring and explanations cut texts the same way."""
+    if n_tokens <= max_length:
+        return list(range(n_tokens))
+    return [*range(max_length - 1), n_tokens - 1]
+
+
 def validate_text(text: object, position: int | None = None) -> str:
     """Return ``text`` as a str fit for the model, or raise :class:`InvalidText` saying why.
 
@@ -103,7 +111,7 @@ class EmotionModel:
         full = self.tokenizer(valid, add_special_tokens=True, truncation=False)["input_ids"]
         truncated = [len(ids) > self.max_length for ids in full]
         ids = [
-            row if not cut else row[: self.max_length - 1] + [row[-1]]  # keep the final [SEP]
+            row if not cut else [row[i] for i in kept_positions(len(row), self.max_length)]
             for row, cut in zip(full, truncated, strict=True)
         ]
         return Encoded(valid, ids, truncated)

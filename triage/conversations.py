@@ -12,7 +12,7 @@ from triage.audit import Actor
 from triage.db import Conversation, ConversationState, Escalation, Role, User, utcnow
 from triage.errors import ConversationNotFound, EscalationNotFound, NotAssignedToYou, StaleUpdate
 from triage.outbox import enqueue
-from triage.policy import Decision, PolicyInput
+from triage.policy import DEFAULT_TIER, Decision, PolicyInput
 
 HANDOFF_NOTICE = "utter_handoff_notice"
 HANDOFF_RESUMED = "utter_handoff_resumed"
@@ -38,7 +38,7 @@ def new_conversation(conversation_id: str, at: datetime | None = None) -> Conver
     return Conversation(
         id=conversation_id,
         state=ConversationState.BOT,
-        customer_tier="standard",
+        customer_tier=DEFAULT_TIER,
         fallback_count=0,
         human_requested=False,
         stress_trajectory=[],

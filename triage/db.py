@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from triage.policy import DEFAULT_TIER
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -94,7 +96,7 @@ class Conversation(Base):
     state: Mapped[ConversationState] = mapped_column(
         Enum(ConversationState, native_enum=False, length=16), default=ConversationState.BOT
     )
-    customer_tier: Mapped[str] = mapped_column(String(32), default="standard")
+    customer_tier: Mapped[str] = mapped_column(String(32), default=DEFAULT_TIER)
     latest_intent: Mapped[str | None] = mapped_column(String(128))
     fallback_count: Mapped[int] = mapped_column(Integer, default=0)
     human_requested: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -21,7 +21,7 @@ from triage import audit, services
 from triage.broker import BrokerEvent
 from triage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.explaining import driving_messages, pending_record
-from triage.policy import Decision, Policy
+from triage.policy import DEFAULT_TIER, Decision, Policy
 
 log = structlog.get_logger("triage.pipeline")
 
@@ -29,7 +29,6 @@ FALLBACK_INTENT = "nlu_fallback"
 HUMAN_INTENT = "request_human"
 # the bot's slot for the customer's tier (bot/domain/core.yml), set by the action server
 TIER_SLOT = "customer_tier"
-DEFAULT_TIER = "standard"
 # the agent's own words come back from Rasa as bot events: they are already stored as agent messages
 AGENT_ECHO_RESPONSE = "utter_agent_message"
 # Explanations cost 0.1-0.3 s each beside the scoring thread (shipped MiniLM, adaptive IG, measured):

@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from triage.errors import PolicyError
 
+# what a customer counts as until the bot says otherwise (the Conversation column default too)
+DEFAULT_TIER = "standard"
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -108,7 +111,7 @@ class PolicyInput:
     fallback_count: int = 0
     human_requested: bool = False
     intent: str | None = None
-    customer_tier: str = "standard"
+    customer_tier: str = DEFAULT_TIER
     minutes_elapsed: float = 0.0
 
 
