@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -117,9 +118,10 @@ def explain(
         delta_tolerance: while |convergence delta| exceeds it, segments with a large own error are
             integrated again more finely, within ``max_steps`` gradient evaluations in all; ``None`` = one
             pass. ``n_steps`` of the result counts every gradient evaluation spent.
-        probes: scores computed (forward only, in the same batch as both ends) at evenly spread points
-            of the path, then at the midpoints of the intervals where the score jumps
-            (``steep_midpoints``); the first pass's segments are narrow where it changes. ``0`` with
+        probes: scores computed (forward only, in one batch with the text's own score; the baseline's is
+            cached per length) at evenly spread points of the path, then at the midpoints of the
+            intervals where the score jumps (``steep_midpoints``); the first pass's segments are narrow
+            where it changes. ``0`` with
             ``delta_tolerance=None`` is exactly Captum's LIG with ``n_steps`` Gauss-Legendre steps.
 
     Raises:
@@ -145,14 +147,31 @@ def explain(
             values: list[float] = score(points, mask.expand(len(alphas), -1)).tolist()
             return list(zip(alphas, values, strict=True))
 
-        known = scores_at([0.0, 1.0, *(j / (probes + 1) for j in range(1, probes + 1))])
-        f_text = known[1][1]
+        known = scores_at([1.0, *(j / (probes + 1) for j in range(1, probes + 1))])
+        f_text = known[0][1]
+        known.append((0.0, _baseline_score(model, prepared.baseline, target, lambda: scores_at([0.0])[0][1])))
         zoom = steep_midpoints(known) if probes else []
         if zoom:
             known += scores_at(zoom)
 
     result = integrate(score, start, end, mask, known, n_steps, delta_tolerance, max(max_steps, n_steps))
     return _explanation(model, prepared, target, result.per_token, result.delta, f_text, result.evaluations)
+
+
+def _baseline_score(
+    model: EmotionModel, baseline: list[int], target: str, compute: Callable[[], float]
+) -> float:
+    """The target score of the all-[PAD] baseline, computed once per model, target and token pattern.
+
+    The baseline depends only on the text's length (and where truncation kept special tokens), so
+    texts of one length share it; the cache saves one row of every probe batch. Entries are bounded
+    by the model's length limit times the targets asked for; a race computes a value twice, harmlessly.
+    """
+    key = (target, tuple(baseline))
+    cached = model.baseline_scores.get(key)
+    if cached is None:
+        cached = model.baseline_scores[key] = compute()
+    return cached
 
 
 def steep_midpoints(known: list[tuple[float, float]]) -> list[float]:

@@ -87,6 +87,8 @@ class EmotionModel:
         self.model.requires_grad_(False)
         # What scores and explanations run on: the same parameters, the last layer for [CLS] only.
         self.classifier = first_token_classifier(self.model)
+        # f(all-[PAD] baseline) per (target, token ids): see sentiment.explain._baseline_score
+        self.baseline_scores: dict[tuple[str, tuple[int, ...]], float] = {}
         self.path = path
         config = self.model.config
         self.labels: list[str] = [str(config.id2label[i]) for i in range(config.num_labels)]

@@ -118,3 +118,29 @@ def test_probe_intervals_where_the_score_jumps_get_a_midpoint() -> None:
     known = [(0.0, 0.02), (1.0, 0.9), (0.25, 0.03), (0.5, 0.6), (0.75, 0.85)]  # ends first, as in explain
     assert steep_midpoints(known) == [0.375, 0.625]  # 0.03 -> 0.6 and 0.6 -> 0.85 move by more than 0.2
     assert steep_midpoints([(0.0, 0.1), (1.0, 0.2), (0.5, 0.15)]) == []
+
+
+def test_the_baseline_score_is_computed_once_per_target_and_length(
+    plain_model: EmotionModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain_model.baseline_scores.clear()
+    fixed_nodes = {"probes": 0, "delta_tolerance": None}  # node placement then ignores the ends' scores
+    first = plain_model.explain("my card is blocked", **fixed_nodes)
+    [(key, cached)] = plain_model.baseline_scores.items()
+    target, baseline = key
+    assert target == "stress" and len(baseline) == len(
+        plain_model.tokenizer("my card is blocked")["input_ids"]
+    )
+    with torch.no_grad():  # the cached value is the model's score of the all-[PAD] input
+        logits = plain_model.model(input_ids=torch.tensor([list(baseline)])).logits
+    assert cached == pytest.approx(float(plain_model.target_probability(logits, "stress")[0]), abs=1e-5)
+    # The same length reuses it (a wrong cached value would show in the delta); another
+    # target or length computes its own.
+    plain_model.baseline_scores[key] = cached + 0.5
+    shifted = plain_model.explain("my card is blocked", **fixed_nodes)
+    assert shifted.delta == pytest.approx(first.delta + 0.5, abs=1e-5)
+    plain_model.baseline_scores.clear()
+    plain_model.explain("my card is blocked", target="anger")
+    plain_model.explain("my card is blocked now")
+    assert {k[0] for k in plain_model.baseline_scores} == {"anger", "stress"}
+    assert len(plain_model.baseline_scores) == 2
