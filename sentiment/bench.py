@@ -16,6 +16,11 @@ from sentiment.model import EmotionModel
 from sentiment.types import Explanation
 
 REFERENCE_STEPS = 50
+# The latency target (p95 <= 150 ms) was set on a 2-vCPU machine where the reference LIG (n_steps=50)
+# takes about 450 ms for a 21-token utterance. Each run times the same on its own machine, so the p95 can
+# be scaled to that machine: faster or slower hardware does not pass or fail the target by itself.
+TARGET_MACHINE_LIG_21_TOKENS_MS = 450.0
+SPEED_PROBE_TOKENS = 21
 CONVERGED_DELTA = 0.002
 MOVED = 0.1  # f(text) - f(baseline) at least this: there is a score change to explain
 
@@ -100,6 +105,8 @@ def run_benchmark(
         explain(model, t, n_steps=4, probes=9, delta_tolerance=CONVERGED_DELTA, max_steps=2000)
         for t in short[:reference_n]
     ]
+    lig_21_ms = reference_ms_at_length(model, short, SPEED_PROBE_TOKENS)
+    speed = TARGET_MACHINE_LIG_21_TOKENS_MS / lig_21_ms  # > 1: this machine is faster
     agreement = {
         **attribution_agreement("explain", our_results[:reference_n], converged),
         **attribution_agreement("reference", reference_results, converged),
@@ -119,6 +126,10 @@ def run_benchmark(
         "explain_first_pass_steps": DEFAULT_STEPS,
         **{f"explain_{key}": value for key, value in ours.items() if key != "random_comprehensiveness"},
         "random_comprehensiveness": ours["random_comprehensiveness"],
+        "reference_21_tokens_ms": round(lig_21_ms, 1),
+        "target_machine_reference_21_tokens_ms": TARGET_MACHINE_LIG_21_TOKENS_MS,
+        "machine_speed_vs_target_machine": round(speed, 2),
+        "explain_p95_ms_on_target_machine": round(ours["p95_ms"] * speed, 1),
         "reference_n_steps": REFERENCE_STEPS,
         **{f"reference_{key}": value for key, value in reference.items()},
         "explain_comprehensiveness_on_reference_texts": round(
@@ -126,6 +137,23 @@ def run_benchmark(
         ),
         **agreement,
     }
+
+
+def reference_ms_at_length(model: EmotionModel, texts: list[str], tokens: int, count: int = 3) -> float:
+    """Median time of the reference LIG on up to ``count`` texts of the token count nearest ``tokens``
+    (best of two runs each: the machine's speed, not a passing stall)."""
+    lengths = {t: len(model.tokenizer(t)["input_ids"]) for t in texts}
+    nearest = min(lengths.values(), key=lambda n: (abs(n - tokens), n))
+    chosen = [t for t in texts if lengths[t] == nearest][:count]
+    times = []
+    for text in chosen:
+        runs = []
+        for _ in range(2):
+            started = time.perf_counter()
+            explain_with_layer_ig(model, text, n_steps=REFERENCE_STEPS)
+            runs.append((time.perf_counter() - started) * 1000)
+        times.append(min(runs) * tokens / nearest)  # cost grows about linearly with the length
+    return float(np.median(times))
 
 
 def explanation_figures(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from sentiment.bench import run_benchmark
 from sentiment.bench_data import support_utterances
 from sentiment.model import EmotionModel
@@ -37,3 +39,9 @@ def test_benchmark_reports_every_required_figure(plain_model: EmotionModel) -> N
     assert figures["explain_vs_converged_pearson_mean"] > 0.9
     assert figures["reference_vs_converged_pearson_mean"] > 0.9
     assert 0.0 <= figures["explain_vs_converged_same_top_word"] <= 1.0
+    # the p95 scaled to the target machine by the reference's time on a 21-token text, on each machine
+    speed = figures["target_machine_reference_21_tokens_ms"] / figures["reference_21_tokens_ms"]
+    assert figures["machine_speed_vs_target_machine"] == pytest.approx(speed, rel=0.01)
+    assert figures["explain_p95_ms_on_target_machine"] == pytest.approx(
+        figures["explain_p95_ms"] * speed, rel=0.01
+    )
