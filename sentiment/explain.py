@@ -121,8 +121,8 @@ def explain(
         probes: scores computed (forward only, in one batch with the text's own score; the baseline's is
             cached per length) at evenly spread points of the path, then at the midpoints of the
             intervals where the score jumps (``steep_midpoints``); the first pass's segments are narrow
-            where it changes. ``0`` with
-            ``delta_tolerance=None`` is exactly Captum's LIG with ``n_steps`` Gauss-Legendre steps.
+            where it changes. ``0`` with ``delta_tolerance=None`` is exactly Captum's LIG with
+            ``n_steps`` Gauss-Legendre steps.
 
     Raises:
         InvalidText: bad text, unknown target, or a text with no words the tokenizer keeps.

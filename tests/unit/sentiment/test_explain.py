@@ -115,7 +115,7 @@ def test_probes_only_move_the_nodes_not_the_answer(plain_model: EmotionModel) ->
 
 
 def test_probe_intervals_where_the_score_jumps_get_a_midpoint() -> None:
-    known = [(0.0, 0.02), (1.0, 0.9), (0.25, 0.03), (0.5, 0.6), (0.75, 0.85)]  # ends first, as in explain
+    known = [(0.0, 0.02), (1.0, 0.9), (0.25, 0.03), (0.5, 0.6), (0.75, 0.85)]  # in any order: it sorts
     assert steep_midpoints(known) == [0.375, 0.625]  # 0.03 -> 0.6 and 0.6 -> 0.85 move by more than 0.2
     assert steep_midpoints([(0.0, 0.1), (1.0, 0.2), (0.5, 0.15)]) == []
 
