@@ -26,7 +26,7 @@ from triage.conversations import (
 from triage.db import AuditRecord, Conversation, ConversationState, Escalation, Feedback, User, utcnow
 from triage.errors import InvalidTransition, ValidationError
 from triage.outbox import enqueue
-from triage.policy import Decision, Policy, current_policy
+from triage.policy import Band, Decision, Policy, current_policy
 
 VERDICTS = ("correct", "wrong")
 
@@ -140,12 +140,7 @@ def set_priority(
     conversation = get_conversation(session, conversation_id)
     if conversation.state not in OPEN_STATES:
         raise InvalidTransition(f"conversation {conversation_id!r} is {conversation.state.value}, not open")
-    band = (policy or current_policy()).band_for(priority)
-    before = {"priority": conversation.priority, "band": conversation.priority_band}
-    conversation.priority = priority
-    conversation.priority_band = band.name
-    if conversation.escalated_at is not None and conversation.first_agent_reply_at is None:
-        conversation.sla_deadline = as_utc(conversation.escalated_at) + timedelta(seconds=band.sla_seconds)
+    before, band = _move_priority(conversation, priority, policy or current_policy())
     flush(session)
     audit.record(
         session,
@@ -156,6 +151,18 @@ def set_priority(
         outcome={"priority": priority, "band": band.name},
     )
     return conversation
+
+
+def _move_priority(conversation: Conversation, priority: int, policy: Policy) -> tuple[dict[str, Any], Band]:
+    """Set the priority and its band; the SLA deadline follows until an agent has replied. Returns the
+    priority and band before, for the audit record, and the new band."""
+    band = policy.band_for(priority)
+    before = {"priority": conversation.priority, "band": conversation.priority_band}
+    conversation.priority = priority
+    conversation.priority_band = band.name
+    if conversation.escalated_at is not None and conversation.first_agent_reply_at is None:
+        conversation.sla_deadline = as_utc(conversation.escalated_at) + timedelta(seconds=band.sla_seconds)
+    return before, band
 
 
 def follow_tier(
@@ -178,12 +185,7 @@ def follow_tier(
     priority = max(0, min(100, conversation.priority + points))
     if priority == conversation.priority:
         return False
-    band = policy.band_for(priority)
-    before = {"priority": conversation.priority, "band": conversation.priority_band}
-    conversation.priority = priority
-    conversation.priority_band = band.name
-    if conversation.escalated_at is not None:
-        conversation.sla_deadline = as_utc(conversation.escalated_at) + timedelta(seconds=band.sla_seconds)
+    before, band = _move_priority(conversation, priority, policy)
     audit.record(
         session,
         actor,

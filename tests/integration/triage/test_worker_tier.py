@@ -189,17 +189,14 @@ def reprioritise_records(session) -> list[AuditRecord]:
     return list(session.scalars(query))
 
 
+def angry_customers(source, tier: str, *senders: str) -> None:
+    """Each sender gets ``tier`` from the bot, then says they are angry."""
+    write(source, [(s, e) for s in senders for e in (slot_event("customer_tier", tier), user_event(ANGRY))])
+
+
 def test_a_waiting_customer_moves_up_the_queue_when_their_tier_rises(session_factory, source, policy):
     """Two premium customers wait with the same priority; the one who turns out to be vip is served first."""
-    write(
-        source,
-        [
-            ("gia", slot_event("customer_tier", "premium")),
-            ("gia", user_event(ANGRY)),
-            ("hal", slot_event("customer_tier", "premium")),
-            ("hal", user_event(ANGRY)),
-        ],
-    )
+    angry_customers(source, "premium", "gia", "hal")
     worker = make_worker(session_factory, source, policy)
     result = worker.process_next_batch()
     assert result is not None and result.escalated == ["gia", "hal"] and result.assigned == []
@@ -229,15 +226,7 @@ def test_a_waiting_customer_moves_up_the_queue_when_their_tier_rises(session_fac
 def test_a_forgotten_customer_loses_the_tier_points_but_a_persons_priority_stays(
     session_factory, source, policy
 ):
-    write(
-        source,
-        [
-            ("ida", slot_event("customer_tier", "vip")),
-            ("ida", user_event(ANGRY)),
-            ("jon", slot_event("customer_tier", "vip")),
-            ("jon", user_event(ANGRY)),
-        ],
-    )
+    angry_customers(source, "vip", "ida", "jon")
     worker = make_worker(session_factory, source, policy)
     assert worker.process_next_batch() is not None
     with session_factory() as s, s.begin():
