@@ -19,8 +19,10 @@ def temporary_schema(prefix: str) -> Iterator[str]:
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        yield f"{SERVER}?options=-csearch_path%3D{schema}"
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        try:
+            yield f"{SERVER}?options=-csearch_path%3D{schema}"
+        finally:  # also when the migration or the test using it fails: no schema is left behind
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
