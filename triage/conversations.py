@@ -113,9 +113,12 @@ def policy_input(conversation: Conversation, now: datetime | None = None) -> Pol
 
 
 def return_to_bot(session: Session, conversation: Conversation, state: ConversationState) -> None:
+    now = utcnow()
     conversation.state = state
-    conversation.resolved_at = utcnow()
+    conversation.resolved_at = now
     conversation.human_requested = False
     conversation.fallback_count = 0
     enqueue(session, conversation.id, "resume")
     enqueue(session, conversation.id, "utter", {"name": HANDOFF_RESUMED})
+    # a message sent between this commit and the resume reaching Rasa is logged but not answered
+    enqueue(session, conversation.id, "answer_pending", {"since": now.timestamp()})

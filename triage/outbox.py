@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from triage.db import Message, OutboxCommand, session_scope, utcnow
 
-CommandKind = Literal["pause", "resume", "say", "utter"]
+CommandKind = Literal["pause", "resume", "say", "utter", "answer_pending"]
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=5)
 

@@ -100,6 +100,9 @@ def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance |
     # JSON may carry unpaired surrogates ("\\ud800"): neither the model nor PostgreSQL accepts them
     text = text.encode("utf-8", "replace").decode("utf-8")
     if event.type == "user":
+        metadata = data.get("metadata")
+        if isinstance(metadata, dict) and metadata.get("is_external"):
+            return None  # Rasa's trigger_intent (answer_pending): a replay, not the customer's words
         parse = data.get("parse_data") or {}
         intent = (parse.get("intent") or {}) if isinstance(parse, dict) else {}
         name = intent.get("name") if isinstance(intent, dict) else None

@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import structlog
+
+log = structlog.get_logger("triage.rasa_client")
 
 
 class RasaError(Exception):
     """Rasa did not confirm the command (transport error or a non-2xx answer)."""
 
 
+def unanswered_after_resume(events: Sequence[dict[str, Any]], since: float) -> dict[str, Any] | None:
+    """The customer's message that Rasa logged while still paused, at or after ``since`` (when the
+    agent resolved), and that nobody has answered: the message sent in the moment between the resolve and
+    the ``resume`` reaching Rasa. ``None`` when there is none, when the bot is paused again, or when
+    Rasa has logged a user message since the resume (it answered that one itself, or this was already
+    triggered): so answering it is safe to retry.
+
+    Messages from before the resolve are not picked up: the agent saw them and chose to resolve.
+    """
+    resumed_at = max((i for i, e in enumerate(events) if e.get("event") == "resume"), default=None)
+    if resumed_at is None:
+        return None
+    if any(e.get("event") in ("user", "pause") for e in events[resumed_at + 1 :]):
+        return None
+    for event in reversed(events[:resumed_at]):
+        kind = event.get("event")
+        if kind in ("bot", "pause"):
+            return None
+        metadata = event.get("metadata")
+        if kind == "user" and not (isinstance(metadata, dict) and metadata.get("is_external")):
+            stamp = event.get("timestamp")
+            return event if isinstance(stamp, int | float) and stamp >= since else None
+    return None
+
+
 class RasaClient:
-    """Commands of the outbox: ``pause``, ``resume``, ``say`` (agent text) and ``utter`` (a response)."""
+    """Commands of the outbox: ``pause``, ``resume``, ``say`` (agent text), ``utter`` (a response) and
+    ``answer_pending`` (have the bot answer a message that came during the hand-back)."""
 
     def __init__(
         self, base_url: str, token: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
@@ -60,6 +90,41 @@ class RasaClient:
         # customer's next message.
         self.append_events(conversation_id, [{"event": "resume"}, {"event": "active_loop", "name": None}])
 
+    def answer_pending(self, conversation_id: str, since: float) -> bool:
+        """After a resume, have the bot answer the message the customer sent while it was still paused
+        (see ``unanswered_after_resume``); return whether there was one.
+
+        Rasa logged that message and its NLU result but predicted nothing. Its ``trigger_intent``
+        endpoint runs the prediction loop on the same intent and entities and sends the answer to the
+        customer's latest channel; it logs an external user event, which the worker skips.
+        """
+        message = unanswered_after_resume(self.tracker_events(conversation_id), since)
+        if message is None:
+            return False
+        parse = message.get("parse_data")
+        parse = parse if isinstance(parse, dict) else {}
+        intent = parse.get("intent")
+        name = intent.get("name") if isinstance(intent, dict) else None
+        entities = parse.get("entities")
+        body = {
+            "name": name if isinstance(name, str) and name else "nlu_fallback",
+            "entities": entities if isinstance(entities, list) else [],
+        }
+        self._post(self._path(conversation_id, "trigger_intent"), body, {"output_channel": "latest"})
+        log.info("late_message_answered", conversation_id=conversation_id, intent=body["name"])
+        return True
+
+    def tracker_events(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The conversation's events since its last restart, oldest first."""
+        try:
+            answer = self._http.get(self._path(conversation_id, "tracker"), params={"token": self._token})
+        except httpx.HTTPError as exc:
+            raise RasaError(f"GET tracker failed: {type(exc).__name__}: {exc}") from exc
+        if not answer.is_success:
+            raise RasaError(f"GET tracker answered {answer.status_code}: {answer.text[:300]}")
+        events = answer.json().get("events")
+        return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+
     def say(self, conversation_id: str, text: str) -> None:
         """Send text to the customer as a bot message. No action is inserted into the conversation
         (unlike Rasa's execute endpoint), so the customer's next message is understood as usual,
@@ -98,5 +163,7 @@ class RasaClient:
             self.utter(conversation_id, str(payload["name"]))
         elif kind == "say":
             self.say(conversation_id, str(payload["text"]))
+        elif kind == "answer_pending":
+            self.answer_pending(conversation_id, float(payload["since"]))
         else:
             raise RasaError(f"unknown outbox command {kind!r}")

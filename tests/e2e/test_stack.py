@@ -27,6 +27,8 @@ import pytest
 import socketio
 
 from api.users import DEMO_PASSWORD
+from triage.rasa_client import RasaClient
+from triage.settings import DEMO_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEARLINE = Path(sys.executable).parent / "clearline"
@@ -274,15 +276,41 @@ async def play_conversation(stack: Stack) -> None:
 
         await poll(customer_message_stored, 30, "the customer's message in the agent's transcript")
 
-        # 6. Resolving resumes the bot, and the customer is told.
+        # 6. Resolving resumes the bot, and the customer is told. The customer asks at once, maybe
+        #    before the resume has reached Rasa: the bot answers either way.
+        mark = len(customer.history)
         r = await api.post(f"/api/v1/conversations/{customer.session_id}/resolve", json={})
         assert r.status_code == 200, r.text
-        await customer.wait_for("assistant", timeout_s=30)
         await customer.say("What exchange rate do you use when I pay abroad?")
-        answer = await customer.replies()
-        assert answer and any("rate" in text.lower() for text in answer), answer
+        await customer.wait_for("assistant", timeout_s=30, since=mark)
+        await customer.wait_for("rate", timeout_s=30, since=mark)
     finally:
         await api.aclose()
+        await customer.sio.disconnect()
+
+
+async def test_a_message_sent_before_the_resume_reaches_rasa_is_answered_after_it(stack: Stack) -> None:
+    """The hand-back race, made certain: Rasa is still paused when the customer writes (as between an
+    agent's resolve and the outbox's resume); after the resume the bot answers on the customer's channel."""
+    customer = Customer(stack.rasa)
+    await customer.connect()
+    rasa = RasaClient(stack.rasa, stack.env.get("CLEARLINE_RASA_TOKEN", DEMO_SECRET))
+    try:
+        await customer.say("hello")
+        assert await customer.replies(), "the bot did not greet"
+        rasa.pause(customer.session_id)
+        resolved_at = time.time()
+        await customer.say("What exchange rate do you use when I pay abroad?")
+        assert await customer.replies(first_timeout_s=4) == [], "the paused bot answered"
+        assert rasa.answer_pending(customer.session_id, resolved_at) is False  # not resumed yet
+        rasa.resume(customer.session_id)
+        assert rasa.answer_pending(customer.session_id, resolved_at) is True
+        answer = await customer.replies()
+        assert any("rate" in text.lower() for text in answer), answer
+        assert rasa.answer_pending(customer.session_id, resolved_at) is False  # answered once only
+        assert await customer.replies(first_timeout_s=3) == []
+    finally:
+        rasa.close()
         await customer.sio.disconnect()
 
 

@@ -26,6 +26,7 @@ class Recorded:
 class RasaDouble:
     status: int = 200
     requests: list[Recorded] = field(default_factory=list)
+    tracker_events: list[dict[str, Any]] = field(default_factory=list)  # what GET .../tracker answers
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -38,10 +39,12 @@ class RasaDouble:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the domain, for response texts (not recorded)
-                # Rasa 3.6 answers 406 without this header
-                accepted = self.headers.get("Accept") == "application/json"
-                payload = json.dumps({"responses": RESPONSES}).encode()
+            def do_GET(self) -> None:  # noqa: N802 - the domain or a tracker (not recorded)
+                if urlsplit(self.path).path.endswith("/tracker"):
+                    accepted, payload = True, json.dumps({"events": double.tracker_events}).encode()
+                else:  # Rasa 3.6 answers 406 without this header
+                    accepted = self.headers.get("Accept") == "application/json"
+                    payload = json.dumps({"responses": RESPONSES}).encode()
                 self.send_response(double.status if accepted else 406)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

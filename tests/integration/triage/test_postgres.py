@@ -98,6 +98,7 @@ def test_worker_and_services_on_postgres(pg_url, policy):
             "say",
             "resume",
             "utter",
+            "answer_pending",
         ]
         assert s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()[-4:] == [
             "assign",

@@ -20,6 +20,7 @@ from triage.db import (
 )
 from triage.outbox import deliver_outbox, enqueue
 from triage.rasa_client import RasaClient, RasaError
+from triage.rasa_events import bot_event, user_event
 
 from .fake_rasa import RasaDouble
 
@@ -78,6 +79,47 @@ def test_non_2xx_and_connection_errors_raise(rasa):
         client.resume("c1")
     with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match="unknown outbox command"):
         client.send("c1", "dance", {})
+
+
+def test_answer_pending_triggers_the_late_messages_intent_on_the_latest_channel(rasa):
+    late = user_event("and my card?", intent="card_arrival", timestamp=1_000.1)
+    late["parse_data"]["entities"] = [{"entity": "currency", "value": "EUR"}]
+    rasa.tracker_events = [
+        {"event": "pause", "timestamp": 900.0},
+        bot_event("Ann here", "clearline_agent", timestamp=950.0),
+        late,
+        {"event": "resume", "timestamp": 1_000.3},
+    ]
+    with RasaClient(rasa.url, "t") as client:
+        client.send("conv/1", "answer_pending", {"since": 1_000.0})
+        assert client.answer_pending("conv/1", since=1_000.2) is False  # the message predates that
+    assert [(r.path, r.query, r.body) for r in rasa.requests] == [
+        (
+            "/conversations/conv%2F1/trigger_intent",
+            {"token": ["t"], "output_channel": ["latest"]},
+            {"name": "card_arrival", "entities": [{"entity": "currency", "value": "EUR"}]},
+        )
+    ]
+
+
+def test_answer_pending_without_a_parsed_intent_asks_the_fallback(rasa):
+    late = {"event": "user", "text": "\u00e9\u00e9", "timestamp": 1_000.1, "parse_data": "garbled"}
+    rasa.tracker_events = [late, {"event": "resume", "timestamp": 1_000.3}]
+    with RasaClient(rasa.url, "t") as client:
+        assert client.answer_pending("c1", since=1_000.0) is True
+    assert rasa.requests[0].body == {"name": "nlu_fallback", "entities": []}
+
+
+def test_answer_pending_failures_raise_for_a_retry(rasa):
+    rasa.tracker_events = [user_event("hi", timestamp=5.0), {"event": "resume", "timestamp": 6.0}]
+    rasa.status = 500
+    with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match="GET tracker answered 500"):
+        client.answer_pending("c1", since=1.0)
+    with (
+        RasaClient(closed_port_url(), "t", timeout=2) as client,
+        pytest.raises(RasaError, match="GET tracker failed: ConnectError"),
+    ):
+        client.answer_pending("c1", since=1.0)
 
 
 def add_commands(session_factory):

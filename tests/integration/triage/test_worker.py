@@ -159,14 +159,17 @@ def test_malformed_and_other_events_are_skipped_and_the_offset_moves_on(session_
                 "c1",
                 bot_event("Ann: your card is frozen", utter_action="utter_agent_message"),
             ),  # the agent's echo
+            # Rasa's trigger_intent replaying a message after the hand-back: not the customer's words
+            ("c1", {**user_event("EXTERNAL: card_arrival"), "metadata": {"is_external": True}}),
+            ("c1", {**user_event("odd metadata"), "metadata": "x"}),
             ("c1", user_event("fine")),
         ],
     )
     result = make_worker(session_factory, source, policy).process_next_batch()
-    assert result is not None and (result.events, result.stored, result.skipped) == (6, 1, 5)
+    assert result is not None and (result.events, result.stored, result.skipped) == (8, 2, 6)
     with session_factory() as s:
-        assert s.scalars(select(Message.text)).all() == ["fine"]
-        assert s.get(ConsumerOffset, "triage-worker").last_event_id == 6
+        assert s.scalars(select(Message.text).order_by(Message.id)).all() == ["odd metadata", "fine"]
+        assert s.get(ConsumerOffset, "triage-worker").last_event_id == 8
 
 
 def test_scorer_failure_rolls_the_whole_batch_back(session_factory, source, policy):

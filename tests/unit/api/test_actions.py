@@ -63,7 +63,7 @@ def test_accept_reply_resolve_flow(
     resolved = client.post("/api/v1/conversations/c1/resolve", headers=alice)
     assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
     kinds = [kind for _, kind, _ in rasa.sent]
-    assert kinds[-2:] == ["resume", "utter"]
+    assert kinds[-3:] == ["resume", "utter", "answer_pending"]
     with factory() as session:
         actions = list(session.scalars(select(AuditRecord.action).where(AuditRecord.conversation_id == "c1")))
     assert actions == ["escalate", "accept", "reply", "resolve"]
@@ -243,7 +243,7 @@ def test_unflag_of_a_waiting_conversation_returns_it_to_the_bot(
     )
     assert response.status_code == 200
     assert conversation(factory, "c1").state == ConversationState.BOT
-    assert [kind for _, kind, _ in rasa.sent][-2:] == ["resume", "utter"]
+    assert [kind for _, kind, _ in rasa.sent][-3:] == ["resume", "utter", "answer_pending"]
 
 
 def test_stale_version_is_a_409_and_changes_nothing(

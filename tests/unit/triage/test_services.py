@@ -214,7 +214,13 @@ def test_resolve_resumes_the_bot_and_next_customer_message_can_escalate_again(se
     services.accept(session, "c1", ann)
     conv = services.resolve(session, "c1", actor=as_user(ann))
     assert conv.state == ConversationState.RESOLVED and conv.resolved_at is not None
-    assert outbox(session)[-2:] == [("resume", {}), ("utter", {"name": "utter_handoff_resumed"})]
+    # resume, tell the customer, then answer a message sent in the moment before the resume
+    since = services.as_utc(conv.resolved_at).timestamp()
+    assert outbox(session)[-3:] == [
+        ("resume", {}),
+        ("utter", {"name": "utter_handoff_resumed"}),
+        ("answer_pending", {"since": since}),
+    ]
     with pytest.raises(InvalidTransition):
         services.resolve(session, "c1", actor=as_user(ann))
     decision = policy.evaluate(PolicyInput(0.99, [0.99]), force_escalate=True)
@@ -242,7 +248,7 @@ def test_unflag_returns_a_waiting_conversation_to_the_bot(session, escalated):
     boss = add_user(session, "boss", role=Role.SUPERVISOR)
     services.unflag(session, escalated.id, reason="sarcasm", actor=as_user(boss))
     assert escalated.unflagged and session.get(Conversation, "c1").state == ConversationState.BOT
-    assert outbox(session)[-2:] == [("resume", {}), ("utter", {"name": "utter_handoff_resumed"})]
+    assert [kind for kind, _ in outbox(session)[-3:]] == ["resume", "utter", "answer_pending"]
     with pytest.raises(InvalidTransition):
         services.unflag(session, escalated.id, reason="again", actor=as_user(boss))
     with pytest.raises(EscalationNotFound):
