@@ -112,13 +112,21 @@ def policy_input(conversation: Conversation, now: datetime | None = None) -> Pol
     )
 
 
-def return_to_bot(session: Session, conversation: Conversation, state: ConversationState) -> None:
+def return_to_bot(
+    session: Session,
+    conversation: Conversation,
+    state: ConversationState,
+    unanswered_since: datetime | None = None,
+) -> None:
+    """Resume the bot and tell the customer. The bot then answers the customer's last message if it
+    came after ``unanswered_since`` (default: now), i.e. no agent saw it: one sent between this commit
+    and the resume reaching Rasa is logged by the paused bot but answered by nobody otherwise."""
     now = utcnow()
     conversation.state = state
     conversation.resolved_at = now
     conversation.human_requested = False
     conversation.fallback_count = 0
+    since = as_utc(unanswered_since) if unanswered_since is not None else now
     enqueue(session, conversation.id, "resume")
     enqueue(session, conversation.id, "utter", {"name": HANDOFF_RESUMED})
-    # a message sent between this commit and the resume reaching Rasa is logged but not answered
-    enqueue(session, conversation.id, "answer_pending", {"since": now.timestamp()})
+    enqueue(session, conversation.id, "answer_pending", {"since": since.timestamp()})

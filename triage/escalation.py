@@ -223,7 +223,8 @@ def unflag(session: Session, escalation_id: int, *, reason: str, actor: Actor) -
     conversation = escalation.conversation
     returned = False
     if conversation.state == ConversationState.QUEUED and conversation.escalations[-1].id == escalation.id:
-        return_to_bot(session, conversation, ConversationState.BOT)
+        # no agent has seen what the customer wrote while it waited: the bot answers the last message
+        return_to_bot(session, conversation, ConversationState.BOT, unanswered_since=conversation.queued_at)
         returned = True
     flush(session)
     audit.record(

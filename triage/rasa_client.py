@@ -17,13 +17,13 @@ class RasaError(Exception):
 
 
 def unanswered_after_resume(events: Sequence[dict[str, Any]], since: float) -> dict[str, Any] | None:
-    """The customer's message that Rasa logged while still paused, at or after ``since`` (when the
-    agent resolved), and that nobody has answered: the message sent in the moment between the resolve and
-    the ``resume`` reaching Rasa. ``None`` when there is none, when the bot is paused again, or when
-    Rasa has logged a user message since the resume (it answered that one itself, or this was already
-    triggered): so answering it is safe to retry.
+    """The customer's last message that Rasa logged while still paused, if it came at or after
+    ``since`` and so no agent saw it: above all the one sent in the moment between an agent's resolve
+    (``since``) and the ``resume`` reaching Rasa. ``None`` when there is none, when the bot is paused
+    again, or when Rasa has logged a user message since the resume (it answered that one itself, or this
+    was already triggered): so answering it is safe to retry.
 
-    Messages from before the resolve are not picked up: the agent saw them and chose to resolve.
+    Messages from before ``since`` are not picked up: the agent saw them and chose to resolve.
     """
     resumed_at = max((i for i, e in enumerate(events) if e.get("event") == "resume"), default=None)
     if resumed_at is None:

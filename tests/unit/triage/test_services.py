@@ -247,8 +247,15 @@ def test_set_priority_recomputes_band_and_deadline(session, escalated, policy):
 def test_unflag_returns_a_waiting_conversation_to_the_bot(session, escalated):
     boss = add_user(session, "boss", role=Role.SUPERVISOR)
     services.unflag(session, escalated.id, reason="sarcasm", actor=as_user(boss))
-    assert escalated.unflagged and session.get(Conversation, "c1").state == ConversationState.BOT
-    assert [kind for kind, _ in outbox(session)[-3:]] == ["resume", "utter", "answer_pending"]
+    conv = session.get(Conversation, "c1")
+    assert escalated.unflagged and conv.state == ConversationState.BOT
+    # nobody answered what the customer wrote while waiting: the bot answers messages since the queueing
+    queued = services.as_utc(conv.queued_at).timestamp()
+    assert outbox(session)[-3:] == [
+        ("resume", {}),
+        ("utter", {"name": "utter_handoff_resumed"}),
+        ("answer_pending", {"since": queued}),
+    ]
     with pytest.raises(InvalidTransition):
         services.unflag(session, escalated.id, reason="again", actor=as_user(boss))
     with pytest.raises(EscalationNotFound):
