@@ -40,13 +40,16 @@ def test_compose_file_validates_with_every_service_healthchecked() -> None:
     import yaml
 
     config = yaml.safe_load(result.stdout)
-    assert set(config["services"]) == {"rasa", "actions", "api", "worker", "postgres"}
+    assert set(config["services"]) == {"rasa", "actions", "api", "worker", "postgres", "redis"}
     for name, service in config["services"].items():
         assert "healthcheck" in service, name
     worker_env = config["services"]["worker"]["environment"]
     assert worker_env["CLEARLINE_DATABASE_URL"].startswith("postgresql+psycopg://clearline:pw@postgres")
     assert worker_env["CLEARLINE_RASA_TOKEN"] == "rasa-token"
     assert json.dumps(config).count("demo-only-secret") == 0
+    # every api replica counts login attempts in the one Redis, which the api waits for
+    assert config["services"]["api"]["environment"]["CLEARLINE_RATE_LIMIT_STORAGE"] == "redis://redis:6379/0"
+    assert config["services"]["api"]["depends_on"]["redis"]["condition"] == "service_healthy"
     # Rasa's tracker store and event broker both use a table named "events": never the same database
     rasa_env = config["services"]["rasa"]["environment"]
     assert rasa_env["CLEARLINE_RASA_TRACKER_URL"] != rasa_env["CLEARLINE_EVENTS_URL"]
