@@ -116,14 +116,23 @@ class RasaClient:
 
     def tracker_events(self, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's events since its last restart, oldest first."""
-        try:
-            answer = self._http.get(self._path(conversation_id, "tracker"), params={"token": self._token})
-        except httpx.HTTPError as exc:
-            raise RasaError(f"GET tracker failed: {type(exc).__name__}: {exc}") from exc
-        if not answer.is_success:
-            raise RasaError(f"GET tracker answered {answer.status_code}: {answer.text[:300]}")
-        events = answer.json().get("events")
+        events = self._get_json(self._path(conversation_id, "tracker")).get("events")
         return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+
+    def _get_json(self, path: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        try:
+            answer = self._http.get(path, params={"token": self._token}, headers=headers)
+        except httpx.HTTPError as exc:
+            raise RasaError(f"GET {path} failed: {type(exc).__name__}: {exc}") from exc
+        if not answer.is_success:
+            raise RasaError(f"GET {path} answered {answer.status_code}: {answer.text[:300]}")
+        try:
+            body = answer.json()
+        except ValueError as exc:
+            raise RasaError(f"GET {path} answered no JSON: {answer.text[:300]}") from exc
+        if not isinstance(body, dict):
+            raise RasaError(f"GET {path} answered {type(body).__name__}, not an object")
+        return body
 
     def say(self, conversation_id: str, text: str) -> None:
         """Send text to the customer as a bot message. No action is inserted into the conversation
@@ -137,15 +146,9 @@ class RasaClient:
 
     def response_text(self, response: str) -> str:
         if response not in self._responses:
-            try:
-                answer = self._http.get(
-                    "/domain", params={"token": self._token}, headers={"Accept": "application/json"}
-                )
-            except httpx.HTTPError as exc:
-                raise RasaError(f"GET /domain failed: {type(exc).__name__}: {exc}") from exc
-            if not answer.is_success:
-                raise RasaError(f"GET /domain answered {answer.status_code}: {answer.text[:300]}")
-            for name, variants in (answer.json().get("responses") or {}).items():
+            # Rasa 3.6 answers the domain in YAML (or 406) unless JSON is asked for
+            domain = self._get_json("/domain", headers={"Accept": "application/json"})
+            for name, variants in (domain.get("responses") or {}).items():
                 texts = [v.get("text") for v in variants if isinstance(v, dict) and v.get("text")]
                 if texts:
                     self._responses[name] = str(texts[0])

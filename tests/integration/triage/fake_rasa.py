@@ -27,6 +27,7 @@ class RasaDouble:
     status: int = 200
     requests: list[Recorded] = field(default_factory=list)
     tracker_events: list[dict[str, Any]] = field(default_factory=list)  # what GET .../tracker answers
+    tracker_raw: bytes | None = None  # ... or this body, as it is
     server: ThreadingHTTPServer | None = None
 
     @property
@@ -42,6 +43,7 @@ class RasaDouble:
             def do_GET(self) -> None:  # noqa: N802 - the domain or a tracker (not recorded)
                 if urlsplit(self.path).path.endswith("/tracker"):
                     accepted, payload = True, json.dumps({"events": double.tracker_events}).encode()
+                    payload = double.tracker_raw if double.tracker_raw is not None else payload
                 else:  # Rasa 3.6 answers 406 without this header
                     accepted = self.headers.get("Accept") == "application/json"
                     payload = json.dumps({"responses": RESPONSES}).encode()

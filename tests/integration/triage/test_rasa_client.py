@@ -113,13 +113,24 @@ def test_answer_pending_without_a_parsed_intent_asks_the_fallback(rasa):
 def test_answer_pending_failures_raise_for_a_retry(rasa):
     rasa.tracker_events = [user_event("hi", timestamp=5.0), {"event": "resume", "timestamp": 6.0}]
     rasa.status = 500
-    with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match="GET tracker answered 500"):
+    with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match="tracker answered 500"):
         client.answer_pending("c1", since=1.0)
     with (
         RasaClient(closed_port_url(), "t", timeout=2) as client,
-        pytest.raises(RasaError, match="GET tracker failed: ConnectError"),
+        pytest.raises(RasaError, match="GET /conversations/c1/tracker failed: ConnectError"),
     ):
         client.answer_pending("c1", since=1.0)
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [(b"<html>oops</html>", "answered no JSON"), (b"[1, 2]", "answered list, not an object")],
+)
+def test_a_tracker_that_is_not_a_json_object_is_an_error_not_a_crash(rasa, body, error):
+    rasa.tracker_raw = body
+    with RasaClient(rasa.url, "t") as client, pytest.raises(RasaError, match=error):
+        client.answer_pending("c1", since=1.0)
+    assert rasa.requests == []  # nothing triggered
 
 
 def add_commands(session_factory):
