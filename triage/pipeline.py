@@ -22,6 +22,7 @@ from triage.broker import BrokerEvent
 from triage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.explaining import driving_messages, pending_record
 from triage.policy import DEFAULT_TIER, Decision, Policy
+from triage.rasa_client import AGENT_REPLY
 
 log = structlog.get_logger("triage.pipeline")
 
@@ -29,7 +30,8 @@ FALLBACK_INTENT = "nlu_fallback"
 HUMAN_INTENT = "request_human"
 # the bot's slot for the customer's tier (bot/domain/core.yml), set by the action server
 TIER_SLOT = "customer_tier"
-# the agent's own words come back from Rasa as bot events: they are already stored as agent messages
+# Rasa's bot events that echo an agent's words, which are already stored as agent messages: marked with
+# AGENT_REPLY (triage/rasa_client.py), or, from relays before that mark, uttered with this response
 AGENT_ECHO_RESPONSE = "utter_agent_message"
 # Explanations cost 0.1-0.3 s each beside the scoring thread (shipped MiniLM, adaptive IG, measured):
 # by default only the most stressed of the utterances that counted is explained.
@@ -118,7 +120,9 @@ def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance |
         )
     if event.type == "bot":
         metadata = data.get("metadata") or {}
-        if isinstance(metadata, dict) and metadata.get("utter_action") == AGENT_ECHO_RESPONSE:
+        if isinstance(metadata, dict) and (
+            metadata.get(AGENT_REPLY) or metadata.get("utter_action") == AGENT_ECHO_RESPONSE
+        ):
             return None
         return _Utterance(event, Sender.BOT, redact(text), _event_time(data))
     return None

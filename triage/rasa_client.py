@@ -12,6 +12,11 @@ import structlog
 log = structlog.get_logger("triage.rasa_client")
 
 
+# Metadata of the bot events that carry an agent's words: the worker, reading them back from Rasa's event
+# broker, skips them, because the api stored them as the agent's message when the agent sent them.
+AGENT_REPLY = "clearline_agent_reply"
+
+
 class RasaError(Exception):
     """Rasa did not confirm the command (transport error or a non-2xx answer)."""
 
@@ -135,14 +140,21 @@ class RasaClient:
         return body
 
     def say(self, conversation_id: str, text: str) -> None:
-        """Send text to the customer as a bot message. No action is inserted into the conversation
-        (unlike Rasa's execute endpoint), so the customer's next message is understood as usual,
-        however soon it comes."""
-        self.append_events(conversation_id, [{"event": "bot", "text": text}], deliver=True)
+        """Send an agent's text to the customer, marked as the agent's (``AGENT_REPLY``)."""
+        self._send_bot_text(conversation_id, text, {AGENT_REPLY: True})
 
     def utter(self, conversation_id: str, response: str) -> None:
         """Send one of the bot's own responses (its text from Rasa's domain) to the customer."""
-        self.say(conversation_id, self.response_text(response))
+        self._send_bot_text(conversation_id, self.response_text(response), {})
+
+    def _send_bot_text(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> None:
+        """A bot message delivered to the customer's latest channel. No action is inserted into the
+        conversation (unlike Rasa's execute endpoint), so the customer's next message is understood as
+        usual, however soon it comes."""
+        event: dict[str, Any] = {"event": "bot", "text": text}
+        if metadata:
+            event["metadata"] = metadata
+        self.append_events(conversation_id, [event], deliver=True)
 
     def response_text(self, response: str) -> str:
         if response not in self._responses:

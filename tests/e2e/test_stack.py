@@ -275,6 +275,10 @@ async def play_conversation(stack: Stack) -> None:
             return any("how long will the refund take" in m["text"] for m in r.json()["messages"])
 
         await poll(customer_message_stored, 30, "the customer's message in the agent's transcript")
+        # Rasa's echo of the agent's reply (an earlier event than that message) is not stored twice
+        transcript = (await api.get(f"/api/v1/conversations/{customer.session_id}")).json()["messages"]
+        echoes = [m["sender"] for m in transcript if "I'm Alice from Northwind Pay" in m["text"]]
+        assert echoes == ["agent"], echoes
 
         # 6. Resolving resumes the bot, and the customer is told. The customer asks at once, maybe
         #    before the resume has reached Rasa: the bot answers either way.

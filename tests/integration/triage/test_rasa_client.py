@@ -19,7 +19,7 @@ from triage.db import (
     utcnow,
 )
 from triage.outbox import deliver_outbox, enqueue
-from triage.rasa_client import RasaClient, RasaError
+from triage.rasa_client import AGENT_REPLY, RasaClient, RasaError
 from triage.rasa_events import bot_event, user_event
 
 from .fake_rasa import RasaDouble
@@ -54,7 +54,8 @@ def test_commands_hit_rasa_endpoints_with_the_token(rasa):
     assert got == [
         (events, token, [{"event": "pause"}]),
         (events, deliver, [{"event": "bot", "text": "A member of our team will join shortly."}]),
-        (events, deliver, [{"event": "bot", "text": "Hello from Ann"}]),
+        # the agent's words are marked, so the worker does not store their echo as the bot's
+        (events, deliver, [{"event": "bot", "text": "Hello from Ann", "metadata": {AGENT_REPLY: True}}]),
         (events, token, [{"event": "resume"}, {"event": "active_loop", "name": None}]),
     ]
 
@@ -206,7 +207,7 @@ def test_delivered_agent_reply_is_marked_and_its_raw_text_dropped(session_factor
     with RasaClient(rasa.url, "t") as client:
         assert deliver_outbox(session_factory, client) == 1
     assert rasa.requests[0].body == [
-        {"event": "bot", "text": "call 020 7946 0958"}
+        {"event": "bot", "text": "call 020 7946 0958", "metadata": {AGENT_REPLY: True}}
     ]  # the customer gets the real text
     with session_factory() as s:
         assert s.get(Message, message_id).delivered is True

@@ -27,7 +27,7 @@ from triage.db import (
     session_scope,
 )
 from triage.policy import Policy
-from triage.rasa_client import RasaClient
+from triage.rasa_client import AGENT_REPLY, RasaClient
 from triage.rasa_events import action_event, bot_event, user_event, write_events
 from triage.redaction import redact
 from triage.worker import Worker, WorkerOptions
@@ -155,10 +155,9 @@ def test_malformed_and_other_events_are_skipped_and_the_offset_moves_on(session_
         [
             ("c1", {"event": "user", "timestamp": 1.0, "text": None}),
             ("c1", {"event": "slot", "name": "x", "value": 1}),
-            (
-                "c1",
-                bot_event("Ann: your card is frozen", utter_action="utter_agent_message"),
-            ),  # the agent's echo
+            # the agent's words echoed by Rasa: marked by the relay, or uttered by older relays
+            ("c1", {**bot_event("Ann: your card is frozen"), "metadata": {AGENT_REPLY: True}}),
+            ("c1", bot_event("Ann: your card is frozen", utter_action="utter_agent_message")),
             # Rasa's trigger_intent replaying a message after the hand-back: not the customer's words
             ("c1", {**user_event("EXTERNAL: card_arrival"), "metadata": {"is_external": True}}),
             ("c1", {**user_event("odd metadata"), "metadata": "x"}),
@@ -166,10 +165,10 @@ def test_malformed_and_other_events_are_skipped_and_the_offset_moves_on(session_
         ],
     )
     result = make_worker(session_factory, source, policy).process_next_batch()
-    assert result is not None and (result.events, result.stored, result.skipped) == (8, 2, 6)
+    assert result is not None and (result.events, result.stored, result.skipped) == (9, 2, 7)
     with session_factory() as s:
         assert s.scalars(select(Message.text).order_by(Message.id)).all() == ["odd metadata", "fine"]
-        assert s.get(ConsumerOffset, "triage-worker").last_event_id == 8
+        assert s.get(ConsumerOffset, "triage-worker").last_event_id == 9
 
 
 def test_scorer_failure_rolls_the_whole_batch_back(session_factory, source, policy):
