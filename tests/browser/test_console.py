@@ -115,6 +115,8 @@ def test_supervisor_sees_the_flagged_list_and_the_explanation(page: Page, api: R
     page.locator("#flagged button", has_text="conv-stolen-card").click()
     expect(page.locator("#transcript mark.hl").first).to_be_visible()
     expect(page.locator("#audit")).to_contain_text("escalate")
+    # the list scrolls, which clips markers drawn outside it: "10." showed as "0."
+    assert page.eval_on_selector("#audit li", "li => getComputedStyle(li).listStylePosition") == "inside"
     expect(page.locator("#conv-meta")).not_to_contain_text("null")
     page.click("#conv-actions >> text=Priority")
     page.fill("#conv-actions input[name=priority]", "55")
