@@ -11,6 +11,7 @@ from sqlalchemy import select
 from tests.browser.conftest import sign_in
 from tests.browser.seed import XSS_IMG, XSS_SCRIPT
 from tests.browser.server import RunningApi
+from tests.unit.api import factories
 from triage import services
 from triage.audit import POLICY
 from triage.db import (
@@ -123,6 +124,21 @@ def test_supervisor_sees_the_flagged_list_and_the_explanation(page: Page, api: R
     page.fill("#conv-actions input[name=reason]", "calmer after the call")
     page.click("#conv-actions >> text=Confirm")
     expect(page.locator("#audit")).to_contain_text("calmer after the call")
+    expect(page.locator("#reply-form")).to_be_visible()  # assigned: a supervisor may write too
     page.select_option("#filters select[name=feedback]", "wrong")
     page.click("#filters button[type=submit]")
     expect(flagged.locator("tr")).to_have_count(1)
+
+
+def test_no_reply_box_in_a_resolved_conversation(page: Page, api: RunningApi) -> None:
+    """The box was shown (a class's display beat the hidden attribute) and the api refused the send."""
+    factory = make_session_factory(make_engine(api.db_url))
+    with session_scope(factory) as session:
+        factories.escalated(session, "conv-resolved", text="my card is gone and nobody answers")
+        session.flush()
+        services.resolve(session, "conv-resolved", actor=POLICY)
+    sign_in(page, api, "sam")
+    page.locator("#flagged button", has_text="conv-resolved").click()
+    expect(page.locator("#conv-meta")).to_contain_text("resolved")
+    expect(page.locator("#transcript")).to_contain_text("nobody answers")
+    expect(page.locator("#reply-form")).to_be_hidden()
