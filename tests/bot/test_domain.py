@@ -61,11 +61,6 @@ def test_every_banking77_intent_has_an_answer_and_a_rule() -> None:
 
 def test_names_clearline_relies_on() -> None:
     domain = merged_domain()
-    agent_message = domain["slots"]["agent_message"]
-    assert agent_message["type"] == "text"
-    assert agent_message["influence_conversation"] is False
-    assert agent_message["mappings"] == [{"type": "custom"}]
-    assert domain["responses"]["utter_agent_message"] == [{"text": "{agent_message}"}]
     assert domain["responses"]["utter_handoff_notice"][0]["text"].startswith("A member of our team will join")
     assert domain["responses"]["utter_handoff_resumed"][0]["text"].startswith("You're back with the")
     assert "request_human" in domain["intents"]

@@ -133,18 +133,17 @@ def post_event(url: str, sender: str, event: dict) -> None:
     response.raise_for_status()
 
 
-def execute(url: str, sender: str, name: str) -> list[str]:
-    """Execute a response, then log `action_listen` (Clearline's outbox sends bot events instead now).
-
-    Without that event the next customer message is read as following the executed response rather than a
-    listen, no rule matches it, and Rasa answers with the core fallback (docs/architecture.md).
-    """
+def relay(url: str, sender: str, text: str, metadata: dict | None = None) -> None:
+    """Send text to the customer as Clearline's outbox does: one bot event, delivered to the latest channel,
+    with no action inserted (triage/rasa_client.py)."""
+    event = {"event": "bot", "text": text, **({"metadata": metadata} if metadata else {})}
     response = requests.post(
-        f"{url}/conversations/{sender}/execute", params={"token": TOKEN}, json={"name": name}, timeout=30
+        f"{url}/conversations/{sender}/tracker/events",
+        params={"token": TOKEN, "output_channel": "latest", "execute_side_effects": "true"},
+        json=[event],
+        timeout=30,
     )
     response.raise_for_status()
-    post_event(url, sender, {"event": "action", "name": "action_listen"})
-    return [message.get("text") for message in response.json()["messages"]]
 
 
 def broker_events(events_db: Path, sender: str) -> list[dict]:
@@ -179,15 +178,16 @@ def test_paused_conversation_is_silent_and_resumes_cleanly(rasa_server: tuple[st
     say(url, sender, "hi")
     post_event(url, sender, {"event": "pause"})
     assert say(url, sender, "hello, is anyone there?") == []
-    post_event(
-        url, sender, {"event": "slot", "name": "agent_message", "value": "Hi, this is Sam from support."}
-    )
-    assert execute(url, sender, "utter_agent_message") == ["Hi, this is Sam from support."]
+    relay(url, sender, "Hi, this is Sam from support.", {"clearline_agent_reply": True})
     post_event(url, sender, {"event": "resume"})
-    assert execute(url, sender, "utter_handoff_resumed")[0].startswith("You're back with the assistant.")
+    relay(url, sender, "You're back with the assistant.")
+    # the customer answers at once: understood as usual, as no action was inserted
     assert say(url, sender, "hello")[0].startswith("Hi, I'm the Northwind Pay assistant.")
     texts = [event["text"] for event in user_events(events_db, sender)]
     assert texts == ["hi", "hello, is anyone there?", "hello"]  # the paused turn was recorded too
+    # the agent's words reach the broker with their mark, by which the worker skips their echo
+    agent = [e for e in broker_events(events_db, sender) if e["event"] == "bot" and "Sam" in e["text"]]
+    assert [e["metadata"].get("clearline_agent_reply") for e in agent] == [True]
 
 
 def test_transfer_flow_through_the_action_server(rasa_server: tuple[str, Path]) -> None:
@@ -240,7 +240,7 @@ def test_resume_closes_a_form_left_open_by_the_hand_off(rasa_server: tuple[str, 
     post_event(url, sender, {"event": "pause"})
     post_event(url, sender, {"event": "resume"})
     post_event(url, sender, {"event": "active_loop", "name": None})
-    execute(url, sender, "utter_handoff_resumed")
+    relay(url, sender, "You're back with the assistant.")
     assert say(url, sender, "hello")[0].startswith("Hi, I'm the Northwind Pay assistant.")
 
 
