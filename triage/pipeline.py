@@ -22,7 +22,7 @@ from triage.broker import BrokerEvent
 from triage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.explaining import driving_messages, pending_record
 from triage.policy import DEFAULT_TIER, Decision, Policy
-from triage.rasa_client import AGENT_REPLY
+from triage.rasa_client import AGENT_REPLY, IS_EXTERNAL, event_metadata
 
 log = structlog.get_logger("triage.pipeline")
 
@@ -102,8 +102,7 @@ def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance |
     # JSON may carry unpaired surrogates ("\\ud800"): neither the model nor PostgreSQL accepts them
     text = text.encode("utf-8", "replace").decode("utf-8")
     if event.type == "user":
-        metadata = data.get("metadata")
-        if isinstance(metadata, dict) and metadata.get("is_external"):
+        if event_metadata(data).get(IS_EXTERNAL):
             return None  # Rasa's trigger_intent (answer_pending): a replay, not the customer's words
         parse = data.get("parse_data") or {}
         intent = (parse.get("intent") or {}) if isinstance(parse, dict) else {}
@@ -119,10 +118,8 @@ def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance |
             data.get("input_channel") if isinstance(data.get("input_channel"), str) else None,
         )
     if event.type == "bot":
-        metadata = data.get("metadata") or {}
-        if isinstance(metadata, dict) and (
-            metadata.get(AGENT_REPLY) or metadata.get("utter_action") == AGENT_ECHO_RESPONSE
-        ):
+        metadata = event_metadata(data)
+        if metadata.get(AGENT_REPLY) or metadata.get("utter_action") == AGENT_ECHO_RESPONSE:
             return None
         return _Utterance(event, Sender.BOT, redact(text), _event_time(data))
     return None

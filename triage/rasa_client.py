@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +15,14 @@ log = structlog.get_logger("triage.rasa_client")
 # Metadata of the bot events that carry an agent's words: the worker, reading them back from Rasa's event
 # broker, skips them, because the api stored them as the agent's message when the agent sent them.
 AGENT_REPLY = "clearline_agent_reply"
+# Rasa's mark on the user events it makes itself (trigger_intent, reminders): not the customer's words
+IS_EXTERNAL = "is_external"
+
+
+def event_metadata(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A Rasa event's metadata, or ``{}`` when it has none or it is not an object."""
+    metadata = event.get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
 
 
 class RasaError(Exception):
@@ -39,8 +47,7 @@ def unanswered_after_resume(events: Sequence[dict[str, Any]], since: float) -> d
         kind = event.get("event")
         if kind in ("bot", "pause"):
             return None
-        metadata = event.get("metadata")
-        if kind == "user" and not (isinstance(metadata, dict) and metadata.get("is_external")):
+        if kind == "user" and not event_metadata(event).get(IS_EXTERNAL):
             stamp = event.get("timestamp")
             return event if isinstance(stamp, int | float) and stamp >= since else None
     return None
