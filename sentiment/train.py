@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import (
+    AutoConfig,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     PreTrainedModel,
@@ -57,6 +58,9 @@ class TrainConfig:
     # which stall each other at every barrier when one of them is descheduled.
     threads: int | None = None
     checkpoint_every: int = 250  # steps between overwrites of out_dir/latest
+    # Keep only the backbone's first N encoder layers (None: all). Every model call of an explanation
+    # costs about one pass per layer, so a shallower encoder is what brings its latency down.
+    layers: int | None = None
 
     def to_json(self) -> dict[str, object]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -117,9 +121,18 @@ def tuned_macro_f1(probs: np.ndarray, targets: np.ndarray) -> float:
     return macro_f1(probs >= thresholds, targets)
 
 
-def build_model(backbone: Path, labels: list[str]) -> PreTrainedModel:
+def build_model(backbone: Path, labels: list[str], layers: int | None = None) -> PreTrainedModel:
+    """The backbone with a fresh multi-label head; with ``layers``, only its first ``layers`` encoder
+    layers (the weights of the others are not loaded)."""
+    overrides: dict[str, int] = {}
+    if layers is not None:
+        available = int(AutoConfig.from_pretrained(str(backbone)).num_hidden_layers)
+        if not 1 <= layers <= available:
+            raise ValueError(f"layers must be between 1 and {available} (the backbone's), got {layers}")
+        overrides["num_hidden_layers"] = layers
     model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(
         str(backbone),
+        **overrides,
         num_labels=len(labels),
         problem_type="multi_label_classification",
         id2label=dict(enumerate(labels)),
@@ -137,7 +150,7 @@ def train(config: TrainConfig, log: Log = print) -> Path:
     train_set = read_tsv(config.data_dir / "train.tsv", len(labels))
     dev_set = read_tsv(config.data_dir / "dev.tsv", len(labels))
     tokenizer = AutoTokenizer.from_pretrained(str(config.backbone))
-    model = build_model(config.backbone, labels)
+    model = build_model(config.backbone, labels, config.layers)
     if config.freeze_embeddings:
         model.get_input_embeddings().requires_grad_(False)
     encoded = tokenizer(train_set.texts, truncation=True, max_length=config.max_length)["input_ids"]

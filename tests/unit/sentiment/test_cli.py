@@ -109,3 +109,22 @@ def test_eval_reports_a_malformed_file(app: typer.Typer, plain_dir: Path, tmp_pa
         app, ["eval-emotions", "--tsv", str(tmp_path / "no.tsv"), "--model-dir", str(plain_dir)]
     )
     assert missing.exit_code == 2 and "No such file" in missing.stderr
+
+
+def test_train_emotions_passes_its_options_on(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sentiment.train import TrainConfig
+
+    seen: list[TrainConfig] = []
+
+    def record(config: TrainConfig, log: object) -> Path:
+        seen.append(config)
+        return tmp_path / "checkpoint"
+
+    monkeypatch.setattr("sentiment.train.train", record)
+    monkeypatch.setattr(cli, "calibrate_emotions", lambda checkpoint, model_dir: None)
+    args = ["train-emotions", "--out", str(tmp_path), "--layers", "4", "--head-learning-rate", "0.002"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (seen[0].layers, seen[0].head_learning_rate, seen[0].out_dir) == (4, 0.002, tmp_path)

@@ -96,3 +96,26 @@ def test_head_gets_its_own_rate_and_norms_no_decay(tmp_path: Path) -> None:
     assert by_name["bert.pooler.dense.bias"] == (1e-3, 0.0)
     assert by_name["bert.encoder.layer.0.attention.self.query.weight"] == (1e-4, 0.01)
     assert "bert.embeddings.word_embeddings.weight" not in by_name  # frozen
+
+
+def test_build_model_keeps_the_first_layers_of_the_backbone(tmp_path: Path) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    from sentiment.train import build_model
+
+    backbone = write_tiny_model(tmp_path / "backbone")
+    full = AutoModelForSequenceClassification.from_pretrained(str(backbone))
+    shallow = build_model(backbone, LABELS, layers=1)
+    assert shallow.config.num_hidden_layers == 1
+    assert len(shallow.bert.encoder.layer) == 1
+    kept = shallow.bert.encoder.layer[0].output.dense.weight
+    assert kept.equal(full.bert.encoder.layer[0].output.dense.weight)  # loaded, not re-initialised
+    assert len(build_model(backbone, LABELS).bert.encoder.layer) == 2
+
+
+@pytest.mark.parametrize("layers", [0, 3])
+def test_build_model_refuses_a_layer_count_the_backbone_lacks(tmp_path: Path, layers: int) -> None:
+    from sentiment.train import build_model
+
+    with pytest.raises(ValueError, match="between 1 and 2"):
+        build_model(write_tiny_model(tmp_path / "backbone"), LABELS, layers=layers)
