@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,14 +14,20 @@ import torch
 from sentiment.bench_data import support_utterances
 from sentiment.explain import DEFAULT_STEPS, explain, explain_with_layer_ig
 from sentiment.model import EmotionModel
+from sentiment.train import default_backbone
 from sentiment.types import Explanation
 
 REFERENCE_STEPS = 50
-# The latency target (p95 <= 150 ms) was set on a 2-vCPU machine where the reference LIG (n_steps=50)
-# takes about 450 ms for a 21-token utterance. Each run times the same on its own machine, so the p95 can
-# be scaled to that machine: faster or slower hardware does not pass or fail the target by itself.
+# The latency target (p95 <= 150 ms) was set on a 2-vCPU machine where Captum's LIG (n_steps=50) on
+# all-MiniLM-L6 takes about 450 ms for a 21-token utterance. Each run times that same workload (the
+# 6-layer backbone, whatever model is configured) on its own machine, so the p95 can be scaled to that
+# machine: faster or slower hardware, not a smaller model, moves the scale.
 TARGET_MACHINE_LIG_21_TOKENS_MS = 450.0
 SPEED_PROBE_TOKENS = 21
+SPEED_PROBE_TEXT = (
+    "why has my card payment been declined again when the money is in my account "
+    "and the shop says it failed twice"
+)
 CONVERGED_DELTA = 0.002
 MOVED = 0.1  # f(text) - f(baseline) at least this: there is a score change to explain
 
@@ -73,6 +80,7 @@ def run_benchmark(
     reference_n: int = 20,
     explain_max_tokens: int = 32,
     rounds: int = 3,
+    speed_probe_model: Path | None = None,
 ) -> dict[str, Any]:
     texts = support_utterances(n)
     model.score(texts[:64])  # warm-up (allocator, kernels)
@@ -106,7 +114,8 @@ def run_benchmark(
         for t in short[:reference_n]
     ]
     lig_21_ms = reference_ms_at_length(model, short, SPEED_PROBE_TOKENS)
-    speed = TARGET_MACHINE_LIG_21_TOKENS_MS / lig_21_ms  # > 1: this machine is faster
+    probe_ms = machine_probe_ms(speed_probe_model or default_backbone())
+    speed = TARGET_MACHINE_LIG_21_TOKENS_MS / probe_ms  # > 1: this machine is faster
     agreement = {
         **attribution_agreement("explain", our_results[:reference_n], converged),
         **attribution_agreement("reference", reference_results, converged),
@@ -127,7 +136,8 @@ def run_benchmark(
         **{f"explain_{key}": value for key, value in ours.items() if key != "random_comprehensiveness"},
         "random_comprehensiveness": ours["random_comprehensiveness"],
         "reference_21_tokens_ms": round(lig_21_ms, 1),
-        "target_machine_reference_21_tokens_ms": TARGET_MACHINE_LIG_21_TOKENS_MS,
+        "speed_probe_21_tokens_ms": round(probe_ms, 1),
+        "target_machine_speed_probe_21_tokens_ms": TARGET_MACHINE_LIG_21_TOKENS_MS,
         "machine_speed_vs_target_machine": round(speed, 2),
         "explain_p95_ms_on_target_machine": round(ours["p95_ms"] * speed, 1),
         "reference_n_steps": REFERENCE_STEPS,
@@ -154,6 +164,37 @@ def reference_ms_at_length(model: EmotionModel, texts: list[str], tokens: int, c
             runs.append((time.perf_counter() - started) * 1000)
         times.append(min(runs) * tokens / nearest)  # cost grows about linearly with the length
     return float(np.median(times))
+
+
+def machine_probe_ms(model_dir: Path, runs: int = 3, text: str = SPEED_PROBE_TEXT) -> float:
+    """Best time of Captum's LIG (n_steps=50, one batch) on a 21-token text through the encoder at
+    ``model_dir`` with a 28-label head: the workload the target machine's 450 ms was measured on."""
+    from captum.attr import LayerIntegratedGradients
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)  # the head is random; its values do not change the time
+    network = AutoModelForSequenceClassification.from_pretrained(str(model_dir), num_labels=28)
+    network.train(False)
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    ids = tokenizer(text, truncation=True, max_length=SPEED_PROBE_TOKENS)["input_ids"]
+    if len(ids) != SPEED_PROBE_TOKENS:
+        raise ValueError(f"speed probe text has {len(ids)} tokens, not {SPEED_PROBE_TOKENS}")
+    input_ids = torch.tensor([ids])
+    pad = tokenizer.pad_token_id or 0
+    baseline = torch.tensor([[ids[0], *[pad] * (len(ids) - 2), ids[-1]]])
+
+    def forward(batch_ids: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(network(input_ids=batch_ids).logits).amax(dim=-1)
+
+    lig = LayerIntegratedGradients(forward, network.get_input_embeddings())
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        lig.attribute(
+            input_ids, baselines=baseline, n_steps=REFERENCE_STEPS, internal_batch_size=REFERENCE_STEPS
+        )
+        times.append((time.perf_counter() - started) * 1000)
+    return min(times)
 
 
 def explanation_figures(

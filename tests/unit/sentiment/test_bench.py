@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from sentiment.bench import run_benchmark
+from sentiment.bench import machine_probe_ms, run_benchmark
 from sentiment.bench_data import support_utterances
 from sentiment.model import EmotionModel
 
@@ -29,8 +31,10 @@ def test_benchmark_utterances_are_varied_and_reproducible() -> None:
     assert lengths[0] <= 5 and lengths[-1] >= 40
 
 
-def test_benchmark_reports_every_required_figure(plain_model: EmotionModel) -> None:
-    figures = run_benchmark(plain_model, n=64, pipeline_n=10, explain_n=5, reference_n=2)
+def test_benchmark_reports_every_required_figure(plain_model: EmotionModel, plain_dir: Path) -> None:
+    figures = run_benchmark(
+        plain_model, n=64, pipeline_n=10, explain_n=5, reference_n=2, speed_probe_model=plain_dir
+    )
     assert set(figures) >= REQUIRED
     assert figures["explain_n"] == 5 and figures["reference_n"] == 2
     assert figures["reference_n_steps"] == 50
@@ -39,9 +43,15 @@ def test_benchmark_reports_every_required_figure(plain_model: EmotionModel) -> N
     assert figures["explain_vs_converged_pearson_mean"] > 0.9
     assert figures["reference_vs_converged_pearson_mean"] > 0.9
     assert 0.0 <= figures["explain_vs_converged_same_top_word"] <= 1.0
-    # the p95 scaled to the target machine by the reference's time on a 21-token text, on each machine
-    speed = figures["target_machine_reference_21_tokens_ms"] / figures["reference_21_tokens_ms"]
+    # the p95 scaled to the target machine by one fixed workload's time on each machine
+    assert figures["speed_probe_21_tokens_ms"] > 0 and figures["reference_21_tokens_ms"] > 0
+    speed = figures["target_machine_speed_probe_21_tokens_ms"] / figures["speed_probe_21_tokens_ms"]
     assert figures["machine_speed_vs_target_machine"] == pytest.approx(speed, rel=0.01)
     assert figures["explain_p95_ms_on_target_machine"] == pytest.approx(
         figures["explain_p95_ms"] * speed, rel=0.01
     )
+
+
+def test_speed_probe_refuses_a_text_shorter_than_its_length(plain_dir: Path) -> None:
+    with pytest.raises(ValueError, match="not 21"):
+        machine_probe_ms(plain_dir, runs=1, text="my card")
