@@ -61,4 +61,4 @@ def test_committed_figures_match_a_fresh_dev_evaluation(model: EmotionModel) -> 
     fresh = evaluate_file(model, dev)
     for key in ("macro_f1", "ekman_macro_f1", "sentiment_macro_f1", "stress_f1", "ece"):
         assert fresh[key] == pytest.approx(committed[key], abs=2e-3)
-    assert fresh["macro_f1"] >= 0.44
+    assert fresh["macro_f1"] >= 0.46  # the quality target
