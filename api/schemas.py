@@ -145,6 +145,8 @@ class ConversationDetail(ConversationSummary):
     fallback_count: int
     human_requested: bool
     stress_trajectory: list[Any]
+    # the triage policy counts an utterance's stress from this value on (the chart's reference line)
+    stress_counts_from: float
     started_at: UtcDateTime
     assigned_at: UtcDateTime | None
     resolved_at: UtcDateTime | None

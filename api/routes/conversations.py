@@ -11,6 +11,7 @@ from api.deps import CurrentUser, SessionDep
 from api.queries import ConversationFilter, audit_trail, can_see, find_visible, list_conversations, summarise
 from api.schemas import AuditOut, ConversationDetail, ConversationPage, EscalationOut, MessageOut
 from triage.db import AuditRecord, ConversationState
+from triage.policy import current_policy
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -70,6 +71,7 @@ def detail(conversation_id: ConversationId, user: CurrentUser, session: SessionD
         fallback_count=conv.fallback_count,
         human_requested=conv.human_requested,
         stress_trajectory=conv.stress_trajectory or [],
+        stress_counts_from=current_policy().config.factors.stress.min,
         started_at=conv.started_at,
         assigned_at=conv.assigned_at,
         resolved_at=conv.resolved_at,

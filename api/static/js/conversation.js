@@ -50,7 +50,7 @@ const ConversationView = (() => {
     const explanations = escalation ? escalation.explanations : [];
     Explain.renderFactors(byId("factors"), escalation);
     byId("faithfulness").textContent = escalation ? Explain.faithfulnessSentence(explanations) : "";
-    Explain.renderTrajectory(byId("trajectory"), detail.stress_trajectory);
+    Explain.renderTrajectory(byId("trajectory"), detail.stress_trajectory, detail.stress_counts_from);
     Explain.renderTranscript(byId("transcript"), detail.messages, explanations, (key) => unmarked.has(key), toggleWord);
     Explain.renderEmotions(byId("emotions"), detail.messages);
     byId("legend").hidden = !explanations.length;

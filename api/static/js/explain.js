@@ -51,7 +51,8 @@ const Explain = (() => {
     return `Removing ${words} does not lower the stress score (${num(explanation.score)} → ${num(explanation.score_without_top)}): read this explanation with caution.`;
   }
 
-  function renderTrajectory(container, trajectory, threshold = 0.5) {
+  /* countsFrom: the stress from which the triage policy counts an utterance (the reference line). */
+  function renderTrajectory(container, trajectory, countsFrom) {
     container.replaceChildren();
     const values = (trajectory || []).map(Number).filter((v) => !Number.isNaN(v));
     if (!values.length) {
@@ -63,12 +64,12 @@ const Explain = (() => {
     const y = (v) => H - P - v * (H - 2 * P);
     const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "trajectory", role: "img",
       "aria-label": `Stress per customer message: ${values.map((v) => num(v)).join(", ")}` });
-    chart.append(svg("line", { x1: P, x2: W - P, y1: y(threshold), y2: y(threshold), class: "threshold" }));
-    chart.append(svg("text", { x: W - P, y: y(threshold) - 3, "text-anchor": "end", class: "axis" }, `threshold ${num(threshold)}`));
+    chart.append(svg("line", { x1: P, x2: W - P, y1: y(countsFrom), y2: y(countsFrom), class: "threshold" }));
+    chart.append(svg("text", { x: W - P, y: y(countsFrom) - 3, "text-anchor": "end", class: "axis" }, `triage counts from ${num(countsFrom)}`));
     for (const v of [0, 1]) chart.append(svg("text", { x: 2, y: y(v) + 3, class: "axis" }, v));
     chart.append(svg("polyline", { points: values.map((v, i) => `${x(i)},${y(v)}`).join(" "), class: "line" }));
     values.forEach((v, i) => {
-      const dot = svg("circle", { cx: x(i), cy: y(v), r: 3.5, class: v >= threshold ? "dot high" : "dot" });
+      const dot = svg("circle", { cx: x(i), cy: y(v), r: 3.5, class: v >= countsFrom ? "dot high" : "dot" });
       dot.append(svg("title", {}, `message ${i + 1}: stress ${num(v)}`));
       chart.append(dot);
     });

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +15,8 @@ from tests.unit.api.conftest import bearer
 from triage import services
 from triage.audit import Actor
 from triage.db import Conversation, session_scope
+from triage.policy import current_policy
+from triage.settings import ROOT, get_settings
 
 
 @pytest.fixture
@@ -111,6 +115,31 @@ def test_detail_has_transcript_trajectory_escalation_and_explanations(
     assert stressed["text"][words["ridiculous"]["start"] : words["ridiculous"]["end"]] == "ridiculous"
     assert (explanation["score"], explanation["score_without_top"]) == (0.91, 0.32)
     assert stressed["emotions"]["emotions"]["anger"] == 0.71 and stressed["labels"] == ["anger", "annoyance"]
+
+
+@pytest.fixture
+def stress_counts_from_042(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The shipped policy with its stress factor counting from 0.42 instead of its own value."""
+    shipped = (ROOT / "triage" / "policy.yaml").read_text(encoding="utf-8")
+    assert "stress: {weight: 70, min: 0.5}" in shipped
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(shipped.replace("stress: {weight: 70, min: 0.5}", "stress: {weight: 70, min: 0.42}"))
+    monkeypatch.setenv("CLEARLINE_POLICY_PATH", str(policy))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_detail_gives_the_stress_the_policy_counts_from(client: TestClient, three: None) -> None:
+    detail = client.get("/api/v1/conversations/cards-1", headers=bearer(client, "alice")).json()
+    assert detail["stress_counts_from"] == current_policy().config.factors.stress.min == 0.5
+
+
+def test_detail_follows_a_changed_policy(
+    client: TestClient, three: None, stress_counts_from_042: None
+) -> None:
+    detail = client.get("/api/v1/conversations/cards-1", headers=bearer(client, "alice")).json()
+    assert detail["stress_counts_from"] == 0.42
 
 
 def test_detail_shows_the_customer_tier_the_worker_stored(
