@@ -55,7 +55,8 @@ def expected_calibration_error(prob: np.ndarray, truth: np.ndarray, n_bins: int 
 
 def best_f1_threshold(prob: np.ndarray, truth: np.ndarray, grid: np.ndarray | None = None) -> float:
     """The threshold on ``prob`` that maximises F1 against ``truth`` (ties: the lowest threshold)."""
-    grid = np.arange(0.02, 0.96, 0.01) if grid is None else grid
+    # rounded: np.arange's steps drift (0.37999999999999995), and the value is written to clearline.json
+    grid = np.round(np.arange(0.02, 0.96, 0.01), 2) if grid is None else grid
     truth = truth.astype(bool)
     pred = prob[:, None] >= grid[None, :]
     tp = (pred & truth[:, None]).sum(axis=0)

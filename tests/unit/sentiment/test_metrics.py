@@ -50,6 +50,14 @@ def test_best_threshold_separates_the_classes() -> None:
     assert 0.2 < best_f1_threshold(prob, truth) <= 0.35
 
 
+def test_best_threshold_is_a_round_grid_value() -> None:
+    """Written to clearline.json as is: 0.38, not 0.37999999999999995."""
+    prob = np.array([0.1, 0.2, 0.375, 0.6, 0.7])
+    truth = np.array([0, 0, 1, 1, 1])
+    threshold = best_f1_threshold(prob, truth)
+    assert threshold == round(threshold, 2) and repr(threshold) == "0.21"
+
+
 def test_platt_recovers_known_parameters() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=20000) * 2
