@@ -210,7 +210,7 @@ def explanation_figures(
 
     Every text is timed once per round, the rounds one after the other over all texts, and its latency
     is the median of its rounds: on a shared host a neighbour's burst lands on a few consecutive
-    texts of one round, and a single round's p95 (the 3rd-slowest of 60) moved by a quarter between
+    texts of one round, and a single round's p95 (the 3rd-slowest of 60) moved by up to a third between
     runs. ``p95_ms_first_round`` is the p95 of the first round alone. Results are the first round's.
     """
     rounds_ms: list[list[float]] = []
