@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer
+from tests.unit.triage.policies import shipped_policy_data
 from triage import services
 from triage.audit import Actor
 from triage.db import Conversation, session_scope
 from triage.policy import current_policy
-from triage.settings import ROOT, get_settings
+from triage.settings import get_settings
 
 
 @pytest.fixture
@@ -120,10 +122,10 @@ def test_detail_has_transcript_trajectory_escalation_and_explanations(
 @pytest.fixture
 def stress_counts_from_042(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The shipped policy with its stress factor counting from 0.42 instead of its own value."""
-    shipped = (ROOT / "triage" / "policy.yaml").read_text(encoding="utf-8")
-    assert "stress: {weight: 70, min: 0.5}" in shipped
+    data = shipped_policy_data()
+    data["factors"]["stress"]["min"] = 0.42
     policy = tmp_path / "policy.yaml"
-    policy.write_text(shipped.replace("stress: {weight: 70, min: 0.5}", "stress: {weight: 70, min: 0.42}"))
+    policy.write_text(yaml.safe_dump(data), encoding="utf-8")
     monkeypatch.setenv("CLEARLINE_POLICY_PATH", str(policy))
     get_settings.cache_clear()
     yield
