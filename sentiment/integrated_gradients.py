@@ -81,6 +81,7 @@ def integrate(
     n_steps: int,
     tolerance: float | None,
     max_evaluations: int,
+    min_first_pass: int = 0,
 ) -> PathResult:
     """Integrated Gradients of ``score`` from ``start`` to ``end`` embeddings (both (1, tokens, dim)).
 
@@ -92,9 +93,12 @@ def integrate(
         tolerance: while |delta| exceeds it and ``max_evaluations`` allows, the segments with the largest
             own error are cut at their nodes and integrated again (``SEGMENT_STEPS`` nodes each), all in
             one batch per pass. ``None`` = exactly one pass.
+        min_first_pass: the first pass's segments get more than ``n_steps`` nodes each where needed for
+            at least this many gradient evaluations in all (few segments: a path whose score hardly moves).
     """
     path = _Path(start, end, mask)
     first = _first_spans(sorted(known), FLAT_CHANGE)
+    n_steps = max(n_steps, -(-min_first_pass // len(first)))  # ceiling division
     segments = _evaluate(score, path, first, n_steps)
     evaluations, passes = n_steps * len(first), 1
     while tolerance is not None and abs(_delta(segments)) > tolerance:

@@ -22,7 +22,12 @@ def step_score(sharpness: float, centre: float):  # type: ignore[no-untyped-def]
 
 
 def run(  # type: ignore[no-untyped-def]
-    sharpness: float, n_steps: int, tolerance: float | None, budget: int = 64, probes: int = 0
+    sharpness: float,
+    n_steps: int,
+    tolerance: float | None,
+    budget: int = 64,
+    probes: int = 0,
+    min_first_pass: int = 0,
 ):
     score = step_score(sharpness, 0.43)
     start, end = torch.zeros(1, TOKENS, DIM), torch.ones(1, TOKENS, DIM)
@@ -31,7 +36,7 @@ def run(  # type: ignore[no-untyped-def]
     with torch.no_grad():
         known = [(a, float(score(start + a * (end - start), mask)[0])) for a in alphas]
     total = known[1][1] - known[0][1]
-    return integrate(score, start, end, mask, known, n_steps, tolerance, budget), total
+    return integrate(score, start, end, mask, known, n_steps, tolerance, budget, min_first_pass), total
 
 
 def test_completeness_on_a_smooth_path_in_one_pass() -> None:
@@ -68,3 +73,19 @@ def test_flat_pieces_between_known_points_are_merged() -> None:
     assert [(s.low, s.high) for s in spans] == [(0.0, 0.4), (0.4, 0.6), (0.6, 1.0)]
     assert [(s.f_low, s.f_high) for s in spans] == [(0.02, 0.025), (0.025, 0.9), (0.9, 0.912)]
     assert len(_first_spans(known, flat=0.0)) == 5
+
+
+def test_a_first_pass_of_few_segments_gets_more_nodes_each() -> None:
+    coarse, total = run(sharpness=3.0, n_steps=2, tolerance=None)
+    fine, _ = run(sharpness=3.0, n_steps=2, tolerance=None, min_first_pass=8)
+    converged, _ = run(sharpness=3.0, n_steps=64, tolerance=None)
+    assert (coarse.evaluations, fine.evaluations) == (2, 8)  # one segment: 8 nodes instead of 2
+    fine_error = abs(fine.per_token - converged.per_token).max()
+    assert fine_error < abs(coarse.per_token - converged.per_token).max() / 10
+    # segments enough already: the minimum adds nothing
+    probed, _ = run(sharpness=60.0, n_steps=2, tolerance=None, probes=5)
+    probed_min, _ = run(sharpness=60.0, n_steps=2, tolerance=None, probes=5, min_first_pass=4)
+    assert probed.evaluations == probed_min.evaluations >= 4
+    # uneven shares round up: 3 segments and a minimum of 8 -> 3 nodes each
+    three, _ = run(sharpness=60.0, n_steps=2, tolerance=None, probes=2, min_first_pass=8)
+    assert three.evaluations == 9
