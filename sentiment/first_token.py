@@ -4,7 +4,7 @@ A BERT sequence classifier reads one vector: the pooler takes the last layer's o
 classifier head sees nothing else. The stock forward still computes the last layer for every token; here
 that layer computes keys and values for all tokens (the [CLS] query attends to them) but the query, the
 attention output and the feed-forward block for [CLS] alone. The logits are the same (checked at load
-against the stock forward); about a quarter of the work of the shipped 3-layer model (a seventh of a
+against the stock forward); about two-fifths of the work of the shipped 2-layer model (a seventh of a
 6-layer one) is skipped, in scoring and in the gradient passes of the explanations alike.
 
 The stock model is left untouched (the benchmark's baselines and the reference Captum LIG run on it); the
