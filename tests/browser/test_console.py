@@ -47,8 +47,8 @@ def test_agent_sees_highlighted_words_with_legend_and_replies(page: Page, api: R
     expect(page.locator("#factors")).to_contain_text("Priority 100 (P1)")
     expect(page.locator("#emotions")).to_contain_text("anger")
     expect(page.locator("#trajectory svg circle")).to_have_count(2)
-    # the reference line is the policy's own (0.5): only the 0.91 utterance is drawn above it
-    expect(page.locator("#trajectory svg")).to_contain_text("triage counts from 0.50")
+    # the reference line is the policy's own (0.4): only the 0.91 utterance is drawn above it
+    expect(page.locator("#trajectory svg")).to_contain_text("triage counts from 0.40")
     expect(page.locator("#trajectory svg circle.high")).to_have_count(1)
 
     page.fill("#reply-text", "Hi, I'm Alice. I have frozen your card.")

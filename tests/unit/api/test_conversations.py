@@ -134,7 +134,7 @@ def stress_counts_from_042(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
 
 def test_detail_gives_the_stress_the_policy_counts_from(client: TestClient, three: None) -> None:
     detail = client.get("/api/v1/conversations/cards-1", headers=bearer(client, "alice")).json()
-    assert detail["stress_counts_from"] == current_policy().config.factors.stress.min == 0.5
+    assert detail["stress_counts_from"] == current_policy().config.factors.stress.min == 0.4
 
 
 def test_detail_follows_a_changed_policy(
