@@ -181,7 +181,10 @@ def bench_sentiment(
     n: Annotated[int, typer.Option(min=64)] = 1000,
     pipeline_n: Annotated[int, typer.Option(min=10, help="Utterances for the per-utterance pipeline.")] = 300,
     explain_n: Annotated[int, typer.Option(min=5)] = 60,
-    reference_n: Annotated[int, typer.Option(min=2, help="Utterances for the n_steps=50 reference.")] = 20,
+    reference_n: Annotated[
+        int,
+        typer.Option(min=2, help="Explained utterances (the first ones) the n_steps=50 reference runs on."),
+    ] = 60,
     threads: Annotated[
         int | None, typer.Option(min=1, help="torch intra-op threads (default: torch's).")
     ] = None,

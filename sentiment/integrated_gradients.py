@@ -82,6 +82,7 @@ def integrate(
     tolerance: float | None,
     max_evaluations: int,
     min_first_pass: int = 0,
+    min_single_segment: int = 0,
 ) -> PathResult:
     """Integrated Gradients of ``score`` from ``start`` to ``end`` embeddings (both (1, tokens, dim)).
 
@@ -95,9 +96,13 @@ def integrate(
             one batch per pass. ``None`` = exactly one pass.
         min_first_pass: the first pass's segments get more than ``n_steps`` nodes each where needed for
             at least this many gradient evaluations in all (few segments: a path whose score hardly moves).
+        min_single_segment: a first pass that is one segment (the score hardly moves along the whole
+            path) gets at least this many nodes.
     """
     path = _Path(start, end, mask)
     first = _first_spans(sorted(known), FLAT_CHANGE)
+    if len(first) == 1:
+        min_first_pass = max(min_first_pass, min_single_segment)
     n_steps = max(n_steps, -(-min_first_pass // len(first)))  # ceiling division
     segments = _evaluate(score, path, first, n_steps)
     evaluations, passes = n_steps * len(first), 1

@@ -28,6 +28,7 @@ def run(  # type: ignore[no-untyped-def]
     budget: int = 64,
     probes: int = 0,
     min_first_pass: int = 0,
+    min_single_segment: int = 0,
 ):
     score = step_score(sharpness, 0.43)
     start, end = torch.zeros(1, TOKENS, DIM), torch.ones(1, TOKENS, DIM)
@@ -36,7 +37,10 @@ def run(  # type: ignore[no-untyped-def]
     with torch.no_grad():
         known = [(a, float(score(start + a * (end - start), mask)[0])) for a in alphas]
     total = known[1][1] - known[0][1]
-    return integrate(score, start, end, mask, known, n_steps, tolerance, budget, min_first_pass), total
+    result = integrate(
+        score, start, end, mask, known, n_steps, tolerance, budget, min_first_pass, min_single_segment
+    )
+    return result, total
 
 
 def test_completeness_on_a_smooth_path_in_one_pass() -> None:
@@ -89,3 +93,13 @@ def test_a_first_pass_of_few_segments_gets_more_nodes_each() -> None:
     # uneven shares round up: 3 segments and a minimum of 8 -> 3 nodes each
     three, _ = run(sharpness=60.0, n_steps=2, tolerance=None, probes=2, min_first_pass=8)
     assert three.evaluations == 9
+
+
+def test_a_single_segment_first_pass_gets_its_own_minimum() -> None:
+    one, _ = run(sharpness=3.0, n_steps=2, tolerance=None, min_first_pass=8, min_single_segment=12)
+    assert one.evaluations == 12  # the score hardly moves: one segment, 12 nodes
+    plain_min, _ = run(sharpness=60.0, n_steps=2, tolerance=None, probes=2, min_first_pass=8)
+    both, _ = run(
+        sharpness=60.0, n_steps=2, tolerance=None, probes=2, min_first_pass=8, min_single_segment=12
+    )
+    assert both.evaluations == plain_min.evaluations == 9  # several segments: only min_first_pass counts
