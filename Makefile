@@ -54,7 +54,8 @@ system-packages:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null; }
 
 lint: venv
-	$(VENV)/bin/ruff check sentiment triage api nlu tests
+	$(VENV)/bin/ruff check sentiment triage api nlu bot tests
+	$(VENV)/bin/ruff format --check sentiment triage api nlu bot tests
 	$(VENV)/bin/mypy
 
 clean-runtime:

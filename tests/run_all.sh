@@ -6,9 +6,8 @@ cd "$(dirname "$0")/.."
 export CLEARLINE_DEMO=true
 step() { printf '\n=== %s ===\n' "$*"; }
 
-step "lint: ruff and mypy"
-.venv/bin/ruff check sentiment triage api nlu tests
-.venv/bin/mypy
+step "lint: ruff (rules and formatting) and mypy"
+make --no-print-directory lint
 
 step "bot: NLU data from BANKING77, Rasa model (cached by content hash)"
 .venv/bin/python -m nlu.build_data

@@ -68,9 +68,7 @@ class Customer(Base):
     sender_id = Column(String(120), unique=True, nullable=True)
     # Deferred: loading a customer never reads it, so a database from before the column existed still works
     # (read it with ProviderRepository.tier_of).
-    tier = deferred(
-        Column(String(20), nullable=False, default=DEFAULT_TIER, server_default=DEFAULT_TIER)
-    )
+    tier = deferred(Column(String(20), nullable=False, default=DEFAULT_TIER, server_default=DEFAULT_TIER))
     cards = relationship("Card", back_populates="customer", order_by="Card.id")
 
     @validates("tier")

@@ -213,9 +213,7 @@ def test_a_known_customers_tier_reaches_the_broker_before_their_first_message(
     assert say(url, sender, "hello")[0].startswith("Hi, I'm the Northwind Pay assistant.")
     events = broker_events(events_db, sender)
     first_user = next(i for i, event in enumerate(events) if event["event"] == "user")
-    session_start = [
-        (event["event"], event.get("name"), event.get("value")) for event in events[:first_user]
-    ]
+    session_start = [(event["event"], event.get("name"), event.get("value")) for event in events[:first_user]]
     assert session_start == [
         ("action", "action_session_start", None),
         ("session_started", None, None),
