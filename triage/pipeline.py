@@ -22,7 +22,7 @@ from triage.broker import BrokerEvent
 from triage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.explaining import driving_messages, pending_record
 from triage.policy import DEFAULT_TIER, Decision, Policy
-from triage.rasa_client import AGENT_REPLY, IS_EXTERNAL, event_metadata
+from triage.rasa_client import AGENT_REPLY, IS_EXTERNAL, event_metadata, parsed_intent
 
 log = structlog.get_logger("triage.pipeline")
 
@@ -104,17 +104,14 @@ def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance |
     if event.type == "user":
         if event_metadata(data).get(IS_EXTERNAL):
             return None  # Rasa's trigger_intent (answer_pending): a replay, not the customer's words
-        parse = data.get("parse_data") or {}
-        intent = (parse.get("intent") or {}) if isinstance(parse, dict) else {}
-        name = intent.get("name") if isinstance(intent, dict) else None
-        confidence = intent.get("confidence") if isinstance(intent, dict) else None
+        parsed = parsed_intent(data)
         return _Utterance(
             event,
             Sender.CUSTOMER,
             redact(text),
             _event_time(data),
-            name if isinstance(name, str) else None,
-            float(confidence) if isinstance(confidence, int | float) else None,
+            parsed.name,
+            parsed.confidence,
             data.get("input_channel") if isinstance(data.get("input_channel"), str) else None,
         )
     if event.type == "bot":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +24,32 @@ def event_metadata(event: Mapping[str, Any]) -> dict[str, Any]:
     """A Rasa event's metadata, or ``{}`` when it has none or it is not an object."""
     metadata = event.get("metadata")
     return metadata if isinstance(metadata, dict) else {}
+
+
+@dataclass(frozen=True)
+class ParsedIntent:
+    """What Rasa's NLU made of a user event (its ``parse_data``), with malformed parts left out."""
+
+    name: str | None
+    confidence: float | None
+    entities: list[Any]
+
+
+def parsed_intent(event: Mapping[str, Any]) -> ParsedIntent:
+    """The intent name, its confidence and the entities of a Rasa user event; ``None``/``[]`` where
+    ``parse_data`` lacks them or holds the wrong types (the broker's JSON is not trusted)."""
+    parse = event.get("parse_data")
+    parse = parse if isinstance(parse, dict) else {}
+    intent = parse.get("intent")
+    intent = intent if isinstance(intent, dict) else {}
+    name, confidence, entities = intent.get("name"), intent.get("confidence"), parse.get("entities")
+    return ParsedIntent(
+        name if isinstance(name, str) and name else None,
+        float(confidence)
+        if isinstance(confidence, int | float) and not isinstance(confidence, bool)
+        else None,
+        entities if isinstance(entities, list) else [],
+    )
 
 
 class RasaError(Exception):
@@ -113,15 +140,8 @@ class RasaClient:
         message = unanswered_after_resume(self.tracker_events(conversation_id), since)
         if message is None:
             return False
-        parse = message.get("parse_data")
-        parse = parse if isinstance(parse, dict) else {}
-        intent = parse.get("intent")
-        name = intent.get("name") if isinstance(intent, dict) else None
-        entities = parse.get("entities")
-        body = {
-            "name": name if isinstance(name, str) and name else "nlu_fallback",
-            "entities": entities if isinstance(entities, list) else [],
-        }
+        parsed = parsed_intent(message)
+        body = {"name": parsed.name or "nlu_fallback", "entities": parsed.entities}
         self._post(self._path(conversation_id, "trigger_intent"), body, {"output_channel": "latest"})
         log.info("late_message_answered", conversation_id=conversation_id, intent=body["name"])
         return True
