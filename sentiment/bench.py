@@ -106,8 +106,8 @@ def run_benchmark(
     short = short[:explain_n]
     explain(model, short[0])  # warm-up
     ours, our_results = explanation_figures(short, lambda t: explain(model, t), latency_rounds)
-    # The reference runs on the same texts as ours (by default all of them): on a subset of 20, half of
-    # them calm, one near-tied word of one calm text moved the comparison by 0.0002.
+    # The reference runs on the same texts as ours (by default all of them): on the first 20, 16 of them
+    # calm (stress < 0.1), one near-tied word of one calm text moved the comparison by 0.0002.
     reference, reference_results = explanation_figures(
         short[:reference_n],
         lambda t: explain_with_layer_ig(model, t, n_steps=REFERENCE_STEPS),
