@@ -124,20 +124,21 @@ def tuned_macro_f1(probs: np.ndarray, targets: np.ndarray) -> float:
 def build_model(backbone: Path, labels: list[str], layers: int | None = None) -> PreTrainedModel:
     """The backbone with a fresh multi-label head; with ``layers``, only its first ``layers`` encoder
     layers (the weights of the others are not loaded)."""
-    overrides: dict[str, int] = {}
-    if layers is not None:
-        available = int(AutoConfig.from_pretrained(str(backbone)).num_hidden_layers)
-        if not 1 <= layers <= available:
-            raise ValueError(f"layers must be between 1 and {available} (the backbone's), got {layers}")
-        overrides["num_hidden_layers"] = layers
-    model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(
+    # The head's shape and the layer count go into one config object: from_pretrained's typed keyword
+    # arguments do not cover config overrides, and a config is what the checkpoint is built from anyway.
+    config = AutoConfig.from_pretrained(
         str(backbone),
-        **overrides,
         num_labels=len(labels),
         problem_type="multi_label_classification",
         id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)},
     )
+    if layers is not None:
+        available = int(config.num_hidden_layers)
+        if not 1 <= layers <= available:
+            raise ValueError(f"layers must be between 1 and {available} (the backbone's), got {layers}")
+        config.num_hidden_layers = layers
+    model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(str(backbone), config=config)
     return model
 
 
