@@ -23,7 +23,7 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
         display_name: Annotated[str | None, typer.Option(help="shown in the console")] = None,
     ) -> None:
         """Add a user; the password comes from $CLEARLINE_NEW_USER_PASSWORD or a prompt."""
-        from api.users import NewUser, UserExists, WeakPassword, create_user
+        from api.users import NewUser, ReservedUsername, UserExists, WeakPassword, create_user
         from triage.db import Role, make_engine, make_session_factory, session_scope
         from triage.settings import get_settings
 
@@ -41,7 +41,7 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
                 create_user(
                     session, NewUser(username, password, parsed_role, queue_names, capacity, display_name)
                 )
-        except (UserExists, WeakPassword) as exc:
+        except (ReservedUsername, UserExists, WeakPassword) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"added {parsed_role.value} {username}")

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.security import hash_password
+from triage.audit import is_reserved_username
 from triage.db import AgentStatus, Role, User
+from triage.errors import ValidationError
 
 DEMO_PASSWORD = "clearline-demo"  # noqa: S105 - demo users exist only when CLEARLINE_DEMO is true
 MIN_PASSWORD_LENGTH = 12
@@ -20,6 +22,10 @@ class UserExists(Exception):
 
 class WeakPassword(ValueError):
     """The password is too short."""
+
+
+class ReservedUsername(ValidationError):
+    """The username is the name of a system actor in the audit log (api: 422)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,10 @@ def create_user(session: Session, new: NewUser, *, allow_short_password: bool = 
     """Add a user (the caller commits). Agents start available so routing can use them."""
     if len(new.password) < MIN_PASSWORD_LENGTH and not allow_short_password:
         raise WeakPassword(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if is_reserved_username(new.username):
+        raise ReservedUsername(
+            f"{new.username!r} is the name of a system actor in the audit log; choose another username"
+        )
     if session.scalars(select(User.id).where(User.username == new.username)).first() is not None:
         raise UserExists(f"user {new.username!r} already exists")
     user = User(

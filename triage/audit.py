@@ -30,6 +30,17 @@ WORKER = Actor.system("worker")
 POLICY = Actor.system("policy")
 ROUTER = Actor.system("router")
 SLA_MONITOR = Actor.system("sla")
+BOT = Actor.system("bot")  # the bot's hand-off endpoint
+
+# Every system actor, declared here and nowhere else. The live feed shows an agent the records whose
+# actor is their username, so a user named like one of these would see the system's records as theirs.
+SYSTEM_ACTORS = (WORKER, POLICY, ROUTER, SLA_MONITOR, BOT)
+_RESERVED = frozenset(actor.name.casefold() for actor in SYSTEM_ACTORS)
+
+
+def is_reserved_username(username: str) -> bool:
+    """True for the name of a system actor in any case ("Worker" would still read as the worker)."""
+    return username.casefold() in _RESERVED
 
 
 def record(

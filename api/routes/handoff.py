@@ -11,10 +11,9 @@ from api.deps import CoreSettingsDep, SessionDep
 from api.relay import commit_and_relay
 from api.schemas import HandoffIn, HandoffOut
 from triage import services
-from triage.audit import Actor
+from triage.audit import BOT
 
 router = APIRouter(tags=["handoff"])
-BOT = Actor.system("bot")
 
 
 def require_triage_token(

@@ -57,6 +57,15 @@ def test_add_user_with_prompted_password_and_bad_input(env: str, monkeypatch: py
     assert role.exit_code != 0 and "tim" not in users(env)
 
 
+def test_add_user_refuses_the_name_of_a_system_actor(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARLINE_NEW_USER_PASSWORD", "a very long password")
+    for name in ("worker", "SLA"):
+        result = CliRunner().invoke(app, ["users", "add", name])
+        assert result.exit_code == 1, result.output
+        assert "system actor" in result.output and "Traceback" not in result.output
+    assert users(env) == {}
+
+
 def test_seed_demo_only_in_demo_mode(env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["users", "seed-demo"])
     assert result.exit_code == 0 and set(users(env)) == {"alice", "bob", "sam", "admin"}

@@ -197,6 +197,20 @@ def test_admin_adds_users_with_validation(client: TestClient, team: dict[str, in
     assert "carol" in names and "dan" not in names and "gus" not in names
 
 
+def test_admin_cannot_name_a_user_like_a_system_actor(client: TestClient, team: dict[str, int]) -> None:
+    # the live feed shows an agent the records whose actor is their username: "worker" would see the worker's
+    headers = bearer(client, "root")
+    body = {"password": "long enough password", "role": "agent", "skills": ["cards"]}
+    for name in ("worker", "Policy", "ROUTER", "sla", "bot"):
+        refused = client.post("/api/v1/users", json={**body, "username": name}, headers=headers)
+        assert refused.status_code == 422, name
+        assert "system actor" in refused.json()["detail"], refused.text
+    names = [u["username"].lower() for u in client.get("/api/v1/users", headers=headers).json()]
+    assert not {"worker", "policy", "router", "sla", "bot"} & set(names)
+    allowed = client.post("/api/v1/users", json={**body, "username": "workers"}, headers=headers)
+    assert allowed.status_code == 201
+
+
 def test_demo_mode_without_tables_starts_and_seeds_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     factory = make_session_factory(make_engine(url))
