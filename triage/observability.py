@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import structlog
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -15,6 +17,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+
+from sentiment.types import UtteranceScore
+
+log = structlog.get_logger("triage.observability")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -68,6 +74,59 @@ class WorkerMetrics:
         return generate_latest(self.registry)
 
 
+Readiness = Callable[[], tuple[bool, dict[str, bool]]]
+PROBE_TEXT = "My card was declined twice and I need it today."
+
+
+class ModelProbe:
+    """Whether the emotion model can score: it loaded, and a fixed text gets one stress in [0, 1].
+
+    The worker's own check only sees that it holds a scorer; a model that did not load, or that raises
+    (or answers NaN) on every call, would keep /readyz green while every batch rolls back. An answer is
+    kept ``ttl_s`` seconds so that frequent probes add next to nothing to the model's load.
+    """
+
+    def __init__(
+        self,
+        score: Callable[[list[str]], Sequence[UtteranceScore]] | None,
+        ttl_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._score = score  # None: the model did not load
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._answer: tuple[float, bool] | None = None  # (when, ok)
+
+    def __call__(self) -> bool:
+        if self._score is None:
+            return False
+        with self._lock:  # probes at the same moment share one model call
+            now = self._clock()
+            if self._answer is None or now - self._answer[0] >= self._ttl_s:
+                self._answer = (now, self._probe(self._score))
+            return self._answer[1]
+
+    @staticmethod
+    def _probe(score: Callable[[list[str]], Sequence[UtteranceScore]]) -> bool:
+        try:
+            scores = score([PROBE_TEXT])
+        except Exception as exc:
+            log.warning("model_probe_failed", error=f"{type(exc).__name__}: {exc}")
+            return False
+        return len(scores) == 1 and 0.0 <= scores[0].stress <= 1.0  # NaN fails both comparisons
+
+
+def with_model_probe(ready: Readiness, model: Callable[[], bool]) -> Readiness:
+    """``ready`` with its "model" check answered by ``model`` (a ``ModelProbe``)."""
+
+    def check() -> tuple[bool, dict[str, bool]]:
+        checks = {**ready()[1], "model": model()}
+        return all(checks.values()), checks
+
+    return check
+
+
 class HealthServer:
     """Serves health, readiness and metrics on a daemon thread."""
 
@@ -77,7 +136,7 @@ class HealthServer:
         port: int,
         metrics: WorkerMetrics,
         alive: Callable[[], bool],
-        ready: Callable[[], tuple[bool, dict[str, bool]]],
+        ready: Readiness,
     ) -> None:
         handler = _handler(metrics, alive, ready)
         self.server = ThreadingHTTPServer((host, port), handler)
@@ -97,7 +156,7 @@ class HealthServer:
 
 
 def _handler(
-    metrics: WorkerMetrics, alive: Callable[[], bool], ready: Callable[[], tuple[bool, dict[str, bool]]]
+    metrics: WorkerMetrics, alive: Callable[[], bool], ready: Readiness
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _send(self, status: int, body: bytes, content_type: str) -> None:

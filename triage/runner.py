@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import signal
 import sys
+from dataclasses import dataclass
 from types import FrameType
 
 import structlog
 from sqlalchemy import inspect
 
+from sentiment.types import Explanation, UtteranceScore
 from triage.broker import SqlEventSource
 from triage.db import make_engine, make_session_factory
 from triage.explaining import Explainer
 from triage.logs import configure_logging
-from triage.observability import HealthServer, WorkerMetrics
+from triage.observability import HealthServer, ModelProbe, WorkerMetrics, with_model_probe
 from triage.pipeline import Scorer
 from triage.policy import load_policy
 from triage.rasa_client import RasaClient
@@ -53,23 +55,74 @@ def build_worker(
     )
 
 
+@dataclass(frozen=True)
+class Model:
+    """The emotion model as this process got it; ``error`` is why it did not load."""
+
+    scorer: Scorer
+    explainer: Explainer | None = None  # None: the worker explains with ``scorer``
+    error: Exception | None = None
+
+
+class _NotLoaded:
+    """Stands in for a model that did not load. The worker is still built, so that /readyz can answer
+    its database check, but its loop never runs; were it called, it would say why it cannot score."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def score(self, texts: list[str]) -> list[UtteranceScore]:
+        raise _did_not_load(self.error) from self.error
+
+    def explain(self, text: str, target: str) -> Explanation:
+        raise _did_not_load(self.error) from self.error
+
+
+def _did_not_load(error: Exception) -> SetupError:
+    return SetupError(f"the emotion model did not load: {error}")
+
+
+def load_model(settings: CoreSettings) -> Model:
+    """The real model, and an instance of its own for the explainer thread.
+
+    A model that fails to load (missing or truncated weights, out of memory) is logged and kept as
+    ``error`` rather than raised: the worker then serves /readyz as not ready, which is where the stack
+    and the container health check look, instead of exiting before anything could ask it.
+    """
+    try:
+        scorer = SentimentScorer(threads=settings.worker_threads)
+        explainer = SentimentScorer(threads=settings.worker_threads, own_instance=True)
+    except Exception as exc:
+        log.exception("model_load_failed")
+        return Model(_NotLoaded(exc), error=exc)
+    return Model(scorer, explainer)
+
+
+def health_server(
+    settings: CoreSettings, worker: Worker, model: Model, port: int | None = None
+) -> HealthServer:
+    """/healthz, /readyz and /metrics; readiness asks the model itself to score (see ``ModelProbe``)."""
+    probe = ModelProbe(None if model.error is not None else model.scorer.score)
+    # Without a model the loop never runs, so its heartbeat says nothing: the process is alive (it
+    # answers, and /readyz says why it is not ready).
+    alive = worker.alive if model.error is None else lambda: True
+    return HealthServer(
+        settings.api_host,
+        settings.worker_port if port is None else port,
+        worker.metrics,
+        alive,
+        with_model_probe(worker.ready, probe),
+    )
+
+
 def serve(
     settings: CoreSettings | None = None, scorer: Scorer | None = None, port: int | None = None
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; the batch in progress commits or rolls back first."""
     settings = settings or get_settings()
-    explainer: Explainer | None = None
-    if scorer is None:  # the real model; the explainer thread gets an instance of its own
-        scorer = SentimentScorer(threads=settings.worker_threads)
-        explainer = SentimentScorer(threads=settings.worker_threads, own_instance=True)
-    worker = build_worker(settings, scorer, explainer=explainer)
-    server = HealthServer(
-        settings.api_host,
-        settings.worker_port if port is None else port,
-        worker.metrics,
-        worker.alive,
-        worker.ready,
-    )
+    model = load_model(settings) if scorer is None else Model(scorer)
+    worker = build_worker(settings, model.scorer, explainer=model.explainer)
+    server = health_server(settings, worker, model, port)
     server.start()
     log.info("worker_http", port=server.port)
 
@@ -80,10 +133,15 @@ def serve(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        worker.run()
+        if model.error is None:
+            worker.run()
+        else:  # not ready until stopped; the events wait in Rasa's broker for a worker that can score
+            worker.stop_event.wait()
     finally:
         server.stop()
         worker.source.close()
+    if model.error is not None:
+        raise _did_not_load(model.error) from model.error
 
 
 def main(port: int | None = None, scorer: Scorer | None = None) -> None:
