@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer
-from triage.db import AgentStatus, Conversation, ConversationState, Feedback, User, session_scope, utcnow
+from triage.db import AgentStatus, Conversation, ConversationState, Feedback, User, session_scope
 
 
 def test_queues_show_waiting_time_sla_and_breaches(
@@ -129,10 +129,29 @@ def test_figures(client: TestClient, factory: sessionmaker[Session], team: dict[
 
 
 def test_empty_figures(client: TestClient, team: dict[str, int]) -> None:
+    def this_hour() -> datetime:
+        return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+    before = this_hour()
     figures = client.get("/api/v1/metrics", headers=bearer(client, "sam")).json()
-    assert figures["escalations"] == 0 and figures["median_first_reply_s"] is None
-    assert figures["sla_breach_rate"] is None and sum(figures["stress_histogram"]) == 0
-    assert utcnow()  # figures computed against the clock without error
+    after = this_hour()
+    per_hour = figures.pop("escalations_per_hour")
+    # no data: counts are 0, and rates, medians and precision are None (nothing to divide by), not 0
+    assert figures == {
+        "window_hours": 24,
+        "escalations": 0,
+        "flag_precision": None,
+        "feedback_count": 0,
+        "median_first_reply_s": None,
+        "sla_breach_rate": None,
+        "stress_histogram": [0] * 10,
+        "stress_bins": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+    }
+    # every hour of the window is listed, with 0, oldest first and ending with the current hour
+    assert [h["count"] for h in per_hour] == [0] * 24
+    hours = [datetime.fromisoformat(h["hour"]) for h in per_hour]
+    assert hours[-1] in (before, after)  # the request may straddle the turn of an hour
+    assert hours == [hours[-1] - timedelta(hours=23 - i) for i in range(24)]
 
 
 def test_queue_names_come_from_the_policy(client: TestClient, team: dict[str, int]) -> None:
