@@ -24,7 +24,7 @@ from api.security import (
     tokens_match,
 )
 from api.settings import ApiSettings
-from triage.db import Role, User
+from triage.db import SUPERVISING_ROLES, Role, User
 from triage.settings import CoreSettings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -106,9 +106,5 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
 
 
 AgentUser = Annotated[User, Depends(require_roles(Role.AGENT))]
-SupervisorUser = Annotated[User, Depends(require_roles(Role.SUPERVISOR, Role.ADMIN))]
+SupervisorUser = Annotated[User, Depends(require_roles(*SUPERVISING_ROLES))]
 AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]
-
-
-def is_supervisor(user: User) -> bool:
-    return user.role in (Role.SUPERVISOR, Role.ADMIN)

@@ -18,6 +18,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     domain.AgentNotFound: status.HTTP_404_NOT_FOUND,
     domain.InvalidTransition: status.HTTP_409_CONFLICT,
     domain.StaleUpdate: status.HTTP_409_CONFLICT,
+    domain.CapacityExceeded: status.HTTP_409_CONFLICT,
     domain.NotAssignedToYou: status.HTTP_403_FORBIDDEN,
     domain.ValidationError: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }

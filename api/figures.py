@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
+from triage.conversations import handling_of
 from triage.db import Conversation, ConversationState, Escalation, Feedback, Message, Role, User
+from triage.domain.lifecycle import sla_missed as domain_sla_missed
 
 STRESS_BINS = [round(i / 10, 1) for i in range(11)]
 
@@ -24,12 +26,8 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 def sla_missed(conv: Conversation, now: datetime) -> bool:
-    """Breached as recorded by the worker's SLA check, or overdue now (the check may not have run yet)."""
-    deadline = aware(conv.sla_deadline)
-    if conv.sla_breached or deadline is None:
-        return conv.sla_breached
-    replied = aware(conv.first_agent_reply_at)
-    return (replied or now) > deadline
+    """The domain's one definition of a first-reply SLA breach, on a stored conversation."""
+    return domain_sla_missed(handling_of(conv), now)
 
 
 def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOut]:
@@ -73,15 +71,6 @@ def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOu
     for queue in queues.values():
         queue.waiting.sort(key=lambda w: (-(w.priority or 0), -w.waiting_s))
     return sorted(queues.values(), key=lambda q: q.name)
-
-
-def agent_loads(session: Session) -> dict[int, int]:
-    stmt = (
-        select(Conversation.assigned_agent_id, func.count())
-        .where(Conversation.state == ConversationState.ASSIGNED, Conversation.assigned_agent_id.is_not(None))
-        .group_by(Conversation.assigned_agent_id)
-    )
-    return {int(agent_id or 0): int(count) for agent_id, count in session.execute(stmt)}
 
 
 def list_agents(session: Session) -> list[User]:

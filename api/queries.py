@@ -10,12 +10,13 @@ from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.schemas import ConversationSummary
-from triage.db import AuditRecord, Conversation, ConversationState, Escalation, Message, Role, User
+from triage.conversations import is_supervisor
+from triage.db import AuditRecord, Conversation, ConversationState, Escalation, Message, User
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
     """Supervisors and admins see every conversation; agents their queues and their own assignments."""
-    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+    if is_supervisor(user):
         return Conversation.id.is_not(None)
     skills = [str(s) for s in (user.skills or [])]
     own = Conversation.assigned_agent_id == user.id
@@ -150,7 +151,7 @@ def audit_trail(session: Session, conversation_id: str, *, limit: int) -> list[A
 def audit_after(session: Session, user: User, after_id: int, *, limit: int = 200) -> list[AuditRecord]:
     """Audit records newer than ``after_id`` that this user may see (the live feed's query)."""
     stmt = select(AuditRecord).where(AuditRecord.id > after_id).order_by(AuditRecord.id).limit(limit)
-    if user.role not in (Role.SUPERVISOR, Role.ADMIN):
+    if not is_supervisor(user):
         visible_ids = select(Conversation.id).where(visible_to(user))
         stmt = stmt.where(
             or_(AuditRecord.conversation_id.in_(visible_ids), AuditRecord.actor == user.username)

@@ -187,6 +187,13 @@ class TransferIn(Versioned):
 class ReassignIn(Versioned):
     to_agent_id: int = Field(ge=1)
     reason: Reason
+    # the supervisor's confirmation that an agent at capacity takes one more
+    over_capacity_reason: Reason | None = None
+
+
+class ResolveIn(Versioned):
+    # required when no agent has answered the customer (the domain refuses otherwise)
+    reason: Reason | None = None
 
 
 class PriorityIn(Versioned):

@@ -1,23 +1,27 @@
-"""Conversation helpers shared by the triage services: lookups, state sets, ownership, time."""
+"""The adapter between conversation rows and the domain core: lookups, ownership, and the one place
+that copies a conversation's ``Handling`` in and out of its row and stores the domain's effects."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from triage import audit
 from triage.audit import Actor
-from triage.db import Conversation, ConversationState, Escalation, Role, User, utcnow
+from triage.db import SUPERVISING_ROLES, Conversation, Escalation, User, utcnow
+from triage.domain.lifecycle import Effects, Handling, Lifecycle
 from triage.errors import ConversationNotFound, EscalationNotFound, NotAssignedToYou, StaleUpdate
 from triage.outbox import enqueue
-from triage.policy import DEFAULT_TIER, Decision, PolicyInput
+from triage.policy import DEFAULT_TIER, PolicyInput
 
-HANDOFF_NOTICE = "utter_handoff_notice"
-HANDOFF_RESUMED = "utter_handoff_resumed"
-OPEN_STATES = (ConversationState.QUEUED, ConversationState.ASSIGNED)
-BOT_STATES = (ConversationState.BOT, ConversationState.RESOLVED)
+# the row's columns the domain owns: everything in Handling except its key
+HANDLING_FIELDS = tuple(f.name for f in dataclasses.fields(Handling) if f.name != "conversation_id")
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -33,18 +37,17 @@ def flush(session: Session) -> None:
 
 
 def new_conversation(conversation_id: str, at: datetime | None = None) -> Conversation:
-    """A conversation with its defaults set now (column defaults only apply at INSERT)."""
+    """A conversation with its defaults set now (column defaults only apply at INSERT); its hand-off
+    state is the domain's initial one."""
     at = at or utcnow()
+    initial = Handling(conversation_id)
     return Conversation(
         id=conversation_id,
-        state=ConversationState.BOT,
         customer_tier=DEFAULT_TIER,
-        fallback_count=0,
-        human_requested=False,
         stress_trajectory=[],
         started_at=at,
         last_message_at=at,
-        sla_breached=False,
+        **{name: getattr(initial, name) for name in HANDLING_FIELDS},
     )
 
 
@@ -63,7 +66,8 @@ def get_escalation(session: Session, escalation_id: int) -> Escalation:
 
 
 def is_supervisor(user: User | None) -> bool:
-    return user is not None and user.role in (Role.SUPERVISOR, Role.ADMIN)
+    """Supervisors and admins: they see every conversation and may override automatic decisions."""
+    return user is not None and user.role in SUPERVISING_ROLES
 
 
 def require_owner_or_supervisor(session: Session, conversation: Conversation, actor: Actor) -> None:
@@ -75,25 +79,6 @@ def require_owner_or_supervisor(session: Session, conversation: Conversation, ac
         return
     if conversation.assigned_agent_id is None or conversation.assigned_agent_id != actor.user_id:
         raise NotAssignedToYou(f"conversation {conversation.id!r} is not assigned to you")
-
-
-def conversation_ref(conversation: Conversation) -> dict[str, Any]:
-    return {"state": conversation.state.value, "queue": conversation.queue, "priority": conversation.priority}
-
-
-def open_queue(conversation: Conversation, decision: Decision, now: datetime) -> None:
-    conversation.state = ConversationState.QUEUED
-    conversation.queue = decision.queue
-    conversation.priority = decision.priority
-    conversation.priority_band = decision.band
-    conversation.assigned_agent_id = None
-    conversation.escalated_at = now
-    conversation.queued_at = now
-    conversation.assigned_at = None
-    conversation.first_agent_reply_at = None
-    conversation.sla_deadline = now + timedelta(seconds=decision.sla_seconds)
-    conversation.sla_breached = False
-    conversation.resolved_at = None
 
 
 def policy_input(conversation: Conversation, now: datetime | None = None) -> PolicyInput:
@@ -112,21 +97,50 @@ def policy_input(conversation: Conversation, now: datetime | None = None) -> Pol
     )
 
 
-def return_to_bot(
+def handling_of(conversation: Conversation) -> Handling:
+    """The domain's view of a row (datetimes as UTC, whatever the database handed back)."""
+    values: dict[str, Any] = {}
+    for name in HANDLING_FIELDS:
+        value = getattr(conversation, name)
+        values[name] = as_utc(value) if isinstance(value, datetime) else value
+    return Handling(conversation_id=conversation.id, **values)
+
+
+@contextmanager
+def lifecycle(conversation: Conversation) -> Iterator[Lifecycle]:
+    """The conversation's state machine; what it changed is copied back to the row when the block ends
+    without an error (a refused action leaves the row as it was)."""
+    machine = Lifecycle(handling_of(conversation))
+    yield machine
+    for name in HANDLING_FIELDS:
+        value, stored = getattr(machine.h, name), getattr(conversation, name)
+        if isinstance(stored, datetime):
+            stored = as_utc(stored)
+        if stored != value:
+            setattr(conversation, name, value)
+
+
+def store_effects(
     session: Session,
-    conversation: Conversation,
-    state: ConversationState,
-    unanswered_since: datetime | None = None,
+    conversation_id: str,
+    actor: Actor,
+    effects: Effects,
+    *,
+    at: datetime | None = None,
+    versions: dict[str, object] | None = None,
+    extra_outcome: dict[str, object] | None = None,
 ) -> None:
-    """Resume the bot and tell the customer. The bot then answers the customer's last message if it
-    came after ``unanswered_since`` (default: now), i.e. no agent saw it: one sent between this commit
-    and the resume reaching Rasa is logged by the paused bot but answered by nobody otherwise."""
-    now = utcnow()
-    conversation.state = state
-    conversation.resolved_at = now
-    conversation.human_requested = False
-    conversation.fallback_count = 0
-    since = as_utc(unanswered_since) if unanswered_since is not None else now
-    enqueue(session, conversation.id, "resume")
-    enqueue(session, conversation.id, "utter", {"name": HANDOFF_RESUMED})
-    enqueue(session, conversation.id, "answer_pending", {"since": since.timestamp()})
+    """Write the domain's audit notes and outbox commands into the caller's unit of work."""
+    for command in effects.commands:
+        enqueue(session, conversation_id, command.kind, command.payload)
+    for note in effects.audit:
+        audit.record(
+            session,
+            actor,
+            note.action,
+            conversation_id=conversation_id,
+            inputs=note.inputs,
+            outcome=note.outcome | (extra_outcome or {}),
+            versions=note.versions | (versions or {}),
+            at=at,
+        )

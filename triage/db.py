@@ -31,7 +31,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
+from triage.domain.lifecycle import ConversationState
 from triage.policy import DEFAULT_TIER
+
+__all__ = ["ConversationState"]  # defined by the domain; re-exported for the adapters
 
 
 def utcnow() -> datetime:
@@ -48,17 +51,14 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+# the roles that see every conversation and may override the automatic decisions
+SUPERVISING_ROLES = (Role.SUPERVISOR, Role.ADMIN)
+
+
 class AgentStatus(enum.StrEnum):
     AVAILABLE = "available"
     AWAY = "away"
     OFFLINE = "offline"
-
-
-class ConversationState(enum.StrEnum):
-    BOT = "bot"  # the assistant is answering
-    QUEUED = "queued"  # escalated, waiting for an agent
-    ASSIGNED = "assigned"  # an agent owns it; the bot is paused
-    RESOLVED = "resolved"  # hand-off ended, the bot answers again
 
 
 class Sender(enum.StrEnum):
@@ -105,6 +105,8 @@ class Conversation(Base):
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None] = mapped_column(Integer)  # 0..100, higher is more urgent
     priority_band: Mapped[str | None] = mapped_column(String(16))  # e.g. P1..P4
+    # a person set the priority since the last escalation: the customer's tier no longer moves it
+    priority_overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     assigned_agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic locking for concurrent edits
     started_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -37,3 +37,7 @@ class ValidationError(TriageError):
 
 class PolicyError(TriageError):
     """The triage policy file is missing or invalid; the message names the offending field."""
+
+
+class CapacityExceeded(TriageError):
+    """The agent already holds as many conversations as their capacity allows (api: 409)."""

@@ -1,32 +1,28 @@
-"""Escalations: raising them (policy or bot), overriding priority, withdrawing flags, feedback."""
+"""Escalations: raising them (policy or bot), overriding priority, withdrawing flags, feedback. The
+conversation's state changes are the domain's (``triage.domain.lifecycle``); this module stores them."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from triage import audit
 from triage.audit import Actor
 from triage.conversations import (
-    BOT_STATES,
-    HANDOFF_NOTICE,
-    OPEN_STATES,
-    as_utc,
     flush,
     get_conversation,
     get_escalation,
+    lifecycle,
     new_conversation,
-    open_queue,
     policy_input,
-    return_to_bot,
+    store_effects,
 )
-from triage.db import AuditRecord, Conversation, ConversationState, Escalation, Feedback, User, utcnow
+from triage.db import Conversation, Escalation, Feedback, User, utcnow
+from triage.domain.lifecycle import OPEN_STATES, BandRule, Placement, check_priority
 from triage.errors import InvalidTransition, ValidationError
-from triage.outbox import enqueue
-from triage.policy import Band, Decision, Policy, current_policy
+from triage.policy import Decision, Policy, current_policy
 
 VERDICTS = ("correct", "wrong")
 
@@ -44,9 +40,10 @@ def escalate(
 ) -> Escalation:
     """Hand the conversation to people: escalation row, queue, pause the bot, tell the customer."""
     conversation = get_conversation(session, conversation_id)
-    if conversation.state not in BOT_STATES:
-        raise InvalidTransition(f"conversation {conversation_id!r} is already {conversation.state.value}")
     now = utcnow()
+    placement = Placement(decision.queue, decision.priority, decision.band, decision.sla_seconds)
+    with lifecycle(conversation) as machine:
+        effects = machine.escalate(placement, now)
     escalation = Escalation(
         conversation_id=conversation_id,
         trigger=trigger,
@@ -62,9 +59,7 @@ def escalate(
         created_at=now,
     )
     session.add(escalation)
-    open_queue(conversation, decision, now)
-    enqueue(session, conversation_id, "pause")
-    enqueue(session, conversation_id, "utter", {"name": HANDOFF_NOTICE})
+    store_effects(session, conversation_id, actor, effects, at=now)
     flush(session)
     audit.record(
         session,
@@ -106,7 +101,8 @@ def request_handoff(
         flush(session)
     if conversation.state in OPEN_STATES and conversation.escalations:
         return conversation.escalations[-1]
-    conversation.human_requested = True
+    with lifecycle(conversation) as machine:
+        machine.request_person()
     if intent:
         conversation.latest_intent = intent
     policy = policy or current_policy()
@@ -135,34 +131,14 @@ def set_priority(
     policy: Policy | None = None,
 ) -> Conversation:
     """A person's override of the priority; the band and SLA deadline follow."""
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 100:
-        raise ValidationError("priority must be an integer from 0 to 100")
+    check_priority(priority)
     conversation = get_conversation(session, conversation_id)
-    if conversation.state not in OPEN_STATES:
-        raise InvalidTransition(f"conversation {conversation_id!r} is {conversation.state.value}, not open")
-    before, band = _move_priority(conversation, priority, policy or current_policy())
+    band = (policy or current_policy()).band_for(priority)
+    with lifecycle(conversation) as machine:
+        effects = machine.override_priority(priority, BandRule(band.name, band.sla_seconds), reason=reason)
     flush(session)
-    audit.record(
-        session,
-        actor,
-        "override_priority",
-        conversation_id=conversation_id,
-        inputs={"reason": reason, "before": before},
-        outcome={"priority": priority, "band": band.name},
-    )
+    store_effects(session, conversation_id, actor, effects)
     return conversation
-
-
-def _move_priority(conversation: Conversation, priority: int, policy: Policy) -> tuple[dict[str, Any], Band]:
-    """Set the priority and its band; the SLA deadline follows until an agent has replied. Returns the
-    priority and band before, for the audit record, and the new band."""
-    band = policy.band_for(priority)
-    before = {"priority": conversation.priority, "band": conversation.priority_band}
-    conversation.priority = priority
-    conversation.priority_band = band.name
-    if conversation.escalated_at is not None and conversation.first_agent_reply_at is None:
-        conversation.sla_deadline = as_utc(conversation.escalated_at) + timedelta(seconds=band.sla_seconds)
-    return before, band
 
 
 def follow_tier(
@@ -177,41 +153,21 @@ def follow_tier(
     """Move a conversation waiting for an agent with its customer's new tier: the old tier's points are
     taken off its priority and the new tier's added (band and SLA deadline follow). A priority a person
     set is left alone, and so is a conversation an agent already has. Returns whether it moved."""
-    if conversation.state != ConversationState.QUEUED or conversation.priority is None:
-        return False
-    if priority_overridden(session, conversation):
-        return False
     points = policy.tier_points(conversation.customer_tier) - policy.tier_points(previous_tier)
-    priority = max(0, min(100, conversation.priority + points))
-    if priority == conversation.priority:
-        return False
-    before, band = _move_priority(conversation, priority, policy)
-    audit.record(
-        session,
-        actor,
-        "reprioritise",
-        conversation_id=conversation.id,
-        inputs={
-            "reason": "tier",
-            "tier": conversation.customer_tier,
-            "previous_tier": previous_tier,
-            "source_event_id": source_event_id,
-            "before": before,
-        },
-        outcome={"priority": priority, "band": band.name},
-        versions={"policy": policy.version},
-    )
-    return True
 
+    def band_for(priority: int) -> BandRule:
+        band = policy.band_for(priority)
+        return BandRule(band.name, band.sla_seconds)
 
-def priority_overridden(session: Session, conversation: Conversation) -> bool:
-    """Whether a person set this conversation's priority since it was last escalated."""
-    query = select(AuditRecord.id).where(
-        AuditRecord.conversation_id == conversation.id, AuditRecord.action == "override_priority"
-    )
-    if conversation.escalated_at is not None:
-        query = query.where(AuditRecord.at >= conversation.escalated_at)
-    return session.scalars(query.limit(1)).first() is not None
+    inputs = {
+        "tier": conversation.customer_tier,
+        "previous_tier": previous_tier,
+        "source_event_id": source_event_id,
+    }
+    with lifecycle(conversation) as machine:
+        effects = machine.follow_tier(points, band_for, inputs=inputs)
+    store_effects(session, conversation.id, actor, effects, versions={"policy": policy.version})
+    return bool(effects.audit)
 
 
 def unflag(session: Session, escalation_id: int, *, reason: str, actor: Actor) -> Escalation:
@@ -221,11 +177,11 @@ def unflag(session: Session, escalation_id: int, *, reason: str, actor: Actor) -
         raise InvalidTransition(f"escalation {escalation_id} is already unflagged")
     escalation.unflagged = True
     conversation = escalation.conversation
-    returned = False
-    if conversation.state == ConversationState.QUEUED and conversation.escalations[-1].id == escalation.id:
-        # no agent has seen what the customer wrote while it waited: the bot answers the last message
-        return_to_bot(session, conversation, ConversationState.BOT, unanswered_since=conversation.queued_at)
-        returned = True
+    latest = conversation.escalations[-1].id == escalation.id
+    with lifecycle(conversation) as machine:
+        effects = machine.unflag(is_latest_escalation=latest, now=utcnow())
+    returned = bool(effects.commands)
+    store_effects(session, conversation.id, actor, effects)
     flush(session)
     audit.record(
         session,

@@ -1,5 +1,6 @@
 """Work on escalated conversations: routing, agents accepting, replying, transferring, resolving,
-agent status and the first-reply SLA."""
+agent status and the first-reply SLA. Each function loads rows, lets the conversation's state machine
+(``triage.domain.lifecycle``) decide, and stores what it returns; nothing here sets a state itself."""
 
 from __future__ import annotations
 
@@ -11,23 +12,25 @@ from sqlalchemy.orm import Session
 from triage import audit, routing
 from triage.audit import Actor
 from triage.conversations import (
-    OPEN_STATES,
     as_utc,
-    conversation_ref,
     flush,
     get_conversation,
+    is_supervisor,
+    lifecycle,
     require_owner_or_supervisor,
-    return_to_bot,
+    store_effects,
 )
-from triage.db import AgentStatus, Conversation, ConversationState, Message, Sender, User, utcnow
-from triage.errors import AgentNotFound, InvalidTransition, NotAssignedToYou, ValidationError
+from triage.db import AgentStatus, Conversation, ConversationState, Message, Role, Sender, User, utcnow
+from triage.domain.lifecycle import OPEN_STATES, AgentSeat
+from triage.errors import AgentNotFound, ValidationError
 from triage.outbox import enqueue
 from triage.policy import Policy, current_policy
 
 MAX_REPLY_CHARS = 2000
 
 
-def _open_counts(session: Session) -> dict[int, int]:
+def open_counts(session: Session) -> dict[int, int]:
+    """How many conversations each agent holds now (the load that capacity limits)."""
     rows = session.execute(
         select(Conversation.assigned_agent_id, func.count())
         .where(Conversation.state == ConversationState.ASSIGNED, Conversation.assigned_agent_id.is_not(None))
@@ -36,18 +39,46 @@ def _open_counts(session: Session) -> dict[int, int]:
     return {agent_id: count for agent_id, count in rows if agent_id is not None}
 
 
+def seat_of(session: Session, user_id: int) -> AgentSeat:
+    """What the rules need to know of a user who may receive a conversation."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise AgentNotFound(f"agent {user_id} not found")
+    held = session.scalar(
+        select(func.count()).where(
+            Conversation.state == ConversationState.ASSIGNED, Conversation.assigned_agent_id == user_id
+        )
+    )
+    return AgentSeat(user.id, user.role == Role.AGENT, bool(user.is_active), user.capacity, int(held or 0))
+
+
+def _override(actor: Actor, session: Session, reason: str | None) -> str | None:
+    """A capacity override counts only from a supervisor or an admin."""
+    if reason is None:
+        return None
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if not is_supervisor(user):
+        raise ValidationError("only a supervisor can assign over an agent's capacity")
+    return reason
+
+
 def assign_waiting(session: Session, now: datetime) -> list[tuple[str, int]]:
     """Route queued conversations to free agents; return (conversation id, agent id) pairs."""
     queued = list(session.scalars(select(Conversation).where(Conversation.state == ConversationState.QUEUED)))
     if not queued:
         return []
-    agents = list(
-        session.scalars(select(User).where(User.is_active.is_(True), User.status == AgentStatus.AVAILABLE))
-    )
-    counts = _open_counts(session)
+    agents = {
+        a.id: a
+        for a in session.scalars(
+            select(User).where(
+                User.is_active.is_(True), User.status == AgentStatus.AVAILABLE, User.role == Role.AGENT
+            )
+        )
+    }
+    counts = open_counts(session)
     slots = [
         routing.AgentSlot(a.id, frozenset(a.skills or []), a.capacity, counts.get(a.id, 0), True)
-        for a in agents
+        for a in agents.values()
     ]
     waiting = [
         routing.WaitingConversation(
@@ -56,46 +87,31 @@ def assign_waiting(session: Session, now: datetime) -> list[tuple[str, int]]:
         for c in queued
     ]
     by_id = {c.id: c for c in queued}
-    plan = routing.plan_assignments(waiting, slots)
-    for item in plan:
-        conversation = by_id[item.conversation_id]
-        conversation.state = ConversationState.ASSIGNED
-        conversation.assigned_agent_id = item.agent_id
-        conversation.assigned_at = now
-        audit.record(
-            session,
-            audit.ROUTER,
-            "assign",
-            conversation_id=conversation.id,
-            inputs={"queue": conversation.queue, "priority": conversation.priority},
-            outcome={"agent_id": item.agent_id},
-            at=now,
-        )
+    done = []
+    for item in routing.plan_assignments(waiting, slots):
+        agent = agents[item.agent_id]
+        seat = AgentSeat(agent.id, True, True, agent.capacity, counts.get(agent.id, 0))
+        with lifecycle(by_id[item.conversation_id]) as machine:
+            effects = machine.route(seat, now)
+        counts[agent.id] = seat.open_count + 1
+        store_effects(session, item.conversation_id, audit.ROUTER, effects, at=now)
+        done.append((item.conversation_id, item.agent_id))
     flush(session)
-    return [(item.conversation_id, item.agent_id) for item in plan]
+    return done
 
 
-def accept(session: Session, conversation_id: str, agent: User) -> Conversation:
+def accept(
+    session: Session, conversation_id: str, agent: User, *, over_capacity_reason: str | None = None
+) -> Conversation:
     """An agent takes a queued conversation, or confirms one routed to them."""
     conversation = get_conversation(session, conversation_id)
-    if conversation.state not in OPEN_STATES:
-        raise InvalidTransition(
-            f"conversation {conversation_id!r} is {conversation.state.value}, not waiting"
-        )
-    if conversation.state == ConversationState.ASSIGNED and conversation.assigned_agent_id != agent.id:
-        raise NotAssignedToYou(f"conversation {conversation_id!r} is assigned to another agent")
-    if conversation.state == ConversationState.QUEUED:
-        conversation.state = ConversationState.ASSIGNED
-        conversation.assigned_agent_id = agent.id
-        conversation.assigned_at = utcnow()
+    actor = Actor("user", agent.username, agent.id)
+    override = _override(actor, session, over_capacity_reason)
+    now = utcnow()
+    with lifecycle(conversation) as machine:
+        effects = machine.accept(seat_of(session, agent.id), now, override_reason=override)
     flush(session)
-    audit.record(
-        session,
-        Actor("user", agent.username, agent.id),
-        "accept",
-        conversation_id=conversation_id,
-        outcome={"agent_id": agent.id},
-    )
+    store_effects(session, conversation_id, actor, effects, at=now)
     return conversation
 
 
@@ -109,13 +125,11 @@ def agent_reply(session: Session, conversation_id: str, agent: User, text: str) 
     if len(text) > MAX_REPLY_CHARS:
         raise ValidationError(f"the reply is longer than {MAX_REPLY_CHARS} characters")
     conversation = get_conversation(session, conversation_id)
-    if conversation.state != ConversationState.ASSIGNED:
-        raise InvalidTransition(
-            f"conversation {conversation_id!r} is {conversation.state.value}, not assigned"
-        )
     actor = Actor("user", agent.username, agent.id)
-    require_owner_or_supervisor(session, conversation, actor)
     now = utcnow()
+    with lifecycle(conversation) as machine:
+        machine.agent_replied(agent.id, now)  # the state first: replying to a queued one is a conflict
+        require_owner_or_supervisor(session, conversation, actor)
     message = Message(
         conversation_id=conversation_id,
         sender=Sender.AGENT,
@@ -125,8 +139,6 @@ def agent_reply(session: Session, conversation_id: str, agent: User, text: str) 
         delivered=False,
     )
     session.add(message)
-    if conversation.first_agent_reply_at is None:
-        conversation.first_agent_reply_at = now
     conversation.last_message_at = now
     flush(session)
     enqueue(session, conversation_id, "say", {"text": text, "message_id": message.id})
@@ -145,59 +157,42 @@ def transfer(
     to_agent_id: int | None = None,
     reason: str,
     policy: Policy | None = None,
+    over_capacity_reason: str | None = None,
 ) -> Conversation:
     """Move an open conversation to another queue (it waits there) or straight to an agent."""
     if (to_queue is None) == (to_agent_id is None):
         raise ValidationError("give exactly one of to_queue and to_agent_id")
     conversation = get_conversation(session, conversation_id)
-    if conversation.state not in OPEN_STATES:
-        raise InvalidTransition(f"conversation {conversation_id!r} is {conversation.state.value}, not open")
-    require_owner_or_supervisor(session, conversation, actor)
-    before = conversation_ref(conversation) | {"agent_id": conversation.assigned_agent_id}
     now = utcnow()
-    if to_queue is not None:
-        known = (policy or current_policy()).config.queue_names
-        if to_queue not in known:
-            raise ValidationError(f"unknown queue {to_queue!r}; known: {', '.join(known)}")
-        conversation.queue = to_queue
-        conversation.state = ConversationState.QUEUED
-        conversation.assigned_agent_id = None
-        conversation.queued_at = now
-    else:
-        target = session.get(User, to_agent_id)
-        if target is None or not target.is_active:
-            raise AgentNotFound(f"agent {to_agent_id} not found")
-        conversation.state = ConversationState.ASSIGNED
-        conversation.assigned_agent_id = target.id
-        conversation.assigned_at = now
+    with lifecycle(conversation) as machine:
+        machine.require_open("not open")
+        require_owner_or_supervisor(session, conversation, actor)
+        if to_queue is not None:
+            known = (policy or current_policy()).config.queue_names
+            effects = machine.transfer_to_queue(to_queue, list(known), now, reason=reason)
+        else:
+            assert to_agent_id is not None  # one of the two, checked above
+            override = _override(actor, session, over_capacity_reason)
+            seat = seat_of(session, to_agent_id)
+            effects = machine.transfer_to_agent(seat, now, reason=reason, override_reason=override)
     flush(session)
-    audit.record(
-        session,
-        actor,
-        "transfer",
-        conversation_id=conversation_id,
-        inputs={"reason": reason, "to_queue": to_queue, "to_agent_id": to_agent_id, "before": before},
-        outcome=conversation_ref(conversation) | {"agent_id": conversation.assigned_agent_id},
-        at=now,
-    )
+    store_effects(session, conversation_id, actor, effects, at=now)
     return conversation
 
 
-def resolve(session: Session, conversation_id: str, *, actor: Actor) -> Conversation:
-    """End the hand-off: the bot answers again and the customer is told."""
+def resolve(
+    session: Session, conversation_id: str, *, actor: Actor, reason: str | None = None
+) -> Conversation:
+    """End the hand-off: the bot answers again and the customer is told. A conversation no agent
+    answered needs a reason."""
     conversation = get_conversation(session, conversation_id)
-    if conversation.state not in OPEN_STATES:
-        raise InvalidTransition(f"conversation {conversation_id!r} is {conversation.state.value}, not open")
-    require_owner_or_supervisor(session, conversation, actor)
-    return_to_bot(session, conversation, ConversationState.RESOLVED)
+    now = utcnow()
+    with lifecycle(conversation) as machine:
+        machine.require_open("not open")
+        require_owner_or_supervisor(session, conversation, actor)
+        effects = machine.resolve(now, reason=reason)
     flush(session)
-    audit.record(
-        session,
-        actor,
-        "resolve",
-        conversation_id=conversation_id,
-        outcome={"state": conversation.state.value},
-    )
+    store_effects(session, conversation_id, actor, effects, at=now)
     return conversation
 
 
@@ -217,18 +212,10 @@ def set_agent_status(session: Session, agent: User, status: AgentStatus, *, acto
             )
         )
         for conversation in owned:
-            conversation.state = ConversationState.QUEUED
-            conversation.assigned_agent_id = None
-            conversation.queued_at = now
+            with lifecycle(conversation) as machine:
+                effects = machine.requeue(now, reason="agent offline", agent_id=agent.id)
+            store_effects(session, conversation.id, actor, effects, at=now)
             requeued.append(conversation.id)
-            audit.record(
-                session,
-                actor,
-                "requeue",
-                conversation_id=conversation.id,
-                inputs={"agent_id": agent.id, "reason": "agent offline"},
-                at=now,
-            )
     flush(session)
     audit.record(
         session,
@@ -253,23 +240,10 @@ def check_sla(session: Session, now: datetime) -> list[str]:
     )
     breached = []
     for conversation in overdue:
-        conversation.sla_breached = True
-        breached.append(conversation.id)
-        audit.record(
-            session,
-            audit.SLA_MONITOR,
-            "sla_breach",
-            conversation_id=conversation.id,
-            inputs={
-                "deadline": conversation.sla_deadline.isoformat() if conversation.sla_deadline else None,
-                "band": conversation.priority_band,
-            },
-            outcome={
-                "state": conversation.state.value,
-                "queue": conversation.queue,
-                "agent_id": conversation.assigned_agent_id,
-            },
-            at=now,
-        )
+        with lifecycle(conversation) as machine:
+            effects = machine.check_sla(now)
+        if effects.audit:
+            store_effects(session, conversation.id, audit.SLA_MONITOR, effects, at=now)
+            breached.append(conversation.id)
     flush(session)
     return breached

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
 from triage.broker import BrokerEvent
+from triage.conversations import lifecycle
 from triage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.explaining import driving_messages, pending_record
 from triage.policy import DEFAULT_TIER, Decision, Policy
@@ -308,12 +309,17 @@ class BatchProcessor:
     def _update_conversation(
         session: Session, conversation: Conversation, utterance: _Utterance, score: UtteranceScore | None
     ) -> None:
-        if conversation.state == ConversationState.RESOLVED:  # the customer is back with the bot
-            conversation.state = ConversationState.BOT
+        with lifecycle(conversation) as machine:
+            back = machine.customer_returns()  # a resolved conversation is the bot's again
+            if utterance.intent == FALLBACK_INTENT:
+                machine.note_fallback()
+            if utterance.intent == HUMAN_INTENT:
+                machine.request_person()
+        for note in back.audit:
             audit.record(
                 session,
                 audit.WORKER,
-                "back_to_bot",
+                note.action,
                 conversation_id=conversation.id,
                 inputs={"source_event_id": utterance.event.id},
             )
@@ -323,10 +329,6 @@ class BatchProcessor:
             conversation.channel = utterance.channel
         if utterance.intent:
             conversation.latest_intent = utterance.intent
-        if utterance.intent == FALLBACK_INTENT:
-            conversation.fallback_count += 1
-        if utterance.intent == HUMAN_INTENT:
-            conversation.human_requested = True
 
     def _apply_policy(
         self, session: Session, conversation: Conversation, utterance: _Utterance, score: UtteranceScore

@@ -17,13 +17,14 @@ from api.schemas import (
     PriorityIn,
     ReassignIn,
     ReplyIn,
+    ResolveIn,
     TransferIn,
     Versioned,
 )
 from triage import services
 from triage.audit import Actor
-from triage.db import Conversation, Role, User
-from triage.errors import AgentNotFound, StaleUpdate
+from triage.db import Conversation, User
+from triage.errors import StaleUpdate
 
 router = APIRouter(prefix="/conversations", tags=["actions"])
 
@@ -48,15 +49,6 @@ def load_for_action(
     # we checked, and the version column turns any commit made in between into a 409 at flush.
     session.info.setdefault("pinned", []).append(conv)
     return conv
-
-
-def require_agent(session: Session, agent_id: int | None) -> None:
-    """Conversations go to agents only (not to supervisors or admins)."""
-    if agent_id is None:
-        return
-    target = session.get(User, agent_id)
-    if target is None or target.role != Role.AGENT or not target.is_active:
-        raise AgentNotFound(f"agent {agent_id} not found")
 
 
 def _summary(session: Session, conv: Conversation) -> ConversationSummary:
@@ -112,7 +104,6 @@ def transfer(
 ) -> ConversationSummary:
     """Move the conversation to another queue or agent, with a reason."""
     load_for_action(session, user, conversation_id, body.expected_version)
-    require_agent(session, body.to_agent_id)
     conv = services.transfer(
         session,
         conversation_id,
@@ -132,11 +123,13 @@ def resolve(
     session: SessionDep,
     request: Request,
     background: BackgroundTasks,
-    body: OptionalVersion = None,
+    body: Annotated[ResolveIn | None, Body()] = None,
 ) -> ConversationSummary:
-    """End the hand-off; the assistant answers the customer again."""
+    """End the hand-off; the assistant answers the customer again (a reason if no agent answered)."""
     load_for_action(session, user, conversation_id, body.expected_version if body else None)
-    conv = services.resolve(session, conversation_id, actor=actor_of(user))
+    conv = services.resolve(
+        session, conversation_id, actor=actor_of(user), reason=body.reason if body else None
+    )
     commit_and_relay(session, request, background)
     return _summary(session, conv)
 
@@ -170,9 +163,13 @@ def reassign(
 ) -> ConversationSummary:
     """Give the conversation to another agent (supervisors; a reason is required and audited)."""
     load_for_action(session, user, conversation_id, body.expected_version)
-    require_agent(session, body.to_agent_id)
     conv = services.transfer(
-        session, conversation_id, actor=actor_of(user), to_agent_id=body.to_agent_id, reason=body.reason
+        session,
+        conversation_id,
+        actor=actor_of(user),
+        to_agent_id=body.to_agent_id,
+        reason=body.reason,
+        over_capacity_reason=body.over_capacity_reason,
     )
     commit_and_relay(session, request, background)
     return _summary(session, conv)

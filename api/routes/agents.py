@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request
 
 from api.deps import AgentUser, CurrentUser, SessionDep
-from api.figures import agent_loads, list_agents
+from api.figures import list_agents
 from api.relay import commit_and_relay
 from api.routes.actions import actor_of
 from api.schemas import AgentOut, AgentStatusIn, UserOut
 from triage import services
+from triage.handoff import open_counts as agent_loads
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 

@@ -94,7 +94,10 @@ const ConversationView = (() => {
     }
     if (open && (supervising || mine)) {
       box.append(button("Transfer", "", transferForm));
-      box.append(button("Resolve", "", () => act("/resolve", {})));
+      // no agent has answered yet: ending the hand-off needs a reason (kept in the audit trail)
+      box.append(button("Resolve", "", () => detail.first_agent_reply_at
+        ? act("/resolve", {})
+        : showForm("Resolve without a reply", [], (v) => act("/resolve", v))));
     }
     if (supervising && open) {
       box.append(button("Reassign", "", reassignForm));
@@ -117,7 +120,13 @@ const ConversationView = (() => {
   async function reassignForm() {
     const agents = await api("/agents");
     const options = agents.map((a) => [a.id, `${a.display_name} (${a.status}, ${a.load}/${a.capacity})`]);
-    showForm("Reassign to agent", [field("to_agent_id", "Agent", "select", options)], (v) => act("/reassign", { ...v, to_agent_id: Number(v.to_agent_id) }));
+    showForm("Reassign to agent", [field("to_agent_id", "Agent", "select", options)], (v) => {
+      const agent = agents.find((a) => a.id === Number(v.to_agent_id));
+      // an agent at capacity takes it only with the supervisor's confirmation, for the same reason
+      const full = agent && agent.load >= agent.capacity;
+      if (full && !window.confirm(`${agent.display_name} is at capacity (${agent.load}/${agent.capacity}). Assign anyway?`)) return;
+      act("/reassign", { ...v, to_agent_id: Number(v.to_agent_id), ...(full ? { over_capacity_reason: v.reason } : {}) });
+    });
   }
 
   /* An inline form under the header; every supervisor override needs a reason. */

@@ -40,7 +40,12 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
         {"to_queue": "general", "reason": REASON},
         {"alice": 200, "bob": 404, "sam": 200, "root": 200},
     ),
-    ("POST", "/api/v1/conversations/c1/resolve", None, {"alice": 200, "bob": 404, "sam": 200, "root": 200}),
+    (
+        "POST",
+        "/api/v1/conversations/c1/resolve",
+        {"reason": REASON},
+        {"alice": 200, "bob": 404, "sam": 200, "root": 200},
+    ),
     (
         "POST",
         "/api/v1/conversations/c1/priority",

@@ -23,6 +23,7 @@ from triage.db import (
 )
 from triage.errors import (
     AgentNotFound,
+    CapacityExceeded,
     ConversationNotFound,
     EscalationNotFound,
     InvalidTransition,
@@ -150,9 +151,53 @@ def test_accept_from_the_queue_and_ownership(session, escalated):
     with pytest.raises(NotAssignedToYou):
         services.accept(session, "c1", bob)
     services.accept(session, "c1", ann)  # confirming one's own conversation is fine
-    services.resolve(session, "c1", actor=as_user(ann))
+    services.resolve(session, "c1", actor=as_user(ann), reason="customer left before we answered")
     with pytest.raises(InvalidTransition):
         services.accept(session, "c1", ann)
+
+
+def test_resolving_a_conversation_nobody_answered_needs_a_reason(session, escalated):
+    ann = add_user(session, "ann")
+    services.accept(session, "c1", ann)
+    for missing in (None, "", "   "):
+        with pytest.raises(ValidationError, match="needs a reason"):
+            services.resolve(session, "c1", actor=as_user(ann), reason=missing)
+    assert session.get(Conversation, "c1").state == ConversationState.ASSIGNED  # nothing changed
+    services.resolve(session, "c1", actor=as_user(ann), reason="duplicate of another chat")
+    resolved = session.scalars(select(AuditRecord).where(AuditRecord.action == "resolve")).one()
+    assert resolved.inputs == {"reason": "duplicate of another chat"}
+
+
+def test_accept_over_capacity_is_refused_and_a_supervisor_reason_is_audited(session, policy):
+    ann = add_user(session, "ann")
+    ann.capacity = 1
+    sam = add_user(session, "sam")
+    sam.role = Role.SUPERVISOR
+    for cid in ("c1", "c2"):
+        session.add(services.new_conversation(cid))
+        session.flush()
+        services.escalate(
+            session,
+            cid,
+            decision=policy.evaluate(
+                services.policy_input(session.get(Conversation, cid)), force_escalate=True
+            ),
+            explanations=[],
+            trigger="test",
+            actor=WORKER,
+        )
+    services.accept(session, "c1", ann)
+    with pytest.raises(CapacityExceeded, match="1/1"):
+        services.accept(session, "c2", ann)
+    with pytest.raises(ValidationError, match="only a supervisor"):
+        services.accept(session, "c2", ann, over_capacity_reason="I can take it")
+    assert session.get(Conversation, "c2").state == ConversationState.QUEUED
+    services.transfer(
+        session, "c2", actor=as_user(sam), to_agent_id=ann.id, reason="VIP", over_capacity_reason="knows them"
+    )
+    assert session.get(Conversation, "c2").assigned_agent_id == ann.id
+    moved = session.scalars(select(AuditRecord).where(AuditRecord.action == "transfer")).one()
+    assert moved.inputs["over_capacity"] == {"reason": "knows them", "open": 1, "capacity": 1}
 
 
 def test_agent_reply_is_redacted_stored_and_queued_for_delivery(session, escalated):
@@ -212,6 +257,7 @@ def test_transfer_to_a_queue_or_an_agent(session, escalated, policy):
 def test_resolve_resumes_the_bot_and_next_customer_message_can_escalate_again(session, escalated, policy):
     ann = add_user(session, "ann")
     services.accept(session, "c1", ann)
+    services.agent_reply(session, "c1", ann, "Sorted, your refund is on its way.")
     conv = services.resolve(session, "c1", actor=as_user(ann))
     assert conv.state == ConversationState.RESOLVED and conv.resolved_at is not None
     # resume, tell the customer, then answer a message sent in the moment before the resume
