@@ -331,13 +331,19 @@ def _cached_policy(path: str, mtime_ns: int) -> Policy:
     return load_policy(path)
 
 
-def current_policy() -> Policy:
-    """The policy at ``CLEARLINE_POLICY_PATH``, re-read when the file changes."""
-    from triage.settings import get_settings
-
-    path = Path(get_settings().policy_path)
+def policy_at(path: Path | str) -> Policy:
+    """The policy file's current content, re-read only when the file changes (one cache for the api's
+    services and the worker, so both apply the same version once the file is edited)."""
+    path = Path(path)
     try:
         mtime = path.stat().st_mtime_ns
     except OSError as exc:
         raise PolicyError(f"cannot read triage policy {path}: {exc.strerror}") from exc
     return _cached_policy(str(path), mtime)
+
+
+def current_policy() -> Policy:
+    """The policy at ``CLEARLINE_POLICY_PATH``, re-read when the file changes."""
+    from triage.settings import get_settings
+
+    return policy_at(get_settings().policy_path)

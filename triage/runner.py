@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from triage.explaining import Explainer
 from triage.logs import configure_logging
 from triage.observability import HealthServer, ModelProbe, WorkerMetrics, with_model_probe
 from triage.pipeline import Scorer
-from triage.policy import load_policy
+from triage.policy import policy_at
 from triage.rasa_client import RasaClient
 from triage.settings import CoreSettings, get_settings
 from triage.worker import SentimentScorer, Worker, WorkerOptions
@@ -46,7 +47,8 @@ def build_worker(
         make_session_factory(engine),
         SqlEventSource(settings.events_url),
         scorer,
-        load_policy(settings.policy_path),
+        # the file's current version at every batch, from the same cache as the api's services
+        functools.partial(policy_at, settings.policy_path),
         redact,
         RasaClient(settings.rasa_url, settings.rasa_token),
         WorkerMetrics(),

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentiment.types import Explanation, UtteranceScore
-from triage import services
+from triage import audit, services
 from triage.broker import EventSource
 from triage.db import ConsumerOffset, Conversation, ConversationState, session_scope, utcnow
+from triage.errors import PolicyError
 from triage.explaining import Explainer, explain_pending
 from triage.observability import WorkerMetrics
 from triage.outbox import RasaCommands, deliver_outbox
@@ -81,7 +82,7 @@ class Worker:
         session_factory: sessionmaker[Session],
         source: EventSource,
         scorer: Scorer,
-        policy: Policy,
+        policy: Policy | Callable[[], Policy],
         redact: Callable[[str], str],
         rasa: RasaCommands | None = None,
         metrics: WorkerMetrics | None = None,
@@ -93,7 +94,12 @@ class Worker:
         self.source = source
         self.metrics = metrics or WorkerMetrics()
         self.options = options or WorkerOptions()
-        self.processor = BatchProcessor(scorer, policy, redact, self.metrics, self.options.max_explained)
+        # a fixed policy, or a source read once per batch (the file's current version): one batch is
+        # never decided under two versions, and a change is picked up at the next batch and audited
+        self.policy_source: Callable[[], Policy] = policy if callable(policy) else (lambda: policy)
+        first = self.policy_source()
+        self._applied_policy = first.version
+        self.processor = BatchProcessor(scorer, first, redact, self.metrics, self.options.max_explained)
         self.rasa = rasa
         self.stop_event = threading.Event()
         self.heartbeat = time.monotonic()
@@ -105,6 +111,7 @@ class Worker:
         """Read, process and commit one batch; None when there was nothing new."""
         started = time.perf_counter()
         with session_scope(self.session_factory) as session:
+            self._take_policy_snapshot(session)
             offset = session.get(ConsumerOffset, self.options.consumer, with_for_update=True)
             events = self.source.read_after(offset.last_event_id if offset else 0, self.options.batch_size)
             if not events:
@@ -125,6 +132,29 @@ class Worker:
         if result.newest_event_at is not None:
             self.metrics.lag_seconds.set(max(0.0, (utcnow() - result.newest_event_at).total_seconds()))
         return result
+
+    def _take_policy_snapshot(self, session: Session) -> None:
+        """The policy for this batch; a new version is audited in the batch's own transaction."""
+        try:
+            policy = self.policy_source()
+        except PolicyError as exc:  # a broken edit must not stop scoring: keep deciding as before
+            log.error("policy_invalid", error=str(exc), kept_version=self.processor.policy.version)
+            policy = self.processor.policy
+        self.processor.policy = policy
+        if policy.version != self._applied_policy:
+            audit.record(
+                session,
+                audit.POLICY,
+                "policy_change",
+                inputs={"previous_version": self._applied_policy},
+                outcome={"version": policy.version},
+                versions={"policy": policy.version},
+            )
+            # counted as applied once this transaction commits (a rolled-back batch audits it again)
+            event.listen(session, "after_commit", lambda _s: self._applied(policy.version), once=True)
+
+    def _applied(self, version: str) -> None:
+        self._applied_policy = version
 
     def housekeeping(self) -> None:
         """SLA breaches, routing of waiting conversations (agents come and go), gauges."""
