@@ -12,6 +12,7 @@ from tests.browser.conftest import sign_in
 from tests.browser.seed import XSS_IMG, XSS_SCRIPT
 from tests.browser.server import RunningApi
 from tests.unit.api import factories
+from tests.unit.triage.fakes import FakeScorer
 from triage import services
 from triage.audit import POLICY
 from triage.db import (
@@ -24,6 +25,7 @@ from triage.db import (
     session_scope,
     utcnow,
 )
+from triage.explaining import explain_pending
 
 pytestmark = pytest.mark.browser
 
@@ -145,3 +147,32 @@ def test_no_reply_box_in_a_resolved_conversation(page: Page, api: RunningApi) ->
     expect(page.locator("#conv-meta")).to_contain_text("resolved")
     expect(page.locator("#transcript")).to_contain_text("nobody answers")
     expect(page.locator("#reply-form")).to_be_hidden()
+
+
+def test_the_explanation_view_of_a_real_a_pending_and_a_failed_explanation(
+    page: Page, api: RunningApi
+) -> None:
+    """As the worker stores them: a placeholder first, then the model's explanation or its error."""
+    furious = "I am furious my card was stolen and nobody helps"  # the fake model's stress word: "furious"
+    factory = make_session_factory(make_engine(api.db_url))
+    with session_scope(factory) as session:
+        factories.escalated(session, "conv-explain-failed", text=furious, explained=False)
+    explain_pending(factory, FakeScorer(fail_explain=True))
+    with session_scope(factory) as session:
+        factories.escalated(session, "conv-explain-pending", text=furious, explained=False)
+    sign_in(page, api, "sam")
+    sentence, marks = page.locator("#faithfulness"), page.locator("#transcript mark.hl")
+    page.locator("#flagged button", has_text="conv-explain-failed").click()
+    expect(sentence).to_have_text(
+        "The word-level explanation failed; the factors above are why this conversation was escalated."
+    )
+    expect(marks).to_have_count(0)
+    expect(page.locator("#legend")).to_be_hidden()
+    page.locator("#flagged button", has_text="conv-explain-pending").click()
+    expect(sentence).to_have_text("The word-level explanation is being computed; it appears here when ready.")
+    expect(marks).to_have_count(0)
+    expect(page.locator("#legend")).to_be_hidden()
+    explain_pending(factory, FakeScorer())  # the worker's explainer thread; its audit record reaches the page
+    expect(marks).to_have_text(["furious"], timeout=10_000)
+    expect(sentence).to_have_text("Removing the word “furious” lowers the stress score from 0.97 to 0.20.")
+    expect(page.locator("#legend")).to_be_visible()

@@ -53,7 +53,7 @@ const ConversationView = (() => {
     Explain.renderTrajectory(byId("trajectory"), detail.stress_trajectory, detail.stress_counts_from);
     Explain.renderTranscript(byId("transcript"), detail.messages, explanations, (key) => unmarked.has(key), toggleWord);
     Explain.renderEmotions(byId("emotions"), detail.messages);
-    byId("legend").hidden = !explanations.length;
+    byId("legend").hidden = !explanations.some((e) => e.words && e.words.length); // pending or failed: no highlights
     byId("feedback-panel").hidden = !escalation;
     byId("feedback-state").textContent = escalation
       ? escalation.unflagged ? "This flag was withdrawn." : escalation.feedback_state ? `Marked ${escalation.feedback_state === "correct" ? "right" : "wrong"}.` : "No feedback yet."

@@ -39,9 +39,16 @@ const Explain = (() => {
       h("span", { class: "factor-name" }, `Priority ${escalation.priority} (${escalation.priority_band}), queue ${escalation.queue}`)));
   }
 
+  /* The worker stores {pending: true} placeholders with the escalation, then fills each with the model's
+     explanation or {error}: neither of those two means the escalation had no stressed words. */
   function faithfulnessSentence(explanations) {
-    const explanation = (explanations || []).find((e) => e.score !== undefined && e.score_without_top !== undefined);
-    if (!explanation) return "No word-level explanation for this escalation (it was requested, not detected).";
+    const all = explanations || [];
+    const explanation = all.find((e) => e.score !== undefined && e.score_without_top !== undefined);
+    if (!explanation) {
+      if (all.some((e) => e.pending)) return "The word-level explanation is being computed; it appears here when ready.";
+      if (all.some((e) => e.error)) return "The word-level explanation failed; the factors above are why this conversation was escalated.";
+      return "No word-level explanation for this escalation (it was requested, not detected).";
+    }
     const top = (explanation.words || []).filter((w) => w.attribution > 0)
       .sort((a, b) => b.attribution - a.attribution).slice(0, 3).map((w) => `“${w.word}”`);
     const words = top.length > 1 ? `these words (${top.join(", ")})` : top.length ? `the word ${top[0]}` : "the top words";

@@ -11,6 +11,7 @@ from api.security import hash_password
 from triage import services
 from triage.audit import POLICY
 from triage.db import AgentStatus, Conversation, ConversationState, Message, Role, Sender, User, utcnow
+from triage.explaining import pending_record
 from triage.policy import current_policy
 
 PASSWORD = "correct horse battery"  # noqa: S105
@@ -67,8 +68,13 @@ def escalated(
     intent: str = "lost_or_stolen_card",
     stress: float = 0.91,
     minutes_ago: float = 0,
+    explained: bool = True,
 ) -> Conversation:
-    """A conversation with a bot turn and a stressed customer turn, escalated by the real policy."""
+    """A conversation with a bot turn and a stressed customer turn, escalated by the real policy.
+
+    ``explained=False`` stores the escalation as the worker's pipeline does: a pending placeholder for
+    the stressed turn, for ``triage.explaining.explain_pending`` to fill (or to leave pending).
+    """
     now = utcnow() - timedelta(minutes=minutes_ago)
     conversation = Conversation(
         id=conversation_id,
@@ -109,14 +115,15 @@ def escalated(
     session.add(message)
     session.flush()
     decision = current_policy().evaluate(services.policy_input(conversation))
-    services.escalate(
+    escalation = services.escalate(
         session,
         conversation_id,
         decision=decision,
-        explanations=[explanation_for(message)],
+        explanations=[explanation_for(message) if explained else pending_record(message)],
         trigger="policy",
         actor=POLICY,
     )
+    escalation.explanations_pending = not explained
     if minutes_ago:
         conversation.escalated_at = now
         conversation.queued_at = now

@@ -100,9 +100,7 @@ def test_mine_lists_only_my_assignments(
     assert ids(client.get("/api/v1/conversations?mine=true", headers=bearer(client, "bob"))) == []
 
 
-def test_detail_has_transcript_trajectory_escalation_and_explanations(
-    client: TestClient, three: None
-) -> None:
+def test_detail_has_transcript_trajectory_and_escalation(client: TestClient, three: None) -> None:
     detail = client.get("/api/v1/conversations/cards-1", headers=bearer(client, "alice")).json()
     assert [m["sender"] for m in detail["messages"]] == ["customer", "bot", "customer"]
     assert detail["stress_trajectory"] == [0.12, 0.91]
@@ -110,12 +108,8 @@ def test_detail_has_transcript_trajectory_escalation_and_explanations(
     escalation = detail["escalations"][0]
     assert escalation["priority_band"] == detail["priority_band"] and escalation["queue"] == "cards"
     assert any(f["factor"] == "stress" and f["contribution"] > 0 for f in escalation["factors"])
-    explanation = escalation["explanations"][0]
+    # its explanations, as the worker stores them (filled, pending, failed): test_explanations.py
     stressed = detail["messages"][2]
-    assert explanation["message_id"] == stressed["id"]
-    words = {w["word"]: w for w in explanation["words"]}
-    assert stressed["text"][words["ridiculous"]["start"] : words["ridiculous"]["end"]] == "ridiculous"
-    assert (explanation["score"], explanation["score_without_top"]) == (0.91, 0.32)
     assert stressed["emotions"]["emotions"]["anger"] == 0.71 and stressed["labels"] == ["anger", "annoyance"]
 
 
