@@ -33,6 +33,8 @@ from triage.settings import DEMO_SECRET
 ROOT = Path(__file__).resolve().parents[2]
 CLEARLINE = Path(sys.executable).parent / "clearline"
 START_TIMEOUT_S = 420
+# one explanation takes 0.3-1.6 s with the shipped model; a loaded CI machine may be several times slower
+EXPLAIN_TIMEOUT_S = 60
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
@@ -229,11 +231,21 @@ async def play_conversation(stack: Stack) -> None:
             body = r.json() if r.status_code == 200 else {}
             return body if body.get("escalations") else None
 
-        detail = await poll(escalated, 30, "the escalation")
+        async def explained() -> dict[str, Any] | None:
+            # the worker stores the escalation with {"pending": true} placeholders and fills them right
+            # after, on its explainer thread: words read before that do not exist yet
+            body = await escalated()
+            entries = body["escalations"][0]["explanations"] if body else []
+            return body if entries and not any(e.get("pending") for e in entries) else None
+
+        await poll(escalated, 30, "the escalation")
+        still = f"the worker to explain the escalation (still pending after {EXPLAIN_TIMEOUT_S} s)"
+        detail = await poll(explained, EXPLAIN_TIMEOUT_S, still)
         escalation = detail["escalations"][0]
         assert escalation["trigger"] == "policy"
         assert any(f["factor"] == "stress" for f in escalation["factors"])
         explanation = escalation["explanations"][0]
+        assert "error" not in explanation, f"the worker could not explain: {explanation['error']}"
         # The policy may already escalate on the first annoyed message: the explanation is of the
         # utterance that drove the flag, whichever it was, and its strongest words are the angry ones.
         top = sorted(explanation["words"], key=lambda w: w["attribution"], reverse=True)[:3]
