@@ -22,7 +22,7 @@ from api.app_csp import CSP, DOCS_CSP
 from api.errors import install_error_handlers
 from api.ratelimit import limiter
 from api.relay import OutboxRelay
-from api.routes import actions, agents, auth, conversations, dashboard, feedback, handoff, users
+from api.routes import actions, agents, audit, auth, conversations, dashboard, feedback, handoff, users
 from api.security import Signer
 from api.settings import ApiSettings, get_api_settings
 from api.users import seed_demo_users
@@ -36,7 +36,7 @@ log = structlog.get_logger("api")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
-    for module in (auth, users, conversations, actions, feedback, agents, dashboard, handoff, live):
+    for module in (auth, users, conversations, actions, feedback, agents, dashboard, audit, handoff, live):
         router.include_router(module.router)
     return router
 

@@ -9,7 +9,14 @@ import typer
 
 # Each module defines ``register(app, bench_app)``; imports inside commands stay lazy so that
 # ``clearline --help`` does not import torch.
-COMMAND_MODULES = ("sentiment.cli", "nlu.cli", "triage.cli", "api.admin_cli", "api.stack_cli")
+COMMAND_MODULES = (
+    "sentiment.cli",
+    "nlu.cli",
+    "triage.cli",
+    "api.admin_cli",
+    "api.stack_cli",
+    "api.benchmarks",
+)
 
 
 class CommandModuleError(RuntimeError):

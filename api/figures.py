@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
-from triage.conversations import handling_of
+from triage.conversations import handling_of, sla_missed_clause
 from triage.db import Conversation, ConversationState, Escalation, Feedback, Message, Role, User
 from triage.domain.lifecycle import sla_missed as domain_sla_missed
 
@@ -78,57 +77,82 @@ def list_agents(session: Session) -> list[User]:
     return list(session.scalars(stmt))
 
 
+def _hour(column: Any, dialect: str) -> Any:
+    """The hour a timestamp falls in, computed by the database."""
+    if dialect == "postgresql":
+        return func.date_trunc("hour", func.timezone("UTC", column))
+    return func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def _seconds_between(start: Any, end: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def _as_hour(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _median(session: Session, column: Any, *conditions: Any) -> float | None:
+    """The median of a column, picked by the database (one or two rows come back, not all)."""
+    count = session.scalar(select(func.count()).where(*conditions)) or 0
+    if not count:
+        return None
+    middle = list(
+        session.scalars(select(column).where(*conditions).order_by(column).offset((count - 1) // 2).limit(2))
+    )
+    return float(middle[0]) if count % 2 else float(sum(middle[:2]) / 2)
+
+
 def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
+    """The supervisor's figures for the last ``window_hours``, as aggregates computed in SQL."""
     since = now - timedelta(hours=window_hours)
-    escalations = list(session.scalars(select(Escalation).where(Escalation.created_at >= since)))
-    per_hour: Counter[datetime] = Counter()
-    for esc in escalations:
-        created = aware(esc.created_at)
-        assert created is not None
-        per_hour[created.replace(minute=0, second=0, microsecond=0)] += 1
+    dialect = session.get_bind().dialect.name
+    hour = _hour(Escalation.created_at, dialect)
+    per_hour = {
+        _as_hour(bucket): int(count)
+        for bucket, count in session.execute(
+            select(hour, func.count()).where(Escalation.created_at >= since).group_by(hour)
+        )
+    }
     first_hour = (now - timedelta(hours=window_hours - 1)).replace(minute=0, second=0, microsecond=0)
     hours = [first_hour + timedelta(hours=i) for i in range(window_hours)]
 
-    verdicts = list(
-        session.scalars(
-            select(Escalation.feedback_state).where(
-                Escalation.created_at >= since, Escalation.feedback_state.is_not(None)
-            )
-        )
-    )
+    with_verdict = (Escalation.created_at >= since, Escalation.feedback_state.is_not(None))
+    verdicts, correct = session.execute(
+        select(func.count(), func.count().filter(Escalation.feedback_state == "correct")).where(*with_verdict)
+    ).one()
     feedback_count = session.scalar(select(func.count(Feedback.id)).where(Feedback.created_at >= since)) or 0
-    correct = sum(1 for v in verdicts if v == "correct")
 
-    escalated = list(
-        session.scalars(
-            select(Conversation).where(
-                Conversation.escalated_at.is_not(None), Conversation.escalated_at >= since
-            )
-        )
-    )
-    reply_waits = [
-        (aware(c.first_agent_reply_at) - aware(c.escalated_at)).total_seconds()  # type: ignore[operator]
-        for c in escalated
-        if c.first_agent_reply_at is not None and c.escalated_at is not None
+    escalated = (Conversation.escalated_at.is_not(None), Conversation.escalated_at >= since)
+    total, breached = session.execute(
+        select(func.count(), func.count().filter(sla_missed_clause(now))).where(*escalated)
+    ).one()
+    wait = _seconds_between(Conversation.escalated_at, Conversation.first_agent_reply_at, dialect)
+    median_wait = _median(session, wait, *escalated, Conversation.first_agent_reply_at.is_not(None))
+
+    stress = Message.stress
+    bins = [
+        func.count().filter(stress < STRESS_BINS[1]),
+        *(
+            func.count().filter(stress >= lo, stress < hi)
+            for lo, hi in zip(STRESS_BINS[1:-2], STRESS_BINS[2:-1], strict=True)
+        ),
+        func.count().filter(stress >= STRESS_BINS[-2]),
     ]
-    breached = sum(1 for c in escalated if sla_missed(c, now))
-
-    stresses = session.scalars(
-        select(Message.stress).where(Message.stress.is_not(None), Message.created_at >= since)
-    )
-    histogram = [0] * (len(STRESS_BINS) - 1)
-    for stress in stresses:
-        if stress is not None:
-            histogram[min(max(int(stress * 10), 0), 9)] += 1
+    scored_since = (Message.created_at >= since, Message.stress.is_not(None))  # ix_messages_scored covers it
+    histogram = [int(n) for n in session.execute(select(*bins).where(*scored_since)).one()]
 
     return FiguresOut(
         window_hours=window_hours,
-        escalations=len(escalations),
+        escalations=sum(per_hour.values()),
         escalations_per_hour=[HourCount(hour=h, count=per_hour.get(h, 0)) for h in hours],
-        flag_precision=round(correct / len(verdicts), 4) if verdicts else None,
+        flag_precision=round(correct / verdicts, 4) if verdicts else None,
         feedback_count=feedback_count,
-        median_first_reply_s=round(statistics.median(reply_waits), 1) if reply_waits else None,
-        sla_breach_rate=round(breached / len(escalated), 4) if escalated else None,
+        median_first_reply_s=round(median_wait, 1) if median_wait is not None else None,
+        sla_breach_rate=round(breached / total, 4) if total else None,
         stress_histogram=histogram,
         stress_bins=STRESS_BINS,
     )

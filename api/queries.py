@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, func, or_, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.schemas import ConversationSummary
 from triage.conversations import is_supervisor
-from triage.db import AuditRecord, Conversation, ConversationState, Escalation, Message, User
+from triage.db import AuditRecord, Conversation, ConversationState, Escalation, User
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
@@ -37,6 +36,12 @@ def can_see(session: Session, user: User, conversation_id: str) -> bool:
     return session.scalar(stmt) is not None
 
 
+# The list's order, matched by the ix_conversations_urgency index: highest priority first (none counts
+# below 0), then the newest escalation or message.
+URGENCY = func.coalesce(Conversation.priority, -1)
+URGENT_SINCE = func.coalesce(Conversation.escalated_at, Conversation.last_message_at)
+
+
 @dataclass(frozen=True)
 class ConversationFilter:
     since: datetime | None = None
@@ -51,38 +56,18 @@ class ConversationFilter:
     assigned_to_me: bool = False
 
 
-def _latest_escalation_ids() -> Any:
-    return (
-        select(Escalation.conversation_id, func.max(Escalation.id).label("esc_id"))
-        .group_by(Escalation.conversation_id)
-        .subquery()
-    )
-
-
-def _stress_stats() -> Any:
-    return (
-        select(Message.conversation_id, func.max(Message.stress).label("max_stress"))
-        .where(Message.stress.is_not(None))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-
-
 def list_conversations(
     session: Session, user: User, filters: ConversationFilter, *, limit: int, offset: int
 ) -> tuple[list[ConversationSummary], int]:
-    latest = _latest_escalation_ids()
-    stats = _stress_stats()
-    stmt: Select[Any] = (
-        select(Conversation, Escalation, stats.c.max_stress, User.username)
-        .outerjoin(latest, latest.c.conversation_id == Conversation.id)
-        .outerjoin(Escalation, Escalation.id == latest.c.esc_id)
-        .outerjoin(stats, stats.c.conversation_id == Conversation.id)
+    # the newest escalation and the highest stress are kept on the row: no grouping of all messages
+    stmt = (
+        select(Conversation, Escalation, User.username)
+        .outerjoin(Escalation, Escalation.id == Conversation.latest_escalation_id)
         .outerjoin(User, User.id == Conversation.assigned_agent_id)
         .where(visible_to(user))
     )
     f = filters
-    time_col = func.coalesce(Conversation.escalated_at, Conversation.last_message_at)
+    time_col = URGENT_SINCE
     conditions: list[ColumnElement[bool]] = []
     if f.since is not None:
         conditions.append(time_col >= f.since)
@@ -97,7 +82,7 @@ def list_conversations(
     if f.priority_band is not None:
         conditions.append(Conversation.priority_band == f.priority_band)
     if f.stress_min is not None:
-        conditions.append(stats.c.max_stress >= f.stress_min)
+        conditions.append(Conversation.max_stress >= f.stress_min)
     if f.feedback == "none":
         conditions.append(Escalation.id.is_not(None) & Escalation.feedback_state.is_(None))
     elif f.feedback is not None:
@@ -110,14 +95,8 @@ def list_conversations(
         conditions.append(Conversation.assigned_agent_id == user.id)
     stmt = stmt.where(*conditions)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    stmt = (
-        stmt.order_by(Conversation.priority.desc().nulls_last(), time_col.desc(), Conversation.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    items = [
-        summarise(conv, esc, max_stress, agent) for conv, esc, max_stress, agent in session.execute(stmt)
-    ]
+    stmt = stmt.order_by(URGENCY.desc(), time_col.desc(), Conversation.id).limit(limit).offset(offset)
+    items = [summarise(conv, esc, conv.max_stress, agent) for conv, esc, agent in session.execute(stmt)]
     return items, total
 
 
@@ -148,14 +127,28 @@ def audit_trail(session: Session, conversation_id: str, *, limit: int) -> list[A
     return list(session.scalars(stmt))
 
 
+def _audit_visible_to(user: User) -> ColumnElement[bool]:
+    if is_supervisor(user):
+        return AuditRecord.id.is_not(None)
+    visible_ids = select(Conversation.id).where(visible_to(user))
+    own = (AuditRecord.actor_type == "user") & (AuditRecord.actor == user.username)
+    return or_(AuditRecord.conversation_id.in_(visible_ids), own)
+
+
 def audit_after(session: Session, user: User, after_id: int, *, limit: int = 200) -> list[AuditRecord]:
     """Audit records newer than ``after_id`` that this user may see (the live feed's query)."""
-    stmt = select(AuditRecord).where(AuditRecord.id > after_id).order_by(AuditRecord.id).limit(limit)
-    if not is_supervisor(user):
-        visible_ids = select(Conversation.id).where(visible_to(user))
-        stmt = stmt.where(
-            or_(AuditRecord.conversation_id.in_(visible_ids), AuditRecord.actor == user.username)
-        )
+    stmt = (
+        select(AuditRecord)
+        .where(AuditRecord.id > after_id, _audit_visible_to(user))
+        .order_by(AuditRecord.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def newest_audit(session: Session, user: User, *, limit: int) -> list[AuditRecord]:
+    """The newest audit records this user may see, newest first."""
+    stmt = select(AuditRecord).where(_audit_visible_to(user)).order_by(AuditRecord.id.desc()).limit(limit)
     return list(session.scalars(stmt))
 
 

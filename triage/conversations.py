@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -144,3 +145,15 @@ def store_effects(
             versions=note.versions | (versions or {}),
             at=at,
         )
+
+
+def sla_missed_clause(now: datetime) -> ColumnElement[bool]:
+    """``triage.domain.lifecycle.sla_missed`` as a SQL condition, for counting in the database; a test
+    checks that both give the same answer on every combination of the fields involved."""
+    return or_(
+        Conversation.sla_breached.is_(True),
+        and_(
+            Conversation.sla_deadline.is_not(None),
+            func.coalesce(Conversation.first_agent_reply_at, now) > Conversation.sla_deadline,
+        ),
+    )

@@ -28,6 +28,7 @@ from sqlalchemy import (
     event,
     false,
 )
+from sqlalchemy import text as sql  # not ``text``: Message has a column of that name
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
@@ -102,6 +103,11 @@ class Conversation(Base):
     human_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # stress of each customer utterance in order, for the trajectory chart and the trend factor
     stress_trajectory: Mapped[list[Any]] = mapped_column(default=list)
+    # the highest of them and the newest escalation, kept with the row so the supervisor's list filters
+    # and sorts without grouping every message and escalation (no foreign key: the two tables would
+    # point at each other, and the escalation row is written after the conversation's)
+    max_stress: Mapped[float | None] = mapped_column(Float)
+    latest_escalation_id: Mapped[int | None] = mapped_column(Integer)
     queue: Mapped[str | None] = mapped_column(String(64))
     priority: Mapped[int | None] = mapped_column(Integer)  # 0..100, higher is more urgent
     priority_band: Mapped[str | None] = mapped_column(String(16))  # e.g. P1..P4
@@ -128,7 +134,19 @@ class Conversation(Base):
     )
 
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (Index("ix_conversations_state_queue", "state", "queue"),)
+    __table_args__ = (
+        Index("ix_conversations_state_queue", "state", "queue"),
+        Index("ix_conversations_max_stress", "max_stress"),
+        Index("ix_conversations_escalated_at", "escalated_at"),
+        Index("ix_conversations_latest_escalation_id", "latest_escalation_id"),
+        # the supervisor's list order (api.queries.URGENCY): most urgent first, then the newest
+        Index(
+            "ix_conversations_urgency",
+            sql("coalesce(priority, -1) DESC"),
+            sql("coalesce(escalated_at, last_message_at) DESC"),
+            "id",
+        ),
+    )
 
 
 class Message(Base):
@@ -157,7 +175,17 @@ class Message(Base):
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 
     # a Rasa event is stored at most once, whatever happens to the worker
-    __table_args__ = (Index("ux_messages_source_event_id", "source_event_id", unique=True),)
+    __table_args__ = (
+        Index("ux_messages_source_event_id", "source_event_id", unique=True),
+        # the figures' stress histogram over a time window reads this index alone (customer turns only)
+        Index(
+            "ix_messages_scored",
+            "created_at",
+            "stress",
+            postgresql_where=sql("stress IS NOT NULL"),
+            sqlite_where=sql("stress IS NOT NULL"),
+        ),
+    )
 
 
 class Escalation(Base):
@@ -189,6 +217,8 @@ class Escalation(Base):
 
     conversation: Mapped[Conversation] = relationship(back_populates="escalations")
 
+    __table_args__ = (Index("ix_escalations_created_at", "created_at"),)  # the figures' window
+
 
 class Feedback(Base):
     """A person's correction of a flag and of highlighted words: kept to evaluate and retrain."""
@@ -201,7 +231,7 @@ class Feedback(Base):
     # words the person says should not have been highlighted: [{"message_id", "start", "end", "word"}]
     unmarked_words: Mapped[list[Any]] = mapped_column(default=list)
     comment: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class AuditRecord(Base):

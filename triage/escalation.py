@@ -61,6 +61,7 @@ def escalate(
     session.add(escalation)
     store_effects(session, conversation_id, actor, effects, at=now)
     flush(session)
+    conversation.latest_escalation_id = escalation.id
     audit.record(
         session,
         actor,

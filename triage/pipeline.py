@@ -324,7 +324,9 @@ class BatchProcessor:
                 inputs={"source_event_id": utterance.event.id},
             )
         if score is not None:
-            conversation.stress_trajectory = [*(conversation.stress_trajectory or []), round(score.stress, 4)]
+            stress = round(score.stress, 4)
+            conversation.stress_trajectory = [*(conversation.stress_trajectory or []), stress]
+            conversation.max_stress = max(stress, conversation.max_stress or 0.0)
         if utterance.channel:
             conversation.channel = utterance.channel
         if utterance.intent:

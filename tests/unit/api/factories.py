@@ -81,6 +81,7 @@ def escalated(
         channel="socketio",
         latest_intent=intent,
         stress_trajectory=[0.12, stress],
+        max_stress=max(0.12, stress),  # as the worker keeps it
         started_at=now,
         last_message_at=now,
     )

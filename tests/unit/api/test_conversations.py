@@ -33,7 +33,7 @@ def three(factory: sessionmaker[Session], team: dict[str, int]) -> None:
             intent="transfer_not_received_by_recipient",
             stress=0.62,
         )
-        session.add(Conversation(id="calm", stress_trajectory=[0.05]))
+        session.add(Conversation(id="calm", stress_trajectory=[0.05], max_stress=0.05))
 
 
 def ids(response: object) -> list[str]:

@@ -23,7 +23,7 @@ from tests.unit.api.test_actions import (  # noqa: F401 - collected again on Pos
 from tests.unit.api.test_conversations import (  # noqa: F401
     test_agents_see_their_queues_and_supervisors_see_all,
     test_audit_trail,
-    test_detail_has_transcript_trajectory_escalation_and_explanations,
+    test_detail_has_transcript_trajectory_and_escalation,
     test_filters,
     three,
 )

@@ -1,0 +1,28 @@
+"""The audit feed over REST: what the live console receives, for integrators and the views bench."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import CurrentUser, SessionDep
+from api.queries import audit_after, newest_audit
+from api.schemas import AuditOut
+from triage.db import AuditRecord
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+@router.get("", response_model=list[AuditOut])
+def feed(
+    user: CurrentUser,
+    session: SessionDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    newest: bool = False,
+) -> list[AuditRecord]:
+    """Audit records this user may see: after ``after``, oldest first; or the newest first."""
+    if newest:
+        return newest_audit(session, user, limit=limit)
+    return audit_after(session, user, after, limit=limit)
