@@ -89,6 +89,7 @@ def create_app(
             _seed_demo(factory)
         threading.Thread(target=_warm_up_redaction, name="redaction-warm-up", daemon=True).start()
         yield
+        app.state.relay.close()
 
     app = FastAPI(
         title="Clearline",

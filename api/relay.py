@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import structlog
@@ -16,9 +17,14 @@ log = structlog.get_logger("api.relay")
 
 
 class OutboxRelay:
+    """Delivers the api's outbox commands through ONE Rasa client for the process's life: its HTTP
+    connections and its copy of the bot's responses (read once from Rasa's domain) are reused."""
+
     def __init__(self, factory: sessionmaker[Session], make_client: Callable[[], RasaCommands]) -> None:
         self._factory = factory
         self._make_client = make_client
+        self._client: RasaCommands | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, factory: sessionmaker[Session], core: CoreSettings) -> OutboxRelay:
@@ -29,18 +35,27 @@ class OutboxRelay:
 
         return cls(factory, make_client)
 
+    @property
+    def client(self) -> RasaCommands:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
     def deliver(self) -> int:
         """Send due commands; failures stay in the outbox for the worker to retry, never raise here."""
-        client = self._make_client()
         try:
-            return deliver_outbox(self._factory, client)
+            return deliver_outbox(self._factory, self.client)
         except Exception as exc:  # a background task must not crash; the outbox keeps the commands
             log.warning("outbox relay failed", error=f"{type(exc).__name__}: {exc}")
             return 0
-        finally:
-            close = getattr(client, "close", None)
-            if callable(close):
-                close()
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        close = getattr(client, "close", None)
+        if callable(close):
+            close()
 
 
 def commit_and_relay(session: Session, request: Request, background: BackgroundTasks) -> None:

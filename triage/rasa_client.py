@@ -16,6 +16,9 @@ log = structlog.get_logger("triage.rasa_client")
 # Metadata of the bot events that carry an agent's words: the worker, reading them back from Rasa's event
 # broker, skips them, because the api stored them as the agent's message when the agent sent them.
 AGENT_REPLY = "clearline_agent_reply"
+# Clearline's structural marker on the bot messages it sends, which the web chat reads (never the text):
+# {"clearline": {"handoff": "waiting" | "agent" | "ended"}}; bot/channels/web_chat.py passes it on.
+CLEARLINE_MARKER = "clearline"
 # Rasa's mark on the user events it makes itself (trigger_intent, reminders): not the customer's words
 IS_EXTERNAL = "is_external"
 
@@ -168,11 +171,15 @@ class RasaClient:
 
     def say(self, conversation_id: str, text: str) -> None:
         """Send an agent's text to the customer, marked as the agent's (``AGENT_REPLY``)."""
-        self._send_bot_text(conversation_id, text, {AGENT_REPLY: True})
+        self._send_bot_text(
+            conversation_id, text, {AGENT_REPLY: True, CLEARLINE_MARKER: {"handoff": "agent"}}
+        )
 
-    def utter(self, conversation_id: str, response: str) -> None:
-        """Send one of the bot's own responses (its text from Rasa's domain) to the customer."""
-        self._send_bot_text(conversation_id, self.response_text(response), {})
+    def utter(self, conversation_id: str, response: str, handoff: str | None = None) -> None:
+        """Send one of the bot's own responses (its text from Rasa's domain) to the customer; with
+        ``handoff``, marked with the hand-off state it announces."""
+        metadata = {CLEARLINE_MARKER: {"handoff": handoff}} if handoff else {}
+        self._send_bot_text(conversation_id, self.response_text(response), metadata)
 
     def _send_bot_text(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> None:
         """A bot message delivered to the customer's latest channel. No action is inserted into the
@@ -202,7 +209,8 @@ class RasaClient:
         elif kind == "resume":
             self.resume(conversation_id)
         elif kind == "utter":
-            self.utter(conversation_id, str(payload["name"]))
+            handoff = payload.get("handoff")
+            self.utter(conversation_id, str(payload["name"]), str(handoff) if handoff else None)
         elif kind == "say":
             self.say(conversation_id, str(payload["text"]))
         elif kind == "answer_pending":

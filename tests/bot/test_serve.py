@@ -8,6 +8,8 @@ import yaml
 
 from tests.bot.conftest import BOT_DIR
 
+WEB_CHAT = "channels.web_chat.WebChatInput"  # Rasa's socket.io channel with the hand-off marker
+
 spec = importlib.util.spec_from_file_location("serve", BOT_DIR / "serve.py")
 serve = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(serve)
@@ -36,11 +38,11 @@ def test_channels_are_added_only_when_all_their_variables_are_set(tmp_path: Path
     }
     environ_partial_slack = {**environ, "SLACK_BOT_TOKEN": "xoxb"}
     written = yaml.safe_load(serve.write_credentials(environ_partial_slack, tmp_path / "c.yml").read_text())
-    assert set(written) == {"rest", "socketio", "telegram"}
-    assert written["socketio"]["session_persistence"] is True
+    assert set(written) == {"rest", WEB_CHAT, "telegram"}
+    assert written[WEB_CHAT]["session_persistence"] is True
     assert written["telegram"]["access_token"] == "${TELEGRAM_ACCESS_TOKEN}"  # Rasa expands it at start
     bare = yaml.safe_load(serve.write_credentials({}, tmp_path / "bare.yml").read_text())
-    assert set(bare) == {"rest", "socketio"}
+    assert set(bare) == {"rest", WEB_CHAT}
 
 
 def test_demo_token_is_refused_outside_demo_mode() -> None:

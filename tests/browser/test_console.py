@@ -141,7 +141,7 @@ def test_no_reply_box_in_a_resolved_conversation(page: Page, api: RunningApi) ->
     with session_scope(factory) as session:
         factories.escalated(session, "conv-resolved", text="my card is gone and nobody answers")
         session.flush()
-        services.resolve(session, "conv-resolved", actor=POLICY)
+        services.resolve(session, "conv-resolved", actor=POLICY, reason="the customer called instead")
     sign_in(page, api, "sam")
     page.locator("#flagged button", has_text="conv-resolved").click()
     expect(page.locator("#conv-meta")).to_contain_text("resolved")

@@ -186,7 +186,7 @@ class Lifecycle:
         h.assigned_at = h.first_agent_reply_at = h.resolved_at = None
         h.sla_deadline = now + timedelta(seconds=placement.sla_seconds)
         h.sla_breached = False
-        return Effects().command("pause").command("utter", {"name": HANDOFF_NOTICE})
+        return Effects().command("pause").command("utter", {"name": HANDOFF_NOTICE, "handoff": "waiting"})
 
     def request_person(self) -> None:
         """The customer (or the bot for them) asked for a person."""
@@ -233,7 +233,7 @@ class Lifecycle:
         return (
             Effects()
             .command("resume")
-            .command("utter", {"name": HANDOFF_RESUMED})
+            .command("utter", {"name": HANDOFF_RESUMED, "handoff": "ended"})
             .command("answer_pending", {"since": unanswered_since.timestamp()})
         )
 

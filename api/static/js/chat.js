@@ -9,9 +9,8 @@
   const form = document.getElementById("chat-form");
   const input = document.getElementById("chat-text");
   const STORAGE_KEY = "clearline.chat.session";
-  // The hand-off notice and the resume message are fixed texts of the bot's domain (docs/architecture.md).
-  const HANDOFF_PREFIX = "A member of our team";
-  const RESUMED_PREFIX = "You're back with the assistant";
+  // Clearline marks its hand-off messages structurally ({"clearline": {"handoff": ...}}, set on the bot
+  // event and passed on by bot/channels/web_chat.py); the page never guesses the state from words.
   const AGENT_KEY = "clearline.chat.withAgent"; // survives a reload during the hand-off
   let withAgent = localStorage.getItem(AGENT_KEY) === "1";
 
@@ -69,20 +68,23 @@
   socket.on("bot_uttered", (message) => {
     quick.replaceChildren();
     const text = (message && message.text) || "";
-    if (text.startsWith(HANDOFF_PREFIX)) {
+    const marker = message && message.clearline && typeof message.clearline === "object" ? message.clearline : {};
+    if (marker.handoff === "waiting") {
       setWithAgent(true);
       notice(text);
       setStatus("Waiting for a member of our team");
       return;
     }
-    if (text.startsWith(RESUMED_PREFIX)) {
+    if (marker.handoff === "ended") {
       setWithAgent(false);
       notice(text);
       setStatus("Assistant online");
       return;
     }
+    const fromAgent = marker.handoff === "agent";
+    if (fromAgent) setWithAgent(true); // an agent's words: we are with a person
     if (text) {
-      add(withAgent ? "agent" : "bot", text, withAgent ? "Support team" : "Assistant");
+      add(fromAgent ? "agent" : "bot", text, fromAgent ? "Support team" : "Assistant");
       if (withAgent) setStatus("You are chatting with our team");
     }
     if (message && message.attachment && message.attachment.type === "image" && message.attachment.payload) {

@@ -55,7 +55,17 @@ def test_commands_hit_rasa_endpoints_with_the_token(rasa):
         (events, token, [{"event": "pause"}]),
         (events, deliver, [{"event": "bot", "text": "A member of our team will join shortly."}]),
         # the agent's words are marked, so the worker does not store their echo as the bot's
-        (events, deliver, [{"event": "bot", "text": "Hello from Ann", "metadata": {AGENT_REPLY: True}}]),
+        (
+            events,
+            deliver,
+            [
+                {
+                    "event": "bot",
+                    "text": "Hello from Ann",
+                    "metadata": {AGENT_REPLY: True, "clearline": {"handoff": "agent"}},
+                }
+            ],
+        ),
         (events, token, [{"event": "resume"}, {"event": "active_loop", "name": None}]),
     ]
 
@@ -137,7 +147,7 @@ def test_a_tracker_that_is_not_a_json_object_is_an_error_not_a_crash(rasa, body,
 def add_commands(session_factory):
     with session_scope(session_factory) as s:
         enqueue(s, "c1", "pause")
-        enqueue(s, "c1", "utter", {"name": "utter_handoff_notice"})
+        enqueue(s, "c1", "utter", {"name": "utter_handoff_notice", "handoff": "waiting"})
         enqueue(s, "c2", "resume")
 
 
@@ -148,7 +158,14 @@ def test_relay_delivers_in_order_and_marks_sent(session_factory, rasa):
         assert deliver_outbox(session_factory, client) == 0  # nothing is sent twice
     assert [r.body for r in rasa.requests] == [
         [{"event": "pause"}],
-        [{"event": "bot", "text": "A member of our team will join shortly."}],
+        # the hand-off state travels as a structural marker, never to be guessed from the text
+        [
+            {
+                "event": "bot",
+                "text": "A member of our team will join shortly.",
+                "metadata": {"clearline": {"handoff": "waiting"}},
+            }
+        ],
         [{"event": "resume"}, {"event": "active_loop", "name": None}],
     ]
     with session_factory() as s:
@@ -176,9 +193,10 @@ def test_relay_keeps_failed_commands_for_retry_and_holds_later_ones(session_fact
     rasa.status = 200
     with RasaClient(rasa.url, "t") as client:
         assert deliver_outbox(session_factory, client) == 3
+    notice = {"event": "bot", "text": "A member of our team will join shortly."}
     assert [r.body for r in rasa.requests[2:]] == [
         [{"event": "pause"}],
-        [{"event": "bot", "text": "A member of our team will join shortly."}],
+        [{**notice, "metadata": {"clearline": {"handoff": "waiting"}}}],
         [{"event": "resume"}, {"event": "active_loop", "name": None}],
     ]
 
@@ -207,7 +225,11 @@ def test_delivered_agent_reply_is_marked_and_its_raw_text_dropped(session_factor
     with RasaClient(rasa.url, "t") as client:
         assert deliver_outbox(session_factory, client) == 1
     assert rasa.requests[0].body == [
-        {"event": "bot", "text": "call 020 7946 0958", "metadata": {AGENT_REPLY: True}}
+        {
+            "event": "bot",
+            "text": "call 020 7946 0958",
+            "metadata": {AGENT_REPLY: True, "clearline": {"handoff": "agent"}},
+        }
     ]  # the customer gets the real text
     with session_factory() as s:
         assert s.get(Message, message_id).delivered is True

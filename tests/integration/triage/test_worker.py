@@ -135,7 +135,7 @@ def test_stressed_conversation_escalates_with_redacted_explanations_and_is_route
         first = s.scalars(select(Message).order_by(Message.id)).first()
         assert first.text == "someone used my card <CARD_NUMBER>"
         kinds = s.execute(select(OutboxCommand.kind, OutboxCommand.payload).order_by(OutboxCommand.id)).all()
-        assert kinds == [("pause", {}), ("utter", {"name": "utter_handoff_notice"})]
+        assert kinds == [("pause", {}), ("utter", {"name": "utter_handoff_notice", "handoff": "waiting"})]
         actions = s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()
         assert actions == ["score", "policy", "score", "policy", "escalate", "assign", "explain"]
     # the third message arrives during hand-off: stored for the agent, no new policy decision
@@ -214,7 +214,7 @@ def test_resolved_conversation_returns_to_the_bot_and_can_escalate_again(session
     worker = make_worker(session_factory, source, policy)
     worker.process_next_batch()
     with session_scope(session_factory) as s:
-        services.resolve(s, "c1", actor=audit.Actor.system("test"))
+        services.resolve(s, "c1", actor=audit.Actor.system("test"), reason="solved by phone")
     write(source, [("c1", user_event("thanks, all good now"))])
     result = worker.process_next_batch()
     assert result is not None and result.escalated == []
@@ -250,7 +250,13 @@ def test_run_loop_relays_the_hand_off_to_rasa_and_stops_cleanly(session_factory,
             ("/conversations/c7/tracker/events", [{"event": "pause"}]),
             (
                 "/conversations/c7/tracker/events",
-                [{"event": "bot", "text": RESPONSES["utter_handoff_notice"][0]["text"]}],
+                [
+                    {
+                        "event": "bot",
+                        "text": RESPONSES["utter_handoff_notice"][0]["text"],
+                        "metadata": {"clearline": {"handoff": "waiting"}},
+                    }
+                ],
             ),
         ]
     finally:

@@ -72,7 +72,7 @@ def test_escalate_queues_pauses_and_tells_the_customer(session, escalated):
     assert conv.state == ConversationState.QUEUED and conv.queue == "cards" and conv.priority_band == "P1"
     assert services.as_utc(conv.sla_deadline) - services.as_utc(conv.escalated_at) == timedelta(seconds=120)
     assert escalated.source_event_id == 7 and escalated.model_version == "m@1"
-    assert outbox(session) == [("pause", {}), ("utter", {"name": "utter_handoff_notice"})]
+    assert outbox(session) == [("pause", {}), ("utter", {"name": "utter_handoff_notice", "handoff": "waiting"})]
     record = session.scalars(select(AuditRecord)).one()
     assert record.action == "escalate" and record.actor == "worker" and record.versions["model"] == "m@1"
     assert record.outcome["escalation_id"] == escalated.id and record.inputs["explained_message_ids"] == [1]
@@ -264,7 +264,7 @@ def test_resolve_resumes_the_bot_and_next_customer_message_can_escalate_again(se
     since = services.as_utc(conv.resolved_at).timestamp()
     assert outbox(session)[-3:] == [
         ("resume", {}),
-        ("utter", {"name": "utter_handoff_resumed"}),
+        ("utter", {"name": "utter_handoff_resumed", "handoff": "ended"}),
         ("answer_pending", {"since": since}),
     ]
     with pytest.raises(InvalidTransition):
@@ -299,7 +299,7 @@ def test_unflag_returns_a_waiting_conversation_to_the_bot(session, escalated):
     queued = services.as_utc(conv.queued_at).timestamp()
     assert outbox(session)[-3:] == [
         ("resume", {}),
-        ("utter", {"name": "utter_handoff_resumed"}),
+        ("utter", {"name": "utter_handoff_resumed", "handoff": "ended"}),
         ("answer_pending", {"since": queued}),
     ]
     with pytest.raises(InvalidTransition):

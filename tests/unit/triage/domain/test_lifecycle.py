@@ -51,7 +51,7 @@ def test_escalation_queues_with_a_deadline_and_pauses_the_bot() -> None:
     assert h.sla_deadline == T0 + timedelta(seconds=600) and h.queued_at == T0
     assert [(c.kind, c.payload) for c in effects.commands] == [
         ("pause", {}),
-        ("utter", {"name": HANDOFF_NOTICE}),
+        ("utter", {"name": HANDOFF_NOTICE, "handoff": "waiting"}),
     ]
     with pytest.raises(InvalidTransition, match="already queued"):
         machine.escalate(P2, T0)
@@ -94,7 +94,7 @@ def test_resolve_needs_a_reason_until_an_agent_has_answered() -> None:
     effects = machine.resolve(T0 + timedelta(minutes=2))
     assert machine.h.state == ConversationState.RESOLVED and machine.h.assigned_agent_id == 1
     assert [c.kind for c in effects.commands] == ["resume", "utter", "answer_pending"]
-    assert effects.commands[1].payload == {"name": HANDOFF_RESUMED}
+    assert effects.commands[1].payload == {"name": HANDOFF_RESUMED, "handoff": "ended"}
     assert machine.customer_returns().audit[0].action == "back_to_bot"
     assert machine.h.state == ConversationState.BOT
 
