@@ -24,8 +24,8 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
     ) -> None:
         """Add a user; the password comes from $CLEARLINE_NEW_USER_PASSWORD or a prompt."""
         from api.users import NewUser, ReservedUsername, UserExists, WeakPassword, create_user
-        from triage.db import Role, make_engine, make_session_factory, session_scope
         from triage.settings import get_settings
+        from triage.storage.db import Role, make_engine, make_session_factory, session_scope
 
         try:
             parsed_role = Role(role)
@@ -50,8 +50,8 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
     def seed_demo() -> None:
         """Create the demo team (agents alice and bob, supervisor sam, admin); demo mode only."""
         from api.users import DEMO_PASSWORD, seed_demo_users
-        from triage.db import make_engine, make_session_factory, session_scope
         from triage.settings import get_settings
+        from triage.storage.db import make_engine, make_session_factory, session_scope
 
         settings = get_settings()
         if not settings.demo:

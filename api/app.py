@@ -26,9 +26,9 @@ from api.routes import actions, agents, audit, auth, conversations, dashboard, f
 from api.security import Signer
 from api.settings import ApiSettings, get_api_settings
 from api.users import seed_demo_users
-from triage.db import make_engine, make_session_factory, session_scope
 from triage.logs import configure_logging
 from triage.settings import CoreSettings, get_settings
+from triage.storage.db import make_engine, make_session_factory, session_scope
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = structlog.get_logger("api")

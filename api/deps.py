@@ -24,8 +24,8 @@ from api.security import (
     tokens_match,
 )
 from api.settings import ApiSettings
-from triage.db import SUPERVISING_ROLES, Role, User
 from triage.settings import CoreSettings
+from triage.storage.db import SUPERVISING_ROLES, Role, User
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
-from triage.conversations import handling_of, sla_missed_clause
-from triage.db import Conversation, ConversationState, Escalation, Feedback, Message, Role, User
 from triage.domain.lifecycle import sla_missed as domain_sla_missed
+from triage.storage.conversations import handling_of, sla_missed_clause
+from triage.storage.db import Conversation, ConversationState, Escalation, Feedback, Message, Role, User
 
 STRESS_BINS = [round(i / 10, 1) for i in range(11)]
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.deps import authenticate
 from api.queries import audit_after, last_audit_id
 from api.schemas import AuditOut
-from triage.db import User
+from triage.storage.db import User
 
 router = APIRouter(tags=["live"])
 log = structlog.get_logger("api.live")

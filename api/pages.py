@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from api.app_csp import CSP_TEMPLATE
 from api.deps import SessionDep, authenticate
 from api.schemas import UserOut
-from triage.conversations import is_supervisor
+from triage.storage.conversations import is_supervisor
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(

@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.schemas import ConversationSummary
-from triage.conversations import is_supervisor
-from triage.db import AuditRecord, Conversation, ConversationState, Escalation, User
+from triage.storage.conversations import is_supervisor
+from triage.storage.db import AuditRecord, Conversation, ConversationState, Escalation, User
 
 
 def visible_to(user: User) -> ColumnElement[bool]:

@@ -10,8 +10,8 @@ import structlog
 from fastapi import BackgroundTasks, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage.outbox import RasaCommands, deliver_outbox
 from triage.settings import CoreSettings
+from triage.storage.outbox import RasaCommands, deliver_outbox
 
 log = structlog.get_logger("api.relay")
 
@@ -29,7 +29,7 @@ class OutboxRelay:
     @classmethod
     def from_settings(cls, factory: sessionmaker[Session], core: CoreSettings) -> OutboxRelay:
         def make_client() -> RasaCommands:
-            from triage.rasa_client import RasaClient
+            from triage.rasa.client import RasaClient
 
             return RasaClient(core.rasa_url, core.rasa_token)
 

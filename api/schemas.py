@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from triage.db import AgentStatus, ConversationState, Role, Sender
+from triage.storage.db import AgentStatus, ConversationState, Role, Sender
 
 
 def _as_utc(moment: datetime) -> datetime:

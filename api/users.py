@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from api.security import hash_password
 from triage.audit import is_reserved_username
-from triage.db import AgentStatus, Role, User
 from triage.errors import ValidationError
+from triage.storage.db import AgentStatus, Role, User
 
 DEMO_PASSWORD = "clearline-demo"  # noqa: S105 - demo users exist only when CLEARLINE_DEMO is true
 MIN_PASSWORD_LENGTH = 12

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from triage.db import AuditRecord, utcnow
+from triage.storage.db import AuditRecord, utcnow
 
 ActorKind = Literal["system", "user"]
 

@@ -19,8 +19,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         url: Annotated[str | None, typer.Option(help="database URL (default CLEARLINE_DATABASE_URL)")] = None,
     ) -> None:
         """Apply the migrations up to REVISION (SQLite or PostgreSQL)."""
-        from triage.migrate import upgrade
         from triage.settings import RUNTIME_DIR, get_settings
+        from triage.storage.migrate import upgrade
 
         target = url or get_settings().database_url
         if target.startswith("sqlite:///") and url is None:
@@ -35,7 +35,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Score every customer utterance, escalate, route and relay (until SIGTERM/SIGINT)."""
-        from triage.runner import main
+        from triage.worker.runner import main
 
         main(port=port)
 
@@ -50,7 +50,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         worker_log: Annotated[Path | None, typer.Option(help="keep the worker's JSON log here")] = None,
     ) -> None:
         """Offer Rasa-shaped events to a real worker (real model) and measure throughput and latency."""
-        from triage.bench import BenchConfig, run_pipeline_bench
+        from triage.benchmarks.pipeline import BenchConfig, run_pipeline_bench
 
         figures = run_pipeline_bench(
             BenchConfig(

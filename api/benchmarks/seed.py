@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from api.security import hash_password
-from triage.db import AuditRecord, Conversation, Escalation, Feedback, Message, Role, User
 from triage.domain.lifecycle import ConversationState
+from triage.storage.db import AuditRecord, Conversation, Escalation, Feedback, Message, Role, User
 
 QUEUES = ("cards", "transfers", "refunds", "general")
 INTENTS = (

@@ -22,8 +22,8 @@ import httpx
 from sqlalchemy import func, select, text
 
 from api.benchmarks.seed import PASSWORD, SUPERVISOR, seed
-from triage.db import AuditRecord, Escalation, Feedback, Message, make_engine
-from triage.migrate import upgrade
+from triage.storage.db import AuditRecord, Escalation, Feedback, Message, make_engine
+from triage.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 LIST_FILTERS: list[dict[str, Any]] = [

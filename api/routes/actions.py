@@ -23,8 +23,8 @@ from api.schemas import (
 )
 from triage import services
 from triage.audit import Actor
-from triage.db import Conversation, User
 from triage.errors import StaleUpdate
+from triage.storage.db import Conversation, User
 
 router = APIRouter(prefix="/conversations", tags=["actions"])
 

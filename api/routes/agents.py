@@ -10,7 +10,7 @@ from api.relay import commit_and_relay
 from api.routes.actions import actor_of
 from api.schemas import AgentOut, AgentStatusIn, UserOut
 from triage import services
-from triage.handoff import open_counts as agent_loads
+from triage.services.handoff import open_counts as agent_loads
 
 router = APIRouter(prefix="/agents", tags=["agents"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.deps import CurrentUser, SessionDep
 from api.queries import audit_after, newest_audit
 from api.schemas import AuditOut
-from triage.db import AuditRecord
+from triage.storage.db import AuditRecord
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -9,7 +9,7 @@ from api.deps import ApiSettingsDep, CoreSettingsDep, CurrentUser, SessionDep
 from api.ratelimit import limiter, login_limit
 from api.schemas import LoginIn, SessionOut, TokenOut, UserOut
 from api.security import SESSION_COOKIE, Signer, verify_password
-from triage.db import User
+from triage.storage.db import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

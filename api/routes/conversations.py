@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from api.deps import CurrentUser, SessionDep
 from api.queries import ConversationFilter, audit_trail, can_see, find_visible, list_conversations, summarise
 from api.schemas import AuditOut, ConversationDetail, ConversationPage, EscalationOut, MessageOut
-from triage.db import AuditRecord, ConversationState
-from triage.policy import current_policy
+from triage.domain.policy import current_policy
+from triage.storage.db import AuditRecord, ConversationState
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import CurrentUser, SessionDep, SupervisorUser
 from api.figures import figures, queues_overview
 from api.schemas import FiguresOut, QueueOut
-from triage.policy import current_policy
+from triage.domain.policy import current_policy
 
 router = APIRouter(tags=["dashboard"])
 

@@ -14,7 +14,7 @@ from api.relay import commit_and_relay
 from api.routes.actions import actor_of
 from api.schemas import EscalationOut, FeedbackIn, FeedbackOut, UnflagIn
 from triage import services
-from triage.db import Escalation, Feedback, User
+from triage.storage.db import Escalation, Feedback, User
 
 router = APIRouter(prefix="/escalations", tags=["feedback"])
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from api.deps import AdminUser, SessionDep
 from api.schemas import UserCreateIn, UserOut
 from api.users import NewUser, UserExists, create_user
-from triage.db import User
+from triage.storage.db import User
 
 router = APIRouter(prefix="/users", tags=["users"])
 

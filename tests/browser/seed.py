@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tests.unit.api import factories
-from triage.db import (
+from triage.storage.db import (
     Conversation,
     Message,
     Role,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from triage.migrate import upgrade
+from triage.storage.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

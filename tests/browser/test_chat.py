@@ -12,7 +12,7 @@ from tests.browser.server import TRIAGE_TOKEN, RunningApi, running_api, running_
 from tests.unit.api import factories
 from tests.unit.api.factories import PASSWORD
 from triage import services
-from triage.db import Role, make_engine, make_session_factory, session_scope, utcnow
+from triage.storage.db import Role, make_engine, make_session_factory, session_scope, utcnow
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
 SLOW = 30_000  # ms: Rasa answers slowly on a busy two-core machine

@@ -15,7 +15,7 @@ from tests.unit.api import factories
 from tests.unit.triage.fakes import FakeScorer
 from triage import services
 from triage.audit import POLICY
-from triage.db import (
+from triage.storage.db import (
     Feedback,
     Message,
     OutboxCommand,
@@ -25,7 +25,7 @@ from triage.db import (
     session_scope,
     utcnow,
 )
-from triage.explaining import explain_pending
+from triage.worker.explaining import explain_pending
 
 pytestmark = pytest.mark.browser
 

@@ -27,7 +27,7 @@ import pytest
 import socketio
 
 from api.users import DEMO_PASSWORD
-from triage.rasa_client import RasaClient
+from triage.rasa.client import RasaClient
 from triage.settings import DEMO_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from api.benchmarks.seed import seed
 from api.benchmarks.views import ViewsBenchConfig, p95, run_views_bench
 from tests.postgres import temporary_schema
-from triage.db import AuditRecord, Conversation, Escalation, Message, make_engine
-from triage.migrate import upgrade
+from triage.storage.db import AuditRecord, Conversation, Escalation, Message, make_engine
+from triage.storage.migrate import upgrade
 
 KEYS = ("list_p95_ms", "detail_p95_ms", "queues_p95_ms", "figures_p95_ms", "audit_p95_ms")
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.triage.policies import pinned_policy
-from triage.broker import SqlEventSource
-from triage.db import make_engine, make_session_factory
-from triage.migrate import upgrade
-from triage.policy import Policy
+from triage.domain.policy import Policy
+from triage.storage.db import make_engine, make_session_factory
+from triage.storage.migrate import upgrade
+from triage.worker.broker import SqlEventSource
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from triage.bench import BenchConfig, run_pipeline_bench
+from triage.benchmarks.pipeline import BenchConfig, run_pipeline_bench
 from triage.settings import ROOT
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from triage.broker import SqlEventSource, events_table
-from triage.rasa_events import bot_event, user_event, write_events
+from triage.benchmarks.rasa_events import bot_event, user_event, write_events
+from triage.worker.broker import SqlEventSource, events_table
 
 
 def test_reads_in_id_order_after_the_offset_in_batches(source):

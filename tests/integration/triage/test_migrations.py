@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from triage.db import Base, make_engine
-from triage.migrate import alembic_config, current_head, upgrade
+from triage.storage.db import Base, make_engine
+from triage.storage.migrate import alembic_config, current_head, upgrade
 
 
 def test_upgrade_matches_the_models_and_downgrade_removes_everything(tmp_path):

@@ -12,8 +12,9 @@ from tests.postgres import temporary_schema
 from tests.unit.triage.fakes import FakeScorer
 from triage import services
 from triage.audit import Actor
-from triage.broker import SqlEventSource
-from triage.db import (
+from triage.benchmarks.rasa_events import bot_event, user_event, write_events
+from triage.redaction import redact
+from triage.storage.db import (
     AgentStatus,
     AuditRecord,
     ConsumerOffset,
@@ -28,10 +29,9 @@ from triage.db import (
     make_session_factory,
     session_scope,
 )
-from triage.migrate import current_head, upgrade
-from triage.rasa_events import bot_event, user_event, write_events
-from triage.redaction import redact
-from triage.worker import Worker
+from triage.storage.migrate import current_head, upgrade
+from triage.worker.broker import SqlEventSource
+from triage.worker.loop import Worker
 
 pytestmark = pytest.mark.postgres
 

@@ -8,7 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from triage import services
-from triage.db import (
+from triage.benchmarks.rasa_events import bot_event, user_event
+from triage.rasa.client import RasaClient, RasaError
+from triage.rasa.events import AGENT_REPLY
+from triage.storage.db import (
     Conversation,
     ConversationState,
     Message,
@@ -18,9 +21,7 @@ from triage.db import (
     session_scope,
     utcnow,
 )
-from triage.outbox import deliver_outbox, enqueue
-from triage.rasa_client import AGENT_REPLY, RasaClient, RasaError
-from triage.rasa_events import bot_event, user_event
+from triage.storage.outbox import deliver_outbox, enqueue
 
 from .fake_rasa import RasaDouble
 

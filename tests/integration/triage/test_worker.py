@@ -11,8 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.triage.fakes import FakeScorer
 from triage import audit, services
-from triage.broker import SqlEventSource, events_table
-from triage.db import (
+from triage.benchmarks.rasa_events import action_event, bot_event, user_event, write_events
+from triage.domain.policy import Policy
+from triage.rasa.client import RasaClient
+from triage.rasa.events import AGENT_REPLY
+from triage.redaction import redact
+from triage.storage.db import (
     AgentStatus,
     AuditRecord,
     ConsumerOffset,
@@ -26,11 +30,8 @@ from triage.db import (
     User,
     session_scope,
 )
-from triage.policy import Policy
-from triage.rasa_client import AGENT_REPLY, RasaClient
-from triage.rasa_events import action_event, bot_event, user_event, write_events
-from triage.redaction import redact
-from triage.worker import Worker, WorkerOptions
+from triage.worker.broker import SqlEventSource, events_table
+from triage.worker.loop import Worker, WorkerOptions
 
 from .fake_rasa import RESPONSES, RasaDouble
 

@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sentiment.types import UtteranceScore
 from tests.integration.triage.worker_process import free_port
 from tests.unit.triage.fakes import FakeScorer
-from triage import runner
-from triage.db import OutboxCommand, make_engine, make_session_factory, session_scope
-from triage.observability import HealthServer
-from triage.outbox import claim, enqueue
-from triage.rasa_events import user_event, write_events
+from triage.benchmarks.rasa_events import user_event, write_events
 from triage.redaction import redact
 from triage.settings import ROOT, CoreSettings
-from triage.worker import Worker, WorkerOptions
+from triage.storage.db import OutboxCommand, make_engine, make_session_factory, session_scope
+from triage.storage.outbox import claim, enqueue
+from triage.worker import runner
+from triage.worker.loop import Worker, WorkerOptions
+from triage.worker.observability import HealthServer
 
 
 def serve(worker: Worker) -> HealthServer:
@@ -154,7 +154,7 @@ def test_a_worker_whose_model_did_not_load_answers_not_ready_and_exits_2_when_st
     log_path = tmp_path / "worker.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-c", "from triage.runner import main; main()"],
+            [sys.executable, "-c", "from triage.worker.runner import main; main()"],
             cwd=ROOT,
             env=env,
             stdout=log,

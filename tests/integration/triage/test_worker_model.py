@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.unit.sentiment.tiny_model import write_clearline_json, write_tiny_model
-from triage.db import Escalation, Message
-from triage.policy import parse_policy
-from triage.rasa_events import user_event, write_events
+from triage.benchmarks.rasa_events import user_event, write_events
+from triage.domain.policy import parse_policy
 from triage.redaction import redact
-from triage.worker import SentimentScorer, Worker
+from triage.storage.db import Escalation, Message
+from triage.worker.loop import SentimentScorer, Worker
 
 pytestmark = pytest.mark.slow
 

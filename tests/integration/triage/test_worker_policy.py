@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from tests.unit.triage.fakes import FakeScorer
 from tests.unit.triage.policies import shipped_policy_data
-from triage.broker import SqlEventSource
-from triage.db import AuditRecord
-from triage.policy import policy_at
-from triage.rasa_events import user_event, write_events
+from triage.benchmarks.rasa_events import user_event, write_events
+from triage.domain.policy import policy_at
 from triage.redaction import redact
-from triage.worker import Worker
+from triage.storage.db import AuditRecord
+from triage.worker.broker import SqlEventSource
+from triage.worker.loop import Worker
 
 
 def write_policy(path: Path, version: str, *, bump: int) -> None:

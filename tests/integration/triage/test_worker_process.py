@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from triage.db import ConsumerOffset, Message
-from triage.rasa_events import user_event, write_events
+from triage.benchmarks.rasa_events import user_event, write_events
+from triage.storage.db import ConsumerOffset, Message
 
 from .fake_rasa import RasaDouble
 from .worker_process import WorkerProcess

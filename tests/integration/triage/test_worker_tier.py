@@ -18,9 +18,9 @@ from tests.unit.triage.conftest import add_user
 from tests.unit.triage.fakes import FakeScorer
 from triage import services
 from triage.audit import Actor
-from triage.db import AuditRecord, ConsumerOffset, Conversation, Escalation, Role, User, utcnow
-from triage.migrate import upgrade
-from triage.rasa_events import action_event, slot_event, user_event
+from triage.benchmarks.rasa_events import action_event, slot_event, user_event
+from triage.storage.db import AuditRecord, ConsumerOffset, Conversation, Escalation, Role, User, utcnow
+from triage.storage.migrate import upgrade
 
 from .test_worker import make_worker, write
 

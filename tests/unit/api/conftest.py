@@ -18,9 +18,9 @@ from api.ratelimit import limiter
 from api.relay import OutboxRelay
 from api.settings import ApiSettings
 from tests.unit.api import factories
-from triage.db import Role, User, make_engine, make_session_factory, session_scope
-from triage.migrate import upgrade
 from triage.settings import CoreSettings
+from triage.storage.db import Role, User, make_engine, make_session_factory, session_scope
+from triage.storage.migrate import upgrade
 
 TRIAGE_TOKEN = "test-triage-token-0123456789"  # noqa: S105
 

@@ -10,9 +10,18 @@ from sqlalchemy.orm import Session
 from api.security import hash_password
 from triage import services
 from triage.audit import POLICY
-from triage.db import AgentStatus, Conversation, ConversationState, Message, Role, Sender, User, utcnow
-from triage.explaining import pending_record
-from triage.policy import current_policy
+from triage.domain.policy import current_policy
+from triage.storage.db import (
+    AgentStatus,
+    Conversation,
+    ConversationState,
+    Message,
+    Role,
+    Sender,
+    User,
+    utcnow,
+)
+from triage.worker.explaining import pending_record
 
 PASSWORD = "correct horse battery"  # noqa: S105
 
@@ -73,7 +82,7 @@ def escalated(
     """A conversation with a bot turn and a stressed customer turn, escalated by the real policy.
 
     ``explained=False`` stores the escalation as the worker's pipeline does: a pending placeholder for
-    the stressed turn, for ``triage.explaining.explain_pending`` to fill (or to leave pending).
+    the stressed turn, for ``triage.worker.explaining.explain_pending`` to fill (or to leave pending).
     """
     now = utcnow() - timedelta(minutes=minutes_ago)
     conversation = Conversation(

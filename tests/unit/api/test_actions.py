@@ -13,7 +13,8 @@ from api.settings import ApiSettings
 from tests.unit.api import factories
 from tests.unit.api.conftest import RecordingRasa, bearer
 from triage import services
-from triage.db import (
+from triage.settings import CoreSettings
+from triage.storage.db import (
     AuditRecord,
     Conversation,
     ConversationState,
@@ -22,7 +23,6 @@ from triage.db import (
     Sender,
     session_scope,
 )
-from triage.settings import CoreSettings
 
 REASON = "needs the fraud team"
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.security import verify_password
-from triage.db import Role, User, make_engine, make_session_factory
 from triage.settings import get_settings
+from triage.storage.db import Role, User, make_engine, make_session_factory
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer
 from triage import audit
-from triage.db import session_scope
+from triage.storage.db import session_scope
 
 
 def seed(factory: sessionmaker[Session]) -> None:

@@ -15,8 +15,8 @@ from api.security import hash_password
 from api.settings import ApiSettings
 from tests.unit.api.conftest import RecordingRasa, bearer, bearer_by_login, login
 from tests.unit.api.factories import PASSWORD
-from triage.db import User, make_engine, make_session_factory, session_scope
 from triage.settings import CoreSettings
+from triage.storage.db import User, make_engine, make_session_factory, session_scope
 
 
 def test_login_sets_httponly_samesite_cookie_and_returns_csrf(

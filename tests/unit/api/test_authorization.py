@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer
-from triage.db import session_scope
+from triage.storage.db import session_scope
 
 REASON = "customer asked for a specialist"
 # c1 is in queue "cards" (alice's skill, not bob's) and assigned to alice; escalation 1 belongs to it.

@@ -16,9 +16,9 @@ from tests.unit.api.conftest import bearer
 from tests.unit.triage.policies import shipped_policy_data
 from triage import services
 from triage.audit import Actor
-from triage.db import Conversation, session_scope
-from triage.policy import current_policy
+from triage.domain.policy import current_policy
 from triage.settings import get_settings
+from triage.storage.db import Conversation, session_scope
 
 
 @pytest.fixture

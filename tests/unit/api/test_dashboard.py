@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer
-from triage.db import AgentStatus, Conversation, ConversationState, Feedback, User, session_scope
+from triage.storage.db import AgentStatus, Conversation, ConversationState, Feedback, User, session_scope
 
 
 def test_queues_show_waiting_time_sla_and_breaches(

@@ -1,7 +1,7 @@
 """Explanations in the conversation detail as the worker stores them: filled, still pending, failed.
 
 The pipeline stores a placeholder per driving message with the escalation, and the worker's explainer
-thread (``triage.explaining.explain_pending``) fills it with the model's explanation or its error.
+thread (``triage.worker.explaining.explain_pending``) fills it with the model's explanation or its error.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer
 from tests.unit.triage.fakes import FakeScorer
-from triage.db import session_scope
-from triage.explaining import explain_pending
+from triage.storage.db import session_scope
+from triage.worker.explaining import explain_pending
 
 FURIOUS = "I am furious my card was stolen and nobody helps"  # the fake model's stress word: "furious"
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api import factories
 from tests.unit.api.conftest import TRIAGE_TOKEN, bearer
-from triage.db import session_scope
+from triage.storage.db import session_scope
 
 REFUSED = (401, 403)  # what the login, role and token checks answer, before any validation
 MAX_EXAMPLES = 8  # per operation and identity: about 60 pairs, so the test stays near half a minute

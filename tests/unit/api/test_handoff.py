@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api.conftest import TRIAGE_TOKEN, RecordingRasa
-from triage.db import AuditRecord, Conversation, ConversationState, Escalation
+from triage.storage.db import AuditRecord, Conversation, ConversationState, Escalation
 
 BOT = {"Authorization": f"Bearer {TRIAGE_TOKEN}"}
 

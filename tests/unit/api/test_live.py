@@ -12,7 +12,7 @@ from starlette.websockets import WebSocketDisconnect
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer, login
 from triage import audit
-from triage.db import session_scope
+from triage.storage.db import session_scope
 
 
 def records(ws: Any, count: int) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from api.relay import OutboxRelay
 from api.settings import ApiSettings
 from tests.unit.api import factories
 from tests.unit.api.conftest import RecordingRasa, login
-from triage.db import Role, make_engine, make_session_factory, session_scope
 from triage.settings import CoreSettings
+from triage.storage.db import Role, make_engine, make_session_factory, session_scope
 
 ROOT = Path(__file__).resolve().parents[3]
 

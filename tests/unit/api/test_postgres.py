@@ -37,7 +37,7 @@ from tests.unit.api.test_live import (  # noqa: F401
     test_agent_gets_only_their_queues_and_new_records_arrive,
     two,
 )
-from triage.migrate import upgrade
+from triage.storage.migrate import upgrade
 
 pytestmark = pytest.mark.postgres
 

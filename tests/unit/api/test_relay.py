@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from api.relay import OutboxRelay
-from triage.db import Base, make_engine, make_session_factory, session_scope
-from triage.outbox import enqueue
+from triage.storage.db import Base, make_engine, make_session_factory, session_scope
+from triage.storage.outbox import enqueue
 
 
 class CountingRasa:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.unit.triage.policies import pinned_policy
-from triage.db import AgentStatus, Base, Role, User, make_engine, make_session_factory
-from triage.policy import Policy
+from triage.domain.policy import Policy
+from triage.storage.db import AgentStatus, Base, Role, User, make_engine, make_session_factory
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from triage.policy import Policy, parse_policy
+from triage.domain.policy import Policy, parse_policy
 from triage.settings import ROOT
 
 SHIPPED_POLICY = ROOT / "triage" / "policy.yaml"

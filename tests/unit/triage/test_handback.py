@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from triage.rasa_client import unanswered_after_resume
-from triage.rasa_events import action_event, bot_event, user_event
+from triage.benchmarks.rasa_events import action_event, bot_event, user_event
+from triage.rasa.events import unanswered_after_resume
 
 RESOLVED = 1_000.0  # when the agent resolved, as the outbox payload carries it
 

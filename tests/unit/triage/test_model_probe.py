@@ -6,7 +6,7 @@ import math
 
 from sentiment.types import UtteranceScore
 from tests.unit.triage.fakes import FakeScorer
-from triage.observability import ModelProbe, with_model_probe
+from triage.worker.observability import ModelProbe, with_model_probe
 
 
 class Switchable(FakeScorer):

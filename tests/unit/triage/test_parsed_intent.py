@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from triage.rasa_client import ParsedIntent, parsed_intent
-from triage.rasa_events import user_event
+from triage.benchmarks.rasa_events import user_event
+from triage.rasa.events import ParsedIntent, parsed_intent
 
 
 def test_a_well_formed_user_event() -> None:

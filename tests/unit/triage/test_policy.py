@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from triage.domain.policy import PolicyInput, load_policy, parse_policy, stress_rise
 from triage.errors import PolicyError
-from triage.policy import PolicyInput, load_policy, parse_policy, stress_rise
 from triage.settings import ROOT
 
 from .policies import pinned_policy

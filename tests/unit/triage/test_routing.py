@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from triage.routing import AgentSlot, Assignment, WaitingConversation, choose_agent, plan_assignments
+from triage.domain.routing import AgentSlot, Assignment, WaitingConversation, choose_agent, plan_assignments
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,18 @@ from sqlalchemy import select
 
 from triage import services
 from triage.audit import WORKER, Actor
-from triage.db import (
+from triage.domain.policy import PolicyInput
+from triage.errors import (
+    AgentNotFound,
+    CapacityExceeded,
+    ConversationNotFound,
+    EscalationNotFound,
+    InvalidTransition,
+    NotAssignedToYou,
+    StaleUpdate,
+    ValidationError,
+)
+from triage.storage.db import (
     AgentStatus,
     AuditRecord,
     Conversation,
@@ -21,17 +32,6 @@ from triage.db import (
     Sender,
     utcnow,
 )
-from triage.errors import (
-    AgentNotFound,
-    CapacityExceeded,
-    ConversationNotFound,
-    EscalationNotFound,
-    InvalidTransition,
-    NotAssignedToYou,
-    StaleUpdate,
-    ValidationError,
-)
-from triage.policy import PolicyInput
 
 from .conftest import add_user
 
@@ -72,7 +72,10 @@ def test_escalate_queues_pauses_and_tells_the_customer(session, escalated):
     assert conv.state == ConversationState.QUEUED and conv.queue == "cards" and conv.priority_band == "P1"
     assert services.as_utc(conv.sla_deadline) - services.as_utc(conv.escalated_at) == timedelta(seconds=120)
     assert escalated.source_event_id == 7 and escalated.model_version == "m@1"
-    assert outbox(session) == [("pause", {}), ("utter", {"name": "utter_handoff_notice", "handoff": "waiting"})]
+    assert outbox(session) == [
+        ("pause", {}),
+        ("utter", {"name": "utter_handoff_notice", "handoff": "waiting"}),
+    ]
     record = session.scalars(select(AuditRecord)).one()
     assert record.action == "escalate" and record.actor == "worker" and record.versions["model"] == "m@1"
     assert record.outcome["escalation_id"] == escalated.id and record.inputs["explained_message_ids"] == [1]
@@ -363,7 +366,7 @@ def test_sla_stops_counting_after_the_first_agent_reply(session, escalated):
 
 
 def test_concurrent_edit_raises_stale_update(session, escalated, policy, tmp_path):
-    from triage.db import make_engine, make_session_factory
+    from triage.storage.db import make_engine, make_session_factory
 
     other = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'clearline.db'}"))()
     session.commit()

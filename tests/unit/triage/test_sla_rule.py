@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from triage.conversations import handling_of, new_conversation, sla_missed_clause
-from triage.db import Conversation
 from triage.domain.lifecycle import sla_missed
+from triage.storage.conversations import handling_of, new_conversation, sla_missed_clause
+from triage.storage.db import Conversation
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 MOMENTS = (None, NOW - timedelta(minutes=5), NOW, NOW + timedelta(minutes=5))

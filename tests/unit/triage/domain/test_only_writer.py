@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from triage.conversations import HANDLING_FIELDS
+from triage.storage.conversations import HANDLING_FIELDS
 
 ROOT = Path(__file__).resolve().parents[4]
 PRODUCT = ("triage", "api", "nlu", "sentiment", "bot")

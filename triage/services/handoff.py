@@ -9,9 +9,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from triage import audit, routing
+from triage import audit
 from triage.audit import Actor
-from triage.conversations import (
+from triage.domain import routing
+from triage.domain.lifecycle import OPEN_STATES, AgentSeat
+from triage.domain.policy import Policy, current_policy
+from triage.errors import AgentNotFound, ValidationError
+from triage.storage.conversations import (
     as_utc,
     flush,
     get_conversation,
@@ -20,11 +24,17 @@ from triage.conversations import (
     require_owner_or_supervisor,
     store_effects,
 )
-from triage.db import AgentStatus, Conversation, ConversationState, Message, Role, Sender, User, utcnow
-from triage.domain.lifecycle import OPEN_STATES, AgentSeat
-from triage.errors import AgentNotFound, ValidationError
-from triage.outbox import enqueue
-from triage.policy import Policy, current_policy
+from triage.storage.db import (
+    AgentStatus,
+    Conversation,
+    ConversationState,
+    Message,
+    Role,
+    Sender,
+    User,
+    utcnow,
+)
+from triage.storage.outbox import enqueue
 
 MAX_REPLY_CHARS = 2000
 

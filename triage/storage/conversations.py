@@ -15,11 +15,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from triage import audit
 from triage.audit import Actor
-from triage.db import SUPERVISING_ROLES, Conversation, Escalation, User, utcnow
 from triage.domain.lifecycle import Effects, Handling, Lifecycle
+from triage.domain.policy import DEFAULT_TIER, PolicyInput
 from triage.errors import ConversationNotFound, EscalationNotFound, NotAssignedToYou, StaleUpdate
-from triage.outbox import enqueue
-from triage.policy import DEFAULT_TIER, PolicyInput
+from triage.storage.db import SUPERVISING_ROLES, Conversation, Escalation, User, utcnow
+from triage.storage.outbox import enqueue
 
 # the row's columns the domain owns: everything in Handling except its key
 HANDLING_FIELDS = tuple(f.name for f in dataclasses.fields(Handling) if f.name != "conversation_id")

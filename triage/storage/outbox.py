@@ -14,13 +14,13 @@ import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from triage.db import Message, OutboxCommand, session_scope, utcnow
+from triage.storage.db import Message, OutboxCommand, session_scope, utcnow
 
 CommandKind = Literal["pause", "resume", "say", "utter", "answer_pending"]
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=5)
 
-log = structlog.get_logger("triage.outbox")
+log = structlog.get_logger("triage.storage.outbox")
 
 
 class RasaCommands(Protocol):

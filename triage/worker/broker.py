@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, inspect, select
 
-from triage.db import make_engine
+from triage.storage.db import make_engine
 
 # Rasa's SQLEventBroker table (rasa/core/brokers/sql.py): one row per event, JSON in ``data``
 events_metadata = MetaData()

@@ -1,11 +1,11 @@
-"""Alembic environment for Clearline's own tables; configured in code by ``triage.migrate``."""
+"""Alembic environment for Clearline's own tables; configured in code by ``triage.storage.migrate``."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection
 
-from triage.db import Base, make_engine
+from triage.storage.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

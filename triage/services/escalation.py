@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session
 
 from triage import audit
 from triage.audit import Actor
-from triage.conversations import (
+from triage.domain.lifecycle import OPEN_STATES, BandRule, Placement, check_priority
+from triage.domain.policy import Decision, Policy, current_policy
+from triage.errors import InvalidTransition, ValidationError
+from triage.storage.conversations import (
     flush,
     get_conversation,
     get_escalation,
@@ -19,10 +22,7 @@ from triage.conversations import (
     policy_input,
     store_effects,
 )
-from triage.db import Conversation, Escalation, Feedback, User, utcnow
-from triage.domain.lifecycle import OPEN_STATES, BandRule, Placement, check_priority
-from triage.errors import InvalidTransition, ValidationError
-from triage.policy import Decision, Policy, current_policy
+from triage.storage.db import Conversation, Escalation, Feedback, User, utcnow
 
 VERDICTS = ("correct", "wrong")
 

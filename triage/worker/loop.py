@@ -21,16 +21,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
-from triage.broker import EventSource
-from triage.db import ConsumerOffset, Conversation, ConversationState, session_scope, utcnow
+from triage.domain.policy import Policy
 from triage.errors import PolicyError
-from triage.explaining import Explainer, explain_pending
-from triage.observability import WorkerMetrics
-from triage.outbox import RasaCommands, deliver_outbox
-from triage.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult, Scorer
-from triage.policy import Policy
+from triage.storage.db import ConsumerOffset, Conversation, ConversationState, session_scope, utcnow
+from triage.storage.outbox import RasaCommands, deliver_outbox
+from triage.worker.broker import EventSource
+from triage.worker.explaining import Explainer, explain_pending
+from triage.worker.observability import WorkerMetrics
+from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult, Scorer
 
-log = structlog.get_logger("triage.worker")
+log = structlog.get_logger("triage.worker.loop")
 
 CONSUMER = "triage-worker"
 SLOW_BATCH_SECONDS = 0.5
@@ -179,7 +179,7 @@ class Worker:
         self.metrics.lag_events.set(max(0, self.source.last_id() - last_seen))
 
     def explain_once(self) -> list[int]:
-        """Fill the pending explanations of a few escalations (see ``triage.explaining``)."""
+        """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``)."""
         return explain_pending(self.session_factory, self.explainer, self.metrics.observe_explanation)
 
     def relay_once(self) -> int:

@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
-from triage.broker import BrokerEvent
-from triage.conversations import lifecycle
-from triage.db import Conversation, ConversationState, Message, Sender, utcnow
-from triage.explaining import driving_messages, pending_record
-from triage.policy import DEFAULT_TIER, Decision, Policy
-from triage.rasa_client import AGENT_REPLY, IS_EXTERNAL, event_metadata, parsed_intent
+from triage.domain.policy import DEFAULT_TIER, Decision, Policy
+from triage.rasa.events import AGENT_REPLY, IS_EXTERNAL, event_metadata, parsed_intent
+from triage.storage.conversations import lifecycle
+from triage.storage.db import Conversation, ConversationState, Message, Sender, utcnow
+from triage.worker.broker import BrokerEvent
+from triage.worker.explaining import driving_messages, pending_record
 
-log = structlog.get_logger("triage.pipeline")
+log = structlog.get_logger("triage.worker.pipeline")
 
 FALLBACK_INTENT = "nlu_fallback"
 HUMAN_INTENT = "request_human"

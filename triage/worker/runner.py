@@ -12,18 +12,18 @@ import structlog
 from sqlalchemy import inspect
 
 from sentiment.types import Explanation, UtteranceScore
-from triage.broker import SqlEventSource
-from triage.db import make_engine, make_session_factory
-from triage.explaining import Explainer
+from triage.domain.policy import policy_at
 from triage.logs import configure_logging
-from triage.observability import HealthServer, ModelProbe, WorkerMetrics, with_model_probe
-from triage.pipeline import Scorer
-from triage.policy import policy_at
-from triage.rasa_client import RasaClient
+from triage.rasa.client import RasaClient
 from triage.settings import CoreSettings, get_settings
-from triage.worker import SentimentScorer, Worker, WorkerOptions
+from triage.storage.db import make_engine, make_session_factory
+from triage.worker.broker import SqlEventSource
+from triage.worker.explaining import Explainer
+from triage.worker.loop import SentimentScorer, Worker, WorkerOptions
+from triage.worker.observability import HealthServer, ModelProbe, WorkerMetrics, with_model_probe
+from triage.worker.pipeline import Scorer
 
-log = structlog.get_logger("triage.runner")
+log = structlog.get_logger("triage.worker.runner")
 
 
 class SetupError(Exception):

@@ -20,7 +20,7 @@ from prometheus_client import (
 
 from sentiment.types import UtteranceScore
 
-log = structlog.get_logger("triage.observability")
+log = structlog.get_logger("triage.worker.observability")
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 

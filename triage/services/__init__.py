@@ -2,15 +2,22 @@
 
 Every function takes a ``Session`` and never commits: the caller's unit of work commits the business
 rows, the audit records and the outbox commands together. Errors are the domain exceptions of
-``triage.errors``. The implementations live in ``triage.escalation`` (raising and correcting flags) and
-``triage.handoff`` (routing and the agents' work); this module is the one place callers import from.
+``triage.errors``. The implementations live in ``triage.services.escalation`` (raising and correcting
+flags) and ``triage.services.handoff`` (routing and the agents' work); this module is the one place callers
+import from. The rules themselves are the domain's (``triage.domain``).
 """
 
 from __future__ import annotations
 
-from triage.conversations import as_utc, get_conversation, new_conversation, policy_input
-from triage.escalation import escalate, follow_tier, record_feedback, request_handoff, set_priority, unflag
-from triage.handoff import (
+from triage.services.escalation import (
+    escalate,
+    follow_tier,
+    record_feedback,
+    request_handoff,
+    set_priority,
+    unflag,
+)
+from triage.services.handoff import (
     MAX_REPLY_CHARS,
     accept,
     agent_reply,
@@ -20,6 +27,7 @@ from triage.handoff import (
     set_agent_status,
     transfer,
 )
+from triage.storage.conversations import as_utc, get_conversation, new_conversation, policy_input
 
 __all__ = [
     "MAX_REPLY_CHARS",

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sentiment.types import Explanation
 from triage import audit
-from triage.db import Escalation, Message, Sender, session_scope
+from triage.storage.db import Escalation, Message, Sender, session_scope
 
-log = structlog.get_logger("triage.explaining")
+log = structlog.get_logger("triage.worker.explaining")
 
 
 class Explainer(Protocol):

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from triage.domain.lifecycle import ConversationState
-from triage.policy import DEFAULT_TIER
+from triage.domain.policy import DEFAULT_TIER
 
 __all__ = ["ConversationState"]  # defined by the domain; re-exported for the adapters
 

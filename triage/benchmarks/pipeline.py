@@ -26,11 +26,11 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from triage.broker import SqlEventSource
-from triage.db import AgentStatus, Escalation, Message, Role, Sender, User, make_engine, session_scope
-from triage.db import make_session_factory as _factory
-from triage.migrate import upgrade
-from triage.rasa_events import user_event, write_events
+from triage.benchmarks.rasa_events import user_event, write_events
+from triage.storage.db import AgentStatus, Escalation, Message, Role, Sender, User, make_engine, session_scope
+from triage.storage.db import make_session_factory as _factory
+from triage.storage.migrate import upgrade
+from triage.worker.broker import SqlEventSource
 
 CALM = [
     ("where is my new card?", "card_arrival"),
@@ -64,7 +64,7 @@ class BenchConfig:
     seed: int = 7
     keep_worker_log: Path | None = None  # copy the worker's JSON log here
     worker_cmd: list[str] = field(
-        default_factory=lambda: [sys.executable, "-c", "from triage.runner import main; main()"]
+        default_factory=lambda: [sys.executable, "-c", "from triage.worker.runner import main; main()"]
     )
 
 
@@ -198,7 +198,7 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, timeout: float) -> 
 
 
 def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
-    from triage.policy import load_policy
+    from triage.domain.policy import load_policy
     from triage.settings import get_settings
 
     rng = random.Random(config.seed)  # noqa: S311 - shapes the load, nothing secret

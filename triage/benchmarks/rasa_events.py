@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
-from triage.broker import events_table
+from triage.worker.broker import events_table
 
 
 def user_event(

@@ -1,0 +1,1 @@
+"""Clearline's own tables, their migrations, the outbox, and the adapter between rows and the domain."""

@@ -1,0 +1,1 @@
+"""The worker: reads Rasa's events, scores, decides, explains, relays (``clearline worker``)."""
