@@ -28,7 +28,8 @@ from triage.storage.outbox import RasaCommands, deliver_outbox
 from triage.worker.broker import EventSource
 from triage.worker.explaining import Explainer, explain_pending
 from triage.worker.observability import WorkerMetrics
-from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult, Scorer
+from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult
+from triage.worker.scoring import Scorer
 
 log = structlog.get_logger("triage.worker.loop")
 

@@ -6,73 +6,31 @@ consumer offset, so a crash at any point leaves either all of it or none of it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sentiment.types import Explanation, UtteranceScore
+from sentiment.types import UtteranceScore
 from triage import audit, services
 from triage.domain.policy import DEFAULT_TIER, Decision, Policy
-from triage.rasa.events import AGENT_REPLY, IS_EXTERNAL, event_metadata, parsed_intent
 from triage.storage.conversations import lifecycle
 from triage.storage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.worker.broker import BrokerEvent
 from triage.worker.explaining import driving_messages, pending_record
+from triage.worker.reading import TierSet, Utterance, read_events
+from triage.worker.scoring import PipelineMetrics, Scorer, score_batch
 
 log = structlog.get_logger("triage.worker.pipeline")
 
 FALLBACK_INTENT = "nlu_fallback"
 HUMAN_INTENT = "request_human"
-# the bot's slot for the customer's tier (bot/domain/core.yml), set by the action server
-TIER_SLOT = "customer_tier"
-# Rasa's bot events that echo an agent's words, which are already stored as agent messages: marked with
-# AGENT_REPLY (triage/rasa_client.py), or, from relays before that mark, uttered with this response
-AGENT_ECHO_RESPONSE = "utter_agent_message"
 # Explanations cost 0.1-0.3 s each beside the scoring thread (shipped MiniLM, adaptive IG, measured):
 # by default only the most stressed of the utterances that counted is explained.
 MAX_EXPLAINED = 1
-
-
-class Scorer(Protocol):
-    """What the worker needs of the emotion model."""
-
-    def score(self, texts: list[str]) -> list[UtteranceScore]: ...
-
-    def explain(self, text: str, target: str) -> Explanation: ...
-
-
-class PipelineMetrics(Protocol):
-    def observe_scoring(self, seconds: float, count: int) -> None: ...
-
-    def observe_explanation(self, seconds: float) -> None: ...
-
-    def escalated(self, queue: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class _Utterance:
-    event: BrokerEvent
-    sender: Sender
-    text: str  # redacted
-    at: datetime
-    intent: str | None = None
-    confidence: float | None = None
-    channel: str | None = None
-
-
-@dataclass(frozen=True)
-class _TierSet:
-    """A ``customer_tier`` slot event: what the bot knows of the customer's tier from now on."""
-
-    event: BrokerEvent
-    value: Any  # as Rasa sent it; checked against the policy's tiers when applied
-    at: datetime
 
 
 @dataclass
@@ -86,47 +44,6 @@ class BatchResult:
     escalated: list[str] = field(default_factory=list)
     assigned: list[tuple[str, int]] = field(default_factory=list)
     newest_event_at: datetime | None = None
-
-
-def _event_time(data: dict[str, Any]) -> datetime:
-    stamp = data.get("timestamp")
-    if isinstance(stamp, int | float):
-        return datetime.fromtimestamp(stamp, UTC)
-    return utcnow()
-
-
-def _utterance(event: BrokerEvent, redact: Callable[[str], str]) -> _Utterance | None:
-    data = event.data
-    text = data.get("text") if data else None
-    if data is None or not isinstance(text, str) or not text.strip():
-        return None
-    # JSON may carry unpaired surrogates ("\\ud800"): neither the model nor PostgreSQL accepts them
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    if event.type == "user":
-        if event_metadata(data).get(IS_EXTERNAL):
-            return None  # Rasa's trigger_intent (answer_pending): a replay, not the customer's words
-        parsed = parsed_intent(data)
-        return _Utterance(
-            event,
-            Sender.CUSTOMER,
-            redact(text),
-            _event_time(data),
-            parsed.name,
-            parsed.confidence,
-            data.get("input_channel") if isinstance(data.get("input_channel"), str) else None,
-        )
-    if event.type == "bot":
-        metadata = event_metadata(data)
-        if metadata.get(AGENT_REPLY) or metadata.get("utter_action") == AGENT_ECHO_RESPONSE:
-            return None
-        return _Utterance(event, Sender.BOT, redact(text), _event_time(data))
-    return None
-
-
-def _tier_set(event: BrokerEvent) -> _TierSet | None:
-    if event.type != "slot" or event.data is None or event.data.get("name") != TIER_SLOT:
-        return None
-    return _TierSet(event, event.data.get("value"), _event_time(event.data))
 
 
 class BatchProcessor:
@@ -149,16 +66,11 @@ class BatchProcessor:
 
     def process(self, session: Session, events: list[BrokerEvent]) -> BatchResult:
         result = BatchResult(last_event_id=events[-1].id if events else 0, events=len(events))
-        # in event order: a tier set before a message applies to that message's policy decision
-        items: list[_Utterance | _TierSet] = []
-        for event in events:
-            item = _utterance(event, self.redact) or _tier_set(event)
-            if item is None:
-                result.skipped += 1
-            else:
-                items.append(item)
-        utterances = [item for item in items if isinstance(item, _Utterance)]
-        scores = self._score([u.text for u in utterances if u.sender == Sender.CUSTOMER])
+        items, result.skipped = read_events(events, self.redact)
+        utterances = [item for item in items if isinstance(item, Utterance)]
+        scores = score_batch(
+            self.scorer, [u.text for u in utterances if u.sender == Sender.CUSTOMER], self.metrics
+        )
         result.scored = sum(1 for score in scores if score is not None)
         score_iter = iter(scores)
         # one query for the batch's conversations instead of a lookup (and autoflush) per event
@@ -168,7 +80,7 @@ class BatchProcessor:
             c.id: c for c in session.scalars(select(Conversation).where(Conversation.id.in_(senders)))
         }
         for item in items:
-            if isinstance(item, _TierSet):
+            if isinstance(item, TierSet):
                 self._set_tier(session, conversations, item)
                 result.tiers += 1
                 continue
@@ -184,33 +96,6 @@ class BatchProcessor:
         result.assigned = services.assign_waiting(session, utcnow())
         return result
 
-    def _score(self, texts: list[str]) -> list[UtteranceScore | None]:
-        """One scoring call for the whole batch, across conversations.
-
-        A text the model refuses (``ValueError``, e.g. sentiment's ``InvalidText``) must not block the
-        stream forever: the batch is then scored text by text and the refused ones stay unscored. Any
-        other error (model broken) propagates, the batch rolls back and is retried.
-        """
-        if not texts:
-            return []
-        started = time.perf_counter()
-        try:
-            scores: list[UtteranceScore | None] = list(self.scorer.score(texts))
-        except ValueError:
-            scores = [self._score_one(text) for text in texts]
-        if len(scores) != len(texts):
-            raise RuntimeError(f"scorer returned {len(scores)} scores for {len(texts)} texts")
-        if self.metrics is not None:
-            self.metrics.observe_scoring(time.perf_counter() - started, len(texts))
-        return scores
-
-    def _score_one(self, text: str) -> UtteranceScore | None:
-        try:
-            return self.scorer.score([text])[0]
-        except ValueError as exc:
-            log.warning("utterance_refused_by_model", error=str(exc))
-            return None
-
     @staticmethod
     def _conversation(
         session: Session, cache: dict[str, Conversation], sender_id: str, at: datetime
@@ -222,7 +107,7 @@ class BatchProcessor:
         cache[sender_id] = conversation
         return conversation
 
-    def _set_tier(self, session: Session, cache: dict[str, Conversation], change: _TierSet) -> None:
+    def _set_tier(self, session: Session, cache: dict[str, Conversation], change: TierSet) -> None:
         """Store the tier the bot set; none counts as standard, and so (with a warning) does a value the
         policy's ``tiers`` do not list. Audited when the stored tier changes or a value was not taken as sent.
         """
@@ -268,7 +153,7 @@ class BatchProcessor:
         self,
         session: Session,
         conversation: Conversation,
-        utterance: _Utterance,
+        utterance: Utterance,
         score: UtteranceScore | None,
     ) -> None:
         now = utcnow()
@@ -307,7 +192,7 @@ class BatchProcessor:
 
     @staticmethod
     def _update_conversation(
-        session: Session, conversation: Conversation, utterance: _Utterance, score: UtteranceScore | None
+        session: Session, conversation: Conversation, utterance: Utterance, score: UtteranceScore | None
     ) -> None:
         with lifecycle(conversation) as machine:
             back = machine.customer_returns()  # a resolved conversation is the bot's again
@@ -333,7 +218,7 @@ class BatchProcessor:
             conversation.latest_intent = utterance.intent
 
     def _apply_policy(
-        self, session: Session, conversation: Conversation, utterance: _Utterance, score: UtteranceScore
+        self, session: Session, conversation: Conversation, utterance: Utterance, score: UtteranceScore
     ) -> bool:
         decision = self.policy.evaluate(services.policy_input(conversation))
         audit.record(

@@ -21,7 +21,7 @@ from triage.worker.broker import SqlEventSource
 from triage.worker.explaining import Explainer
 from triage.worker.loop import SentimentScorer, Worker, WorkerOptions
 from triage.worker.observability import HealthServer, ModelProbe, WorkerMetrics, with_model_probe
-from triage.worker.pipeline import Scorer
+from triage.worker.scoring import Scorer
 
 log = structlog.get_logger("triage.worker.runner")
 
