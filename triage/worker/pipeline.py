@@ -28,8 +28,9 @@ log = structlog.get_logger("triage.worker.pipeline")
 
 FALLBACK_INTENT = "nlu_fallback"
 HUMAN_INTENT = "request_human"
-# Explanations cost 0.1-0.3 s each beside the scoring thread (shipped MiniLM, adaptive IG, measured):
-# by default only the most stressed of the utterances that counted is explained.
+# Each explanation is several model passes (the figures are in the README and the model card, measured
+# by `clearline bench sentiment` and `bench pipeline`): only the most stressed utterance that counted is
+# explained by default.
 MAX_EXPLAINED = 1
 
 
