@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
-from triage.domain.lifecycle import sla_missed as domain_sla_missed
-from triage.storage.conversations import handling_of, sla_missed_clause
+from triage.storage.conversations import sla_missed_clause
 from triage.storage.db import Conversation, ConversationState, Escalation, Feedback, Message, Role, User
 
 STRESS_BINS = [round(i / 10, 1) for i in range(11)]
@@ -24,13 +23,19 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def sla_missed(conv: Conversation, now: datetime) -> bool:
-    """The domain's one definition of a first-reply SLA breach, on a stored conversation."""
-    return domain_sla_missed(handling_of(conv), now)
-
-
 def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOut]:
-    stmt = select(Conversation).where(
+    """Open conversations per queue: the waiting ones with their SLA timers, counts of the assigned
+    ones and of breaches. Only the columns shown are read; the breach is the domain's rule in SQL."""
+    stmt = select(
+        Conversation.id,
+        Conversation.queue,
+        Conversation.state,
+        Conversation.priority,
+        Conversation.priority_band,
+        func.coalesce(Conversation.queued_at, Conversation.escalated_at),
+        Conversation.sla_deadline,
+        sla_missed_clause(now),
+    ).where(
         visible_to(user),
         Conversation.queue.is_not(None),
         Conversation.state.in_([ConversationState.QUEUED, ConversationState.ASSIGNED]),
@@ -41,32 +46,29 @@ def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOu
             queues[str(skill)] = QueueOut(
                 name=str(skill), waiting=[], assigned=0, breaches=0, oldest_wait_s=0
             )
-    for conv in session.scalars(stmt):
+    for cid, name, state, priority, band, since, deadline_at, missed in session.execute(stmt):
         queue = queues.setdefault(
-            str(conv.queue),
-            QueueOut(name=str(conv.queue), waiting=[], assigned=0, breaches=0, oldest_wait_s=0),
+            str(name), QueueOut(name=str(name), waiting=[], assigned=0, breaches=0, oldest_wait_s=0)
         )
-        if sla_missed(conv, now):
-            queue.breaches += 1
-        if conv.state == ConversationState.ASSIGNED:
+        queue.breaches += int(bool(missed))
+        if state == ConversationState.ASSIGNED:
             queue.assigned += 1
             continue
-        queued_at = aware(conv.queued_at or conv.escalated_at)
-        deadline = aware(conv.sla_deadline)
-        waiting_s = (now - queued_at).total_seconds() if queued_at else 0.0
+        queued_at, deadline = aware(since), aware(deadline_at)
+        waiting_s = round((now - queued_at).total_seconds(), 1) if queued_at else 0.0
         queue.waiting.append(
             WaitingOut(
-                id=conv.id,
-                priority=conv.priority,
-                priority_band=conv.priority_band,
+                id=cid,
+                priority=priority,
+                priority_band=band,
                 queued_at=queued_at,
-                waiting_s=round(waiting_s, 1),
+                waiting_s=waiting_s,
                 sla_deadline=deadline,
                 sla_remaining_s=round((deadline - now).total_seconds(), 1) if deadline else None,
-                sla_breached=sla_missed(conv, now),
+                sla_breached=bool(missed),
             )
         )
-        queue.oldest_wait_s = max(queue.oldest_wait_s, round(waiting_s, 1))
+        queue.oldest_wait_s = max(queue.oldest_wait_s, waiting_s)
     for queue in queues.values():
         queue.waiting.sort(key=lambda w: (-(w.priority or 0), -w.waiting_s))
     return sorted(queues.values(), key=lambda q: q.name)
@@ -96,7 +98,11 @@ def _as_hour(value: Any) -> datetime:
 
 
 def _median(session: Session, column: Any, *conditions: Any) -> float | None:
-    """The median of a column, picked by the database (one or two rows come back, not all)."""
+    """The median of a column, computed by the database: PostgreSQL's percentile_cont in one pass;
+    SQLite has none, so there it counts, then reads the middle one or two rows in order."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = session.scalar(select(func.percentile_cont(0.5).within_group(column)).where(*conditions))
+        return float(value) if value is not None else None
     count = session.scalar(select(func.count()).where(*conditions)) or 0
     if not count:
         return None

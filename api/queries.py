@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, false, func, literal_column, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.schemas import ConversationSummary
@@ -38,7 +38,7 @@ def can_see(session: Session, user: User, conversation_id: str) -> bool:
 
 # The list's order, matched by the ix_conversations_urgency index: highest priority first (none counts
 # below 0), then the newest escalation or message.
-URGENCY = func.coalesce(Conversation.priority, -1)
+URGENCY = func.coalesce(Conversation.priority, literal_column("-1"))  # inline: the index has -1
 URGENT_SINCE = func.coalesce(Conversation.escalated_at, Conversation.last_message_at)
 
 
@@ -56,46 +56,60 @@ class ConversationFilter:
     assigned_to_me: bool = False
 
 
+Conditions = list[ColumnElement[bool]]
+
+
+def _conditions(user: User, f: ConversationFilter) -> tuple[Conditions, Conditions]:
+    """The filters on the conversation row, and those on its newest escalation."""
+    on_row: Conditions = [visible_to(user)]
+    if f.since is not None:
+        on_row.append(f.since <= URGENT_SINCE)
+    if f.until is not None:
+        on_row.append(f.until >= URGENT_SINCE)
+    if f.queue is not None:
+        on_row.append(Conversation.queue == f.queue)
+    if f.state is not None:
+        on_row.append(Conversation.state == f.state)
+    if f.priority_min is not None:
+        on_row.append(Conversation.priority >= f.priority_min)
+    if f.priority_band is not None:
+        on_row.append(Conversation.priority_band == f.priority_band)
+    if f.stress_min is not None:
+        on_row.append(Conversation.max_stress >= f.stress_min)
+    if f.assigned_to_me:
+        on_row.append(Conversation.assigned_agent_id == user.id)
+    on_escalation: Conditions = []
+    if f.feedback == "none":
+        on_escalation.append(Escalation.id.is_not(None) & Escalation.feedback_state.is_(None))
+    elif f.feedback is not None:
+        on_escalation.append(Escalation.feedback_state == f.feedback)
+    if f.flagged is True:
+        on_escalation.append(Escalation.id.is_not(None) & (Escalation.unflagged == false()))
+    elif f.flagged is False:
+        on_escalation.append(or_(Escalation.id.is_(None), Escalation.unflagged.is_(True)))
+    return on_row, on_escalation
+
+
 def list_conversations(
     session: Session, user: User, filters: ConversationFilter, *, limit: int, offset: int
 ) -> tuple[list[ConversationSummary], int]:
-    # the newest escalation and the highest stress are kept on the row: no grouping of all messages
+    """One page in the list's order (an index walk, ix_conversations_urgency) and the total; the newest
+    escalation and the highest stress are kept on the row, so nothing is grouped."""
+    on_row, on_escalation = _conditions(user, filters)
+    newest_escalation = Escalation.id == Conversation.latest_escalation_id
+    counted = select(func.count()).select_from(Conversation)
+    if on_escalation:  # the count joins the escalation only when a filter needs it
+        counted = counted.outerjoin(Escalation, newest_escalation)
+    total = session.scalar(counted.where(*on_row, *on_escalation)) or 0
     stmt = (
         select(Conversation, Escalation, User.username)
-        .outerjoin(Escalation, Escalation.id == Conversation.latest_escalation_id)
+        .outerjoin(Escalation, newest_escalation)
         .outerjoin(User, User.id == Conversation.assigned_agent_id)
-        .where(visible_to(user))
+        .where(*on_row, *on_escalation)
+        .order_by(URGENCY.desc(), URGENT_SINCE.desc(), Conversation.id)
+        .limit(limit)
+        .offset(offset)
     )
-    f = filters
-    time_col = URGENT_SINCE
-    conditions: list[ColumnElement[bool]] = []
-    if f.since is not None:
-        conditions.append(time_col >= f.since)
-    if f.until is not None:
-        conditions.append(time_col <= f.until)
-    if f.queue is not None:
-        conditions.append(Conversation.queue == f.queue)
-    if f.state is not None:
-        conditions.append(Conversation.state == f.state)
-    if f.priority_min is not None:
-        conditions.append(Conversation.priority >= f.priority_min)
-    if f.priority_band is not None:
-        conditions.append(Conversation.priority_band == f.priority_band)
-    if f.stress_min is not None:
-        conditions.append(Conversation.max_stress >= f.stress_min)
-    if f.feedback == "none":
-        conditions.append(Escalation.id.is_not(None) & Escalation.feedback_state.is_(None))
-    elif f.feedback is not None:
-        conditions.append(Escalation.feedback_state == f.feedback)
-    if f.flagged is True:
-        conditions.append(Escalation.id.is_not(None) & (Escalation.unflagged == false()))
-    elif f.flagged is False:
-        conditions.append(or_(Escalation.id.is_(None), Escalation.unflagged.is_(True)))
-    if f.assigned_to_me:
-        conditions.append(Conversation.assigned_agent_id == user.id)
-    stmt = stmt.where(*conditions)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    stmt = stmt.order_by(URGENCY.desc(), time_col.desc(), Conversation.id).limit(limit).offset(offset)
     items = [summarise(conv, esc, conv.max_stress, agent) for conv, esc, agent in session.execute(stmt)]
     return items, total
 

@@ -21,7 +21,8 @@ def register(_app: typer.Typer, bench_app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="random seed of the data")] = 7,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
     ) -> None:
-        """Seed a database and time the supervisor's views through the real HTTP API (p95 per view)."""
+        """Seed a database and time the supervisor's views through the real HTTP API (p95 per view;
+        figures over the dashboard's default 24 hours and over 7 days)."""
         from api.benchmarks.views import ViewsBenchConfig, run_views_bench
 
         figures = run_views_bench(

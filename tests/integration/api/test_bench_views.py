@@ -14,7 +14,14 @@ from tests.postgres import temporary_schema
 from triage.storage.db import AuditRecord, Conversation, Escalation, Message, make_engine
 from triage.storage.migrate import upgrade
 
-KEYS = ("list_p95_ms", "detail_p95_ms", "queues_p95_ms", "figures_p95_ms", "audit_p95_ms")
+KEYS = (
+    "list_p95_ms",
+    "detail_p95_ms",
+    "queues_p95_ms",
+    "figures_p95_ms",
+    "figures_7d_p95_ms",
+    "audit_p95_ms",
+)
 
 
 def test_p95_is_the_nearest_rank() -> None:

@@ -171,3 +171,14 @@ def test_overdue_conversations_count_as_breached_before_the_worker_marks_them(
         q for q in client.get("/api/v1/queues", headers=bearer(client, "sam")).json() if q["name"] == "cards"
     )
     assert cards["breaches"] == 1
+
+
+def test_median_first_reply_of_an_odd_count_is_the_middle_wait(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        for name, seconds in (("a", 10), ("b", 300), ("c", 45)):
+            conv = factories.escalated(session, name)
+            conv.first_agent_reply_at = conv.escalated_at + timedelta(seconds=seconds)  # type: ignore[operator]
+    figures = client.get("/api/v1/metrics?window_hours=1", headers=bearer(client, "sam")).json()
+    assert figures["median_first_reply_s"] == 45.0
