@@ -38,6 +38,11 @@ run: setup
 test: setup system-packages
 	bash tests/run_all.sh
 
+# The fast lane for development (CI runs `make test`): lint and the unit tests, no Rasa, no browser.
+test-fast: venv
+	$(MAKE) --no-print-directory lint
+	CLEARLINE_DEMO=true $(VENV)/bin/pytest -q -p no:cacheprovider tests/unit
+
 setup: venv rasa-venv
 
 venv: $(STAMPS)/venv
