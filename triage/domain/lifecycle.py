@@ -202,7 +202,7 @@ class Lifecycle:
         inputs: dict[str, Any] = {}
         if h.first_agent_reply_at is None:
             inputs["reason"] = _reason(reason, "resolving a conversation no agent answered")
-        elif reason:
+        elif reason and reason.strip():
             inputs["reason"] = _reason(reason, "resolve")
         effects = self._return_to_bot(ConversationState.RESOLVED, now, unanswered_since=now)
         return effects.note("resolve", inputs=inputs, outcome={"state": h.state.value})
@@ -265,6 +265,7 @@ class Lifecycle:
     ) -> Effects:
         h = self.h
         self.require_open("not open")
+        reason = _reason(reason, "a transfer")
         if queue not in known_queues:
             raise ValidationError(f"unknown queue {queue!r}; known: {', '.join(known_queues)}")
         before = self._where()
@@ -286,6 +287,7 @@ class Lifecycle:
             raise InvalidTransition(
                 f"conversation {self.h.conversation_id!r} is already with agent {agent.id}"
             )
+        reason = _reason(reason, "a transfer")
         before = self._where()
         inputs = self._check_seat(agent, override_reason)
         self._assign(agent, now)
@@ -311,18 +313,19 @@ class Lifecycle:
 
     # -- priority and SLA ---------------------------------------------------------------------------
 
-    def override_priority(self, priority: int, band: BandRule, *, reason: str) -> Effects:
-        """A person's priority; the band and (until the first reply) the SLA deadline follow, and the
-        tier no longer moves it."""
+    def override_priority(self, priority: int, band: BandRule, now: datetime, *, reason: str) -> Effects:
+        """A person's priority; the band and (until the first reply or a missed deadline) the SLA
+        deadline follow, and the tier no longer moves it."""
         check_priority(priority)
         self.require_open("not open")
-        before = self._move_priority(priority, band)
+        reason = _reason(reason, "a priority override")
+        before = self._move_priority(priority, band, now)
         self.h.priority_overridden = True
         return Effects().note(
             "override_priority", inputs={"reason": reason, "before": before}, outcome=self._priority()
         )
 
-    def follow_tier(self, points: int, band_for: Any, *, inputs: dict[str, Any]) -> Effects:
+    def follow_tier(self, points: int, band_for: Any, now: datetime, *, inputs: dict[str, Any]) -> Effects:
         """Move a waiting conversation by the change of its customer's tier points; a person's priority
         and a conversation an agent already has are left alone. ``band_for(priority) -> BandRule``."""
         h = self.h
@@ -331,7 +334,7 @@ class Lifecycle:
         priority = max(0, min(100, h.priority + points))
         if priority == h.priority:
             return Effects()
-        before = self._move_priority(priority, band_for(priority))
+        before = self._move_priority(priority, band_for(priority), now)
         return Effects().note(
             "reprioritise", inputs={"reason": "tier", **inputs, "before": before}, outcome=self._priority()
         )
@@ -384,13 +387,14 @@ class Lifecycle:
         self.h.assigned_agent_id = agent.id
         self.h.assigned_at = now
 
-    def _move_priority(self, priority: int, band: BandRule) -> dict[str, Any]:
+    def _move_priority(self, priority: int, band: BandRule, now: datetime) -> dict[str, Any]:
         h = self.h
         before = self._priority()
         h.priority = priority
         h.priority_band = band.name
-        # the deadline follows the band until the first reply, or until it was missed (a breach stays one)
-        if h.escalated_at is not None and h.first_agent_reply_at is None and not h.sla_breached:
+        # the deadline follows the band until the first reply, or until it was missed, recorded by the
+        # SLA check or not yet (a breach stays one)
+        if h.escalated_at is not None and h.first_agent_reply_at is None and not sla_missed(h, now):
             h.sla_deadline = h.escalated_at + timedelta(seconds=band.sla_seconds)
         return before
 

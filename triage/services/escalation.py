@@ -3,7 +3,6 @@ conversation's state changes are the domain's (``triage.domain.lifecycle``); thi
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -77,7 +76,7 @@ def escalate(
             "priority": decision.priority,
             "band": decision.band,
             "queue": decision.queue,
-            "sla_deadline": (now + timedelta(seconds=decision.sla_seconds)).isoformat(),
+            "sla_deadline": conversation.sla_deadline.isoformat() if conversation.sla_deadline else None,
         },
         versions={"policy": decision.policy_version, "model": model_version},
         at=now,
@@ -136,7 +135,8 @@ def set_priority(
     conversation = get_conversation(session, conversation_id)
     band = (policy or current_policy()).band_for(priority)
     with lifecycle(conversation) as machine:
-        effects = machine.override_priority(priority, BandRule(band.name, band.sla_seconds), reason=reason)
+        rule = BandRule(band.name, band.sla_seconds)
+        effects = machine.override_priority(priority, rule, utcnow(), reason=reason)
     flush(session)
     store_effects(session, conversation_id, actor, effects)
     return conversation
@@ -166,7 +166,7 @@ def follow_tier(
         "source_event_id": source_event_id,
     }
     with lifecycle(conversation) as machine:
-        effects = machine.follow_tier(points, band_for, inputs=inputs)
+        effects = machine.follow_tier(points, band_for, utcnow(), inputs=inputs)
     store_effects(session, conversation.id, actor, effects, versions={"policy": policy.version})
     return bool(effects.audit)
 
@@ -178,7 +178,7 @@ def unflag(session: Session, escalation_id: int, *, reason: str, actor: Actor) -
         raise InvalidTransition(f"escalation {escalation_id} is already unflagged")
     escalation.unflagged = True
     conversation = escalation.conversation
-    latest = conversation.escalations[-1].id == escalation.id
+    latest = conversation.latest_escalation_id == escalation.id
     with lifecycle(conversation) as machine:
         effects = machine.unflag(is_latest_escalation=latest, now=utcnow())
     returned = bool(effects.commands)

@@ -50,8 +50,10 @@ def open_counts(session: Session) -> dict[int, int]:
 
 
 def seat_of(session: Session, user_id: int) -> AgentSeat:
-    """What the rules need to know of a user who may receive a conversation."""
-    user = session.get(User, user_id)
+    """What the rules need to know of a user who may receive a conversation. The user's row is locked
+    (FOR UPDATE, on PostgreSQL; SQLite has one writer anyway) until the caller commits, so two
+    assignments to the same agent at once cannot both see the last free seat."""
+    user = session.scalars(select(User).where(User.id == user_id).with_for_update()).first()
     if user is None:
         raise AgentNotFound(f"agent {user_id} not found")
     held = session.scalar(
@@ -80,9 +82,10 @@ def assign_waiting(session: Session, now: datetime) -> list[tuple[str, int]]:
     agents = {
         a.id: a
         for a in session.scalars(
-            select(User).where(
-                User.is_active.is_(True), User.status == AgentStatus.AVAILABLE, User.role == Role.AGENT
-            )
+            select(User)
+            .where(User.is_active.is_(True), User.status == AgentStatus.AVAILABLE, User.role == Role.AGENT)
+            .order_by(User.id)
+            .with_for_update()  # as in seat_of: no accept or reassign fills a seat while this plan is made
         )
     }
     counts = open_counts(session)
@@ -110,16 +113,14 @@ def assign_waiting(session: Session, now: datetime) -> list[tuple[str, int]]:
     return done
 
 
-def accept(
-    session: Session, conversation_id: str, agent: User, *, over_capacity_reason: str | None = None
-) -> Conversation:
-    """An agent takes a queued conversation, or confirms one routed to them."""
+def accept(session: Session, conversation_id: str, agent: User) -> Conversation:
+    """An agent takes a queued conversation, or confirms one routed to them; never over their capacity
+    (a supervisor can give them one more through a transfer, with a reason)."""
     conversation = get_conversation(session, conversation_id)
     actor = Actor("user", agent.username, agent.id)
-    override = _override(actor, session, over_capacity_reason)
     now = utcnow()
     with lifecycle(conversation) as machine:
-        effects = machine.accept(seat_of(session, agent.id), now, override_reason=override)
+        effects = machine.accept(seat_of(session, agent.id), now)
     flush(session)
     store_effects(session, conversation_id, actor, effects, at=now)
     return conversation

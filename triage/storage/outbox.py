@@ -8,15 +8,15 @@ Commands of one conversation are sent in order: after a failure the later ones w
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage.domain.lifecycle import CommandKind
 from triage.storage.db import Message, OutboxCommand, session_scope, utcnow
 
-CommandKind = Literal["pause", "resume", "say", "utter", "answer_pending"]
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=5)
 

@@ -108,3 +108,31 @@ def test_worker_and_services_on_postgres(pg_url, policy):
         ]
     source.close()
     engine.dispose()
+
+
+def test_two_assignments_to_one_agent_wait_for_each_other(pg_url):
+    """seat_of locks the agent's row: a second assignment to the same agent waits for the first to
+    commit, so it counts the seat the first one took (here: it gives up after 200 ms of waiting)."""
+    from sqlalchemy.exc import OperationalError
+
+    from triage.services.handoff import seat_of
+
+    upgrade(pg_url)
+    engine = make_engine(pg_url)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as s:
+        s.add(User(username="ann", display_name="Ann", password_hash="x", role=Role.AGENT, capacity=1))
+    first, second = factory(), factory()
+    try:
+        ann = first.scalars(select(User.id).where(User.username == "ann")).one()
+        assert seat_of(first, ann).open_count == 0  # holds the lock until it commits
+        second.execute(text("SET lock_timeout = '200ms'"))
+        with pytest.raises(OperationalError, match="lock"):
+            seat_of(second, ann)
+        second.rollback()
+        first.commit()
+        assert seat_of(second, ann).capacity == 1  # free again once the first has committed
+    finally:
+        first.close()
+        second.close()
+        engine.dispose()

@@ -193,7 +193,10 @@ def test_accept_over_capacity_is_refused_and_a_supervisor_reason_is_audited(sess
     with pytest.raises(CapacityExceeded, match="1/1"):
         services.accept(session, "c2", ann)
     with pytest.raises(ValidationError, match="only a supervisor"):
-        services.accept(session, "c2", ann, over_capacity_reason="I can take it")
+        # only a person with a supervisor's role can confirm it (here: the system, which has none)
+        services.transfer(
+            session, "c2", actor=WORKER, to_agent_id=ann.id, reason="x", over_capacity_reason="y"
+        )
     assert session.get(Conversation, "c2").state == ConversationState.QUEUED
     services.transfer(
         session, "c2", actor=as_user(sam), to_agent_id=ann.id, reason="VIP", over_capacity_reason="knows them"

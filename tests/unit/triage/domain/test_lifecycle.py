@@ -113,15 +113,15 @@ def test_override_stops_the_tier_from_moving_the_priority() -> None:
     def band_for(priority: int) -> BandRule:
         return BandRule("P1", 300) if priority >= 80 else BandRule("P2", 600)
 
-    moved = machine.follow_tier(15, band_for, inputs={"tier": "vip"})
+    moved = machine.follow_tier(15, band_for, T0, inputs={"tier": "vip"})
     assert machine.h.priority == 85 and machine.h.priority_band == "P1"
     assert machine.h.sla_deadline == T0 + timedelta(seconds=300)  # the deadline follows the band
     assert moved.audit[0].action == "reprioritise"
-    machine.override_priority(40, BandRule("P3", 1800), reason="test account")
-    assert machine.follow_tier(15, band_for, inputs={}).audit == []
+    machine.override_priority(40, BandRule("P3", 1800), T0, reason="test account")
+    assert machine.follow_tier(15, band_for, T0, inputs={}).audit == []
     assert machine.h.priority == 40 and machine.h.priority_overridden
     with pytest.raises(ValidationError):
-        machine.override_priority(101, BandRule("P1", 300), reason="x")
+        machine.override_priority(101, BandRule("P1", 300), T0, reason="x")
     # a later escalation starts without the override
     machine.route(seat(), T0)
     machine.agent_replied(1, T0)
@@ -191,9 +191,15 @@ def test_refused_actions_leave_the_handling_as_it_was() -> None:
 
 
 def test_a_missed_deadline_stays_missed_when_the_priority_changes() -> None:
-    machine = queued()
-    deadline = machine.h.sla_deadline
+    recorded, unrecorded = queued(), queued()
+    deadline = recorded.h.sla_deadline
     assert deadline is not None
-    machine.check_sla(deadline + timedelta(minutes=1))
-    machine.override_priority(10, BandRule("P4", 86400), reason="not urgent after all")
-    assert machine.h.sla_deadline == deadline and machine.h.sla_breached
+    later = deadline + timedelta(minutes=1)
+    recorded.check_sla(later)  # the SLA check saw it
+    for machine in (recorded, unrecorded):  # ... or it has not run yet: the deadline has passed all the same
+        machine.override_priority(10, BandRule("P4", 86400), later, reason="not urgent after all")
+        assert machine.h.sla_deadline == deadline and sla_missed(machine.h, later)
+    with pytest.raises(ValidationError, match="needs a reason"):
+        unrecorded.override_priority(20, BandRule("P4", 86400), later, reason="  ")
+    with pytest.raises(ValidationError, match="needs a reason"):
+        unrecorded.transfer_to_queue("cards", QUEUES, later, reason="")
