@@ -10,17 +10,10 @@ from sqlalchemy.orm import Session
 
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
-from triage.storage.conversations import sla_missed_clause
+from triage.storage.conversations import as_utc, sla_missed_clause
 from triage.storage.db import Conversation, ConversationState, Escalation, Feedback, Message, Role, User
 
 STRESS_BINS = [round(i / 10, 1) for i in range(11)]
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything Clearline stores is UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOut]:
@@ -54,7 +47,8 @@ def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOu
         if state == ConversationState.ASSIGNED:
             queue.assigned += 1
             continue
-        queued_at, deadline = aware(since), aware(deadline_at)
+        queued_at = as_utc(since) if since is not None else None
+        deadline = as_utc(deadline_at) if deadline_at is not None else None
         waiting_s = round((now - queued_at).total_seconds(), 1) if queued_at else 0.0
         queue.waiting.append(
             WaitingOut(
@@ -93,8 +87,10 @@ def _seconds_between(start: Any, end: Any, dialect: str) -> Any:
 
 
 def _as_hour(value: Any) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    """An hour bucket as the database returns it (SQLite: text) as an aware UTC datetime."""
+    return as_utc(value if isinstance(value, datetime) else datetime.fromisoformat(str(value))).astimezone(
+        UTC
+    )
 
 
 def _median(session: Session, column: Any, *conditions: Any) -> float | None:

@@ -7,16 +7,17 @@ remembers the last id it sent and asks the database for newer records every ``li
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import structlog
 from anyio import to_thread
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import authenticate
 from api.queries import audit_after, last_audit_id
+from api.routes.audit import MAX_ID
 from api.schemas import AuditOut
 from triage.storage.db import User
 
@@ -51,7 +52,7 @@ def _poll(factory: sessionmaker[Session], user_id: int, after_id: int) -> list[d
 
 
 @router.websocket("/live")
-async def live(websocket: WebSocket, after: int | None = None) -> None:
+async def live(websocket: WebSocket, after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> None:
     """Audit records newer than ``after`` (default: from now), filtered to what this user may see."""
     if not same_origin(websocket):
         await websocket.close(code=POLICY_VIOLATION, reason="cross-origin")

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from triage.storage.conversations import as_utc
 from triage.storage.db import AgentStatus, ConversationState, Role, Sender
 
-
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything Clearline stores is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+# SQLite hands back naive datetimes; everything Clearline stores is UTC.
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 # Printable text: no NUL bytes (they break PostgreSQL text columns and mean binary junk).
 _NO_NUL = r"^[^\x00]*$"

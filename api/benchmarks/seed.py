@@ -28,6 +28,7 @@ INTENTS = (
     "request_refund",
 )
 CHUNK = 5000
+AGENT_CAPACITY = 3
 SUPERVISOR = "bench-supervisor"
 PASSWORD = "bench-password-1"  # noqa: S105 - a throwaway account in a benchmark database
 
@@ -56,6 +57,7 @@ class Seeder:
         self.conn, self.rng, self.now = conn, rng, now
         self.pending: dict[Any, list[dict[str, Any]]] = {model: [] for model in self.ORDER}
         self.next_id = {Message: 1, Escalation: 1, Feedback: 1, AuditRecord: 1}
+        self.open_load: dict[int, int] = {}  # conversations each agent holds now: never over capacity
 
     def new_id(self, model: Any) -> int:
         value = self.next_id[model]
@@ -104,7 +106,7 @@ def _agents(conn: Connection) -> list[int]:
             "password_hash": password,
             "role": Role.AGENT,
             "skills": [QUEUES[k % 4], "general"],
-            "capacity": 3,
+            "capacity": AGENT_CAPACITY,
             "status": "available",
             "is_active": True,
         }
@@ -205,7 +207,16 @@ def _conversation(s: Seeder, out: Seeded, cid: str, agents: list[int]) -> None:
             if recent
             else (ConversationState.RESOLVED if roll < 0.7 else ConversationState.BOT)
         )
-        agent = rng.choice(agents) if state != ConversationState.QUEUED else None
+        agent: int | None = None
+        if state == ConversationState.ASSIGNED:  # an agent with a free seat, as the router would pick
+            free = [a for a in agents if s.open_load.get(a, 0) < AGENT_CAPACITY]
+            if free:
+                agent = rng.choice(free)
+                s.open_load[agent] = s.open_load.get(agent, 0) + 1
+            else:
+                state = ConversationState.QUEUED
+        elif state != ConversationState.QUEUED:
+            agent = rng.choice(agents)  # who handled it, in the past
         replied = escalated_at + timedelta(seconds=rng.uniform(30, 1500)) if agent is not None else None
         handling = {
             "state": state,

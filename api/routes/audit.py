@@ -12,13 +12,14 @@ from api.schemas import AuditOut
 from triage.storage.db import AuditRecord
 
 router = APIRouter(prefix="/audit", tags=["audit"])
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in both databases
 
 
 @router.get("", response_model=list[AuditOut])
 def feed(
     user: CurrentUser,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     newest: bool = False,
 ) -> list[AuditRecord]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -11,6 +11,7 @@ from api.deps import CurrentUser, SessionDep
 from api.queries import ConversationFilter, audit_trail, can_see, find_visible, list_conversations, summarise
 from api.schemas import AuditOut, ConversationDetail, ConversationPage, EscalationOut, MessageOut
 from triage.domain.policy import current_policy
+from triage.storage.conversations import as_utc
 from triage.storage.db import AuditRecord, ConversationState
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -42,8 +43,9 @@ def list_(
 ) -> ConversationPage:
     """Conversations this user may see, most urgent first, with filters."""
     filters = ConversationFilter(
-        since=since,
-        until=until,
+        # in UTC, as stored: SQLite compares the text of a timestamp, so an offset would be ignored there
+        since=as_utc(since).astimezone(UTC) if since else None,
+        until=as_utc(until).astimezone(UTC) if until else None,
         queue=queue,
         state=state,
         priority_min=priority_min,

@@ -210,9 +210,10 @@ class BatchProcessor:
                 inputs={"source_event_id": utterance.event.id},
             )
         if score is not None:
-            stress = round(score.stress, 4)
-            conversation.stress_trajectory = [*(conversation.stress_trajectory or []), stress]
-            conversation.max_stress = max(stress, conversation.max_stress or 0.0)
+            trajectory = [*(conversation.stress_trajectory or []), round(score.stress, 4)]
+            conversation.stress_trajectory = trajectory
+            # as stored on the message (unrounded), like migration 0005's fill from the messages
+            conversation.max_stress = max(score.stress, conversation.max_stress or 0.0)
         if utterance.channel:
             conversation.channel = utterance.channel
         if utterance.intent:

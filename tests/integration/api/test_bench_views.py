@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 from api.benchmarks.seed import seed
 from api.benchmarks.views import ViewsBenchConfig, p95, run_views_bench
 from tests.postgres import temporary_schema
-from triage.storage.db import AuditRecord, Conversation, Escalation, Message, make_engine
+from triage.storage.db import (
+    AuditRecord,
+    Conversation,
+    ConversationState,
+    Escalation,
+    Message,
+    User,
+    make_engine,
+)
 from triage.storage.migrate import upgrade
 
 KEYS = (
@@ -55,3 +63,24 @@ def test_bench_on_postgres() -> None:
     with temporary_schema("bench") as url:
         upgrade(url)
         check(url)
+
+
+def test_the_seeded_present_is_one_the_rules_allow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More open conversations want an agent than there are seats (one each here), yet no agent holds
+    more than their capacity: the rest wait in the queue."""
+    monkeypatch.setattr("api.benchmarks.seed.AGENT_CAPACITY", 1)
+    url = f"sqlite:///{tmp_path / 'seed.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        seed(conn, 20_000)
+        waiting = conn.scalar(select(func.count()).where(Conversation.state == ConversationState.QUEUED))
+        held = conn.execute(
+            select(User.capacity, func.count())
+            .join(Conversation, Conversation.assigned_agent_id == User.id)
+            .where(Conversation.state == ConversationState.ASSIGNED)
+            .group_by(User.id, User.capacity)
+        ).all()
+    engine.dispose()
+    assert sum(count for _, count in held) == 20 and waiting > 20  # every seat taken, more waiting
+    assert all(count <= capacity == 1 for capacity, count in held)

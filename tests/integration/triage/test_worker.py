@@ -389,3 +389,17 @@ def test_pending_explanations_left_by_a_stopped_worker_are_filled_by_the_next(
         escalation = s.scalars(select(Escalation)).one()
         assert not escalation.explanations_pending and "words" in escalation.explanations[0]
         assert escalation.explanations[0]["message_id"] == s.scalars(select(Message.id)).one()
+
+
+def test_the_highest_stress_is_kept_with_the_conversation_across_batches(session_factory, source, policy):
+    """The supervisor's list filters and sorts on conversations.max_stress: the worker keeps it equal
+    to the highest stress of the conversation's stored messages, batch after batch."""
+    write(source, [("c1", user_event("I am furious", intent="card_arrival"))])
+    worker = make_worker(session_factory, source, policy)
+    worker.process_next_batch()
+    write(source, [("c1", user_event("ok thanks", intent="card_arrival"))])
+    worker.process_next_batch()
+    with session_factory() as s:
+        highest = s.scalar(select(func.max(Message.stress)).where(Message.conversation_id == "c1"))
+        assert highest is not None and highest > 0.5
+        assert s.get(Conversation, "c1").max_stress == highest

@@ -19,7 +19,10 @@ def command_names(app: typer.Typer) -> set[str]:
 
 
 def test_every_command_module_registers_its_commands() -> None:
-    assert {"users", "run", "worker", "db", "bench"} <= command_names(build_app(COMMAND_MODULES))
+    app = build_app(COMMAND_MODULES)
+    assert {"users", "run", "worker", "db", "bench"} <= command_names(app)
+    bench = typer.main.get_group(app).commands["bench"]
+    assert {"sentiment", "pipeline", "api"} <= set(bench.commands)  # type: ignore[attr-defined]
 
 
 def test_a_command_module_that_raises_on_import_is_an_error_naming_it(

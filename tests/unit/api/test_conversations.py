@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -164,3 +164,13 @@ def test_audit_trail(
     assert trail[1]["actor"] == "sam" and trail[1]["inputs"]["reason"] == "calmer now"
     assert trail[0]["versions"]["policy"]
     assert client.get("/api/v1/conversations/nope/audit", headers=bearer(client, "sam")).status_code == 404
+
+
+def test_time_filters_honour_the_offset_they_are_given(client: TestClient, three: None) -> None:
+    """An hour ago written with +02:00 is still an hour ago (SQLite compares the stored text, so an
+    offset left unconverted would move the bound two hours later, past the fixture's conversations)."""
+    sam = bearer(client, "sam")
+    get = lambda query: ids(client.get("/api/v1/conversations", params=query, headers=sam))  # noqa: E731
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=2))).isoformat()
+    assert get({"until": hour_ago, "flagged": "true"}) == []
+    assert get({"since": hour_ago, "flagged": "true"}) == ["cards-1", "transfers-1"]

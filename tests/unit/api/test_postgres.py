@@ -20,6 +20,10 @@ from tests.unit.api.test_actions import (  # noqa: F401 - collected again on Pos
     test_stale_version_is_a_409_and_changes_nothing,
     test_unknown_and_sql_like_ids_are_404,
 )
+from tests.unit.api.test_audit_feed import (  # noqa: F401
+    test_an_agent_sees_their_queues_and_their_own_actions_only,
+    test_supervisor_reads_everything_after_an_id_or_the_newest_first,
+)
 from tests.unit.api.test_conversations import (  # noqa: F401
     test_agents_see_their_queues_and_supervisors_see_all,
     test_audit_trail,
