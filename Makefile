@@ -99,8 +99,9 @@ test-latest:
 	# The trained Rasa model is cached by the hash of its inputs, so the copy reuses it when they match.
 	[ ! -d bot/models ] || cp -a bot/models $(LATEST_DIR)/bot/
 	datasets="$${CLEARLINE_DATASETS_DIR:-$$(realpath -m ../shared/datasets)}"
-	cd $(LATEST_DIR) && CLEARLINE_DATASETS_DIR="$$datasets" $(MAKE) --no-print-directory test DEPS=latest
-	echo "test-latest passed: these versions would pass:"; $(LATEST_DIR)/$(VENV)/bin/pip list --format=freeze | head -400
+	(cd $(LATEST_DIR) && CLEARLINE_DATASETS_DIR="$$datasets" $(MAKE) --no-print-directory test DEPS=latest)
+	echo "test-latest passed with these versions:"
+	$(UV_ENV) $(CURDIR)/$(UV) pip freeze --python $(CURDIR)/$(LATEST_DIR)/$(VENV)/bin/python
 
 # Debian packages the tests use: chromium for Playwright (its own browser download is not used) and
 # docker-compose to validate docker-compose.yml (no Docker engine is needed for that).

@@ -2,7 +2,7 @@
 
 Clearline sends the hand-off notice, the agent's words and the "back with the assistant" notice as
 bot events whose metadata holds ``{"clearline": {"handoff": "waiting" | "agent" | "ended"}}`` (see
-``triage/rasa_client.py``). Rasa merges event metadata into the message it gives the output channel,
+``triage/rasa/client.py``). Rasa merges event metadata into the message it gives the output channel,
 but its socket.io output sends the text alone, so the page could only guess the state from the words.
 This output passes the marker on; the page reads it, never the text.
 """

@@ -135,7 +135,7 @@ def post_event(url: str, sender: str, event: dict) -> None:
 
 def relay(url: str, sender: str, text: str, metadata: dict | None = None) -> None:
     """Send text to the customer as Clearline's outbox does: one bot event, delivered to the latest channel,
-    with no action inserted (triage/rasa_client.py)."""
+    with no action inserted (triage/rasa/client.py)."""
     event = {"event": "bot", "text": text, **({"metadata": metadata} if metadata else {})}
     response = requests.post(
         f"{url}/conversations/{sender}/tracker/events",

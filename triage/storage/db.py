@@ -1,6 +1,6 @@
 """Clearline's own tables (SQLAlchemy 2 ORM) and the session factory.
 
-The schema is owned by Alembic migrations in ``triage/migrations``; ``Base.metadata`` is what the
+The schema is owned by Alembic migrations in ``triage/storage/migrations``; ``Base.metadata`` is what the
 migrations are generated from. Rasa's tracker store and event broker live in their own tables (or
 database) and are never written here.
 """

@@ -47,7 +47,7 @@ def build_worker(
         make_session_factory(engine),
         SqlEventSource(settings.events_url),
         scorer,
-        # the file's current version at every batch, from the same cache as the api's services
+        # the file's current version at every batch, read by policy_at as the api's services read it
         functools.partial(policy_at, settings.policy_path),
         redact,
         RasaClient(settings.rasa_url, settings.rasa_token),
