@@ -94,7 +94,10 @@ def test_socket_closes_when_the_user_is_deactivated(
 
 
 def test_an_id_beyond_any_database_is_refused_not_a_crash(client: TestClient, two: None) -> None:
-    with pytest.raises(WebSocketDisconnect) as closed:
-        with client.websocket_connect(f"/api/v1/live?after={2**63}", headers=bearer(client, "sam")) as ws:
-            ws.receive_json()
+    url = f"/api/v1/live?after={2**63}"
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect(url, headers=bearer(client, "sam")) as ws,
+    ):
+        ws.receive_json()
     assert closed.value.code != 1011  # refused as bad input, not an internal error
