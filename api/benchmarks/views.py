@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import random
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import httpx
 from sqlalchemy import func, select, text
 
 from api.benchmarks.seed import PASSWORD, SUPERVISOR, seed
+from triage.benchmarks.processes import free_port, wait_until_answers
 from triage.storage.db import AuditRecord, Escalation, Feedback, Message, make_engine
 from triage.storage.migrate import upgrade
 
@@ -53,12 +53,6 @@ def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     rank = max(1, -(-95 * len(ordered) // 100))  # ceil(0.95 * n)
     return round(ordered[rank - 1] * 1000, 1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _seed(url: str, config: ViewsBenchConfig) -> tuple[dict[str, int], list[str], float]:
@@ -107,18 +101,11 @@ def _start_api(url: str, port: int, timeout: float) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the api exited with {process.returncode} before answering")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
+    error = wait_until_answers(process, f"http://127.0.0.1:{port}/healthz", timeout, "the api")
+    if error is None:
+        return process
     process.terminate()
-    raise RuntimeError(f"the api did not answer /healthz within {timeout:.0f} s")
+    raise RuntimeError(error)
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -188,7 +175,7 @@ def run_views_bench(config: ViewsBenchConfig) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="clearline-bench-api-") as tmp:
         url = config.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         counts, ids, seed_s = _seed(url, config)
-        port = _free_port()
+        port = free_port()
         process = _start_api(url, port, config.startup_timeout)
         _wait_until_idle(process.pid)
         try:

@@ -12,7 +12,6 @@ import itertools
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from triage.benchmarks.processes import free_port, wait_until_answers
 from triage.benchmarks.rasa_events import user_event, write_events
 from triage.storage.db import AgentStatus, Escalation, Message, Role, Sender, User, make_engine, session_scope
 from triage.storage.db import make_session_factory as _factory
@@ -95,12 +95,6 @@ class _Script:
         self.turn += 1
         text, intent = self.rng.choice(pool)
         return self.id, text, intent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _percentile(values: list[float], q: int) -> float | None:
@@ -183,20 +177,6 @@ def _seed_agents(url: str, count: int, queues: list[str]) -> None:
             )
 
 
-def _wait_ready(process: subprocess.Popen[bytes], port: int, timeout: float) -> str | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return f"worker exited with {process.returncode} before it was ready"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return None
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return f"worker not ready after {timeout:.0f} s"
-
-
 def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
     from triage.domain.policy import load_policy
     from triage.settings import get_settings
@@ -209,18 +189,20 @@ def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
         _seed_agents(clearline_url, config.agents, load_policy(get_settings().policy_path).config.queue_names)
         source = SqlEventSource(events_url)
         source.ensure_table()
-        port = _free_port()
+        port = free_port()
         env = os.environ | {
             "CLEARLINE_DATABASE_URL": clearline_url,
             "CLEARLINE_EVENTS_URL": events_url,
             "CLEARLINE_WORKER_PORT": str(port),
-            "CLEARLINE_RASA_URL": f"http://127.0.0.1:{_free_port()}",
+            "CLEARLINE_RASA_URL": f"http://127.0.0.1:{free_port()}",
         }
         log_path = Path(tmp) / "worker.log"
         with open(log_path, "wb") as log_file:
             worker = subprocess.Popen(config.worker_cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         try:
-            error = _wait_ready(worker, port, config.ready_timeout)
+            error = wait_until_answers(
+                worker, f"http://127.0.0.1:{port}/readyz", config.ready_timeout, "worker"
+            )
             if error:
                 tail = log_path.read_text(errors="replace")[-1500:]
                 return {"error": error, "worker_log_tail": tail}
