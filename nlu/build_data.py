@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import re
 import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from nlu.datasets import DatasetDownloadError, dataset_dir, ensure
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "bot" / "data" / "generated" / "banking77.yml"
@@ -37,12 +38,14 @@ class Example:
     intent: str
 
 
-def datasets_dir() -> Path:
-    return Path(os.environ.get("CLEARLINE_DATASETS_DIR", ROOT.parent / "shared" / "datasets"))
-
-
 def default_train_csv() -> Path:
-    return datasets_dir() / "banking77" / "train.csv"
+    """BANKING77 train from the configured datasets folder, else the cache (see nlu/datasets.py)."""
+    return dataset_dir("banking77") / "train.csv"
+
+
+def fetched_train_csv() -> Path:
+    """:func:`default_train_csv`, downloaded (checksum-verified) first when it is on no disk yet."""
+    return ensure(["banking77"])["banking77"] / "train.csv"
 
 
 def read_examples(csv_path: Path) -> list[Example]:
@@ -50,7 +53,7 @@ def read_examples(csv_path: Path) -> list[Example]:
     if not csv_path.is_file():
         raise DatasetMissing(
             f"no csv at {csv_path} (BANKING77 format: text,category). Training reads "
-            "$CLEARLINE_DATASETS_DIR/banking77/train.csv (PolyAI-LDN/task-specific-datasets, banking_data/)."
+            "$CLEARLINE_DATASETS_DIR/banking77/train.csv, else downloads it (`clearline datasets fetch`)."
         )
     with csv_path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -140,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--train-csv", type=Path, default=None, help="default: $CLEARLINE_DATASETS_DIR/banking77"
+        "--train-csv", type=Path, default=None, help="default: BANKING77 train (see nlu/datasets.py)"
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--holdout", type=float, default=0.0, help="share of each intent held out, e.g. 0.2")
@@ -149,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         n_train, n_test = build(
-            args.train_csv or default_train_csv(), args.out, args.holdout, args.seed, args.holdout_csv
+            args.train_csv or fetched_train_csv(), args.out, args.holdout, args.seed, args.holdout_csv
         )
-    except (DatasetMissing, ValueError) as exc:
+    except (DatasetMissing, DatasetDownloadError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {n_train} examples to {args.out}" + (f", {n_test} held out" if n_test else ""))

@@ -13,6 +13,18 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("eval-nlu")(eval_nlu)
     app.command("build-nlu-data")(build_nlu_data)
     app.command("train-bot")(train_bot)
+    datasets_app = typer.Typer(help="The public datasets: where they are, fetching them when they are not.")
+    datasets_app.command("fetch")(fetch_datasets)
+    app.add_typer(datasets_app, name="datasets")
+
+
+def fetch_datasets(
+    names: Annotated[list[str] | None, typer.Argument(help="banking77, goemotions (default: both)")] = None,
+) -> None:
+    """Use the datasets where they are configured, else download them (sha256-checked) into the cache."""
+    from nlu.datasets import main
+
+    raise typer.Exit(main(["fetch", *(names or [])]))
 
 
 def eval_nlu(

@@ -17,7 +17,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from sentiment.calibration import StressDefinition, apply_platt, fit_platt, raw_stress_logit
 from sentiment.evaluate import evaluate_probs
-from sentiment.goemotions import STRESS_LABELS, datasets_dir, read_labels, read_tsv
+from sentiment.goemotions import STRESS_LABELS, goemotions_dir, read_labels, read_tsv
 from sentiment.metrics import best_f1_threshold, expected_calibration_error
 from sentiment.train import predict_probs
 
@@ -41,7 +41,7 @@ def finalize(checkpoint: Path, model_dir: Path, log: Callable[[str], None] = pri
     shipped = AutoModelForSequenceClassification.from_pretrained(str(model_dir), dtype=torch.float32)
 
     labels = [shipped.config.id2label[i] for i in range(shipped.config.num_labels)]
-    data_dir = datasets_dir() / "goemotions"
+    data_dir = goemotions_dir()
     if read_labels(data_dir / "labels.txt") != labels:
         raise ValueError("checkpoint labels differ from GoEmotions labels.txt")
     dev = read_tsv(data_dir / "dev.tsv", len(labels))

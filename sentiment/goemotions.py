@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from nlu.datasets import dataset_dir
 from sentiment.errors import DatasetError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -71,14 +71,14 @@ SENTIMENT_GROUPS: dict[str, tuple[str, ...]] = {
 STRESS_LABELS: tuple[str, ...] = SENTIMENT_GROUPS["negative"]
 
 
-def datasets_dir() -> Path:
-    """``CLEARLINE_DATASETS_DIR``, default ``<repo>/../shared/datasets``."""
-    return Path(os.environ.get("CLEARLINE_DATASETS_DIR", REPO_ROOT.parent / "shared" / "datasets"))
+def goemotions_dir() -> Path:
+    """GoEmotions from the configured datasets folder, else the cache (``clearline datasets fetch``)."""
+    return dataset_dir("goemotions")
 
 
 def read_labels(path: Path | None = None) -> list[str]:
     """The 28 label names; line number = label id."""
-    path = path or datasets_dir() / "goemotions" / "labels.txt"
+    path = path or goemotions_dir() / "labels.txt"
     names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if not names:
         raise DatasetError(f"{path}: no label names")

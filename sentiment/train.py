@@ -25,7 +25,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from sentiment.goemotions import LabelledTexts, datasets_dir, read_labels, read_tsv
+from sentiment.goemotions import LabelledTexts, goemotions_dir, read_labels, read_tsv
 from sentiment.metrics import best_f1_threshold, macro_f1
 
 Log = Callable[[str], None]
@@ -41,7 +41,7 @@ def default_backbone() -> Path:
 class TrainConfig:
     out_dir: Path
     backbone: Path = field(default_factory=default_backbone)
-    data_dir: Path = field(default_factory=lambda: datasets_dir() / "goemotions")
+    data_dir: Path = field(default_factory=lambda: goemotions_dir())
     epochs: int = 2
     batch_size: int = 16
     learning_rate: float = 1e-4

@@ -1,11 +1,10 @@
 """Domain names other parts of Clearline rely on (docs/architecture.md); an answer per BANKING77 intent."""
 
 import json
-import os
-from pathlib import Path
 
 import yaml
 
+from nlu.datasets import dataset_dir
 from tests.bot.conftest import BOT_DIR
 
 FLOW_INTENTS = {
@@ -40,8 +39,8 @@ def rule_steps() -> list[list[dict]]:
 
 
 def banking77_intents() -> list[str]:
-    datasets = Path(os.environ.get("CLEARLINE_DATASETS_DIR", BOT_DIR.parent.parent / "shared" / "datasets"))
-    return json.loads((datasets / "banking77" / "categories.json").read_text())
+    # the folder `make test` fetched it to (or the configured one): the same rule as the NLU build's
+    return json.loads((dataset_dir("banking77") / "categories.json").read_text())
 
 
 def test_every_banking77_intent_has_an_answer_and_a_rule() -> None:

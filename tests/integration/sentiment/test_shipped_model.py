@@ -52,9 +52,9 @@ def test_explanation_aligns_with_the_text_and_converges(model: EmotionModel) -> 
 
 def test_committed_figures_match_a_fresh_dev_evaluation(model: EmotionModel) -> None:
     from sentiment.evaluate import evaluate_file
-    from sentiment.goemotions import datasets_dir
+    from sentiment.goemotions import goemotions_dir
 
-    dev = datasets_dir() / "goemotions" / "dev.tsv"
+    dev = goemotions_dir() / "dev.tsv"
     if not dev.exists():
         pytest.fail(f"GoEmotions dev split not found at {dev} (set CLEARLINE_DATASETS_DIR)")
     committed = json.loads((MODEL_DIR / "clearline.json").read_text())["dev_metrics"]
