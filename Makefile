@@ -29,8 +29,11 @@ UV := $(VENV)/bin/uv
 UV_ENV := UV_NO_PROGRESS=1 UV_LINK_MODE=copy
 # DEPS=locked installs the lock files (the default, what CI does); DEPS=latest the newest allowed versions.
 DEPS ?= locked
+# When this `make` began: `clearline run` reports how long a start took from here, installation included.
+export CLEARLINE_MAKE_STARTED ?= $(shell date +%s)
 
-.PHONY: run test test-fast test-latest setup venv rasa-venv system-packages lint lock check-python clean-runtime
+.PHONY: run test test-fast test-latest setup venv rasa-venv system-packages lint lock check-python check-python310 clean-runtime \
+	prebuilt-model
 
 run: setup
 	$(VENV)/bin/clearline run
@@ -48,12 +51,26 @@ setup: venv rasa-venv
 venv: $(STAMPS)/venv
 rasa-venv: $(STAMPS)/rasa-venv
 
+# How to get a missing Python, on the systems people usually have (printed by the checks below).
+define HOW_TO_GET_PYTHON
+  Debian/Ubuntu: sudo add-apt-repository ppa:deadsnakes/ppa && sudo apt install python$(1) python$(1)-venv
+  macOS:         brew install python@$(1)
+  pyenv:         pyenv install $(1)   (any system; then make finds ~/.pyenv/versions/$(1).*)
+  uv:            uv python install $(1), then make PYTHON$(subst .,,$(1))=$$(uv python find $(1)) ...
+endef
+export HOW_TO_GET_PYTHON_311 := $(call HOW_TO_GET_PYTHON,3.11)
+export HOW_TO_GET_PYTHON_310 := $(call HOW_TO_GET_PYTHON,3.10)
+
 check-python:
-	@[ -n "$(PYTHON311)" ] && $(PYTHON311) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
-	  || { echo "Clearline needs Python 3.11 for its own processes (set PYTHON311=/path/to/python3.11)"; exit 1; }
+	@[ -n "$(PYTHON311)" ] && $(PYTHON311) -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' 2>/dev/null \
+	  || { echo "Clearline needs Python 3.11 for its own processes and none was found (tried python3.11 and pyenv's)."; \
+	       echo "Install it, or point to it with make PYTHON311=/path/to/python3.11 ..."; \
+	       echo "$$HOW_TO_GET_PYTHON_311"; exit 1; }
 
 # uv comes first, from its own one-line lock (pip checks its hash); uv then installs everything else.
 $(STAMPS)/venv: pyproject.toml $(LOCK) $(BOOTSTRAP_LOCK) | check-python
+	@echo "-> Python 3.11 environment ($(VENV), $(DEPS) dependencies)"
+	started=$$SECONDS
 	[ -x $(VENV)/bin/python ] || $(PYTHON311) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(BOOTSTRAP_LOCK)
 ifeq ($(DEPS),latest)
@@ -65,11 +82,17 @@ else
 	$(UV_ENV) $(UV) pip install -q --python $(VENV)/bin/python --no-deps -e .
 endif
 	mkdir -p $(STAMPS) && touch $@
+	echo "   done in $$((SECONDS - started)) s"
 
-$(STAMPS)/rasa-venv: bot/requirements.txt $(RASA_LOCK) $(STAMPS)/venv
+check-python310:
 	@[ -n "$(PYTHON310)" ] && "$(PYTHON310)" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null \
-	  || { echo "Rasa 3.6 needs Python 3.10 and none was found (tried python3.10 and pyenv's). Install it (e.g. 'pyenv install 3.10.13')"; \
-	       echo "or point to it: make PYTHON310=/path/to/python3.10 ..."; exit 1; }
+	  || { echo "Rasa 3.6 needs Python 3.10 and none was found (tried python3.10 and pyenv's)."; \
+	       echo "Install it, or point to it with make PYTHON310=/path/to/python3.10 ..."; \
+	       echo "$$HOW_TO_GET_PYTHON_310"; exit 1; }
+
+$(STAMPS)/rasa-venv: bot/requirements.txt $(RASA_LOCK) $(STAMPS)/venv | check-python310
+	@echo "-> Python 3.10 environment for Rasa ($(RASA_VENV), $(DEPS) dependencies)"
+	started=$$SECONDS
 	[ -x $(RASA_VENV)/bin/python ] || "$(PYTHON310)" -m venv $(RASA_VENV)
 ifeq ($(DEPS),latest)
 	$(UV_ENV) $(UV) pip install -q --python $(RASA_VENV)/bin/python --upgrade -r bot/requirements.txt
@@ -77,6 +100,7 @@ else
 	$(UV_ENV) $(UV) pip sync -q --python $(RASA_VENV)/bin/python --require-hashes $(RASA_LOCK)
 endif
 	mkdir -p $(STAMPS) && touch $@
+	echo "   done in $$((SECONDS - started)) s"
 
 # Rewrite the three lock files from the ranges (newest versions they allow, hashes of every file).
 lock: $(STAMPS)/venv
@@ -89,6 +113,11 @@ lock: $(STAMPS)/venv
 	grep -E '^uv==' $(LOCK) | sed 's/ .*//' | $(UV_ENV) $(UV) pip compile -q --generate-hashes --python $(PYTHON311) \
 	  --custom-compile-command "make lock" -o $(BOOTSTRAP_LOCK) -
 	@echo "Locks rewritten; review 'git diff --stat', run 'make test', then commit them."
+
+# After a change to the bot's config, domain, rules, components or the dataset: train (if needed) and make
+# the result the committed model in bot/prebuilt/, which a fresh clone uses instead of training (~5 min).
+prebuilt-model: setup
+	$(VENV)/bin/python -m nlu.train --update-prebuilt
 
 # Non-blocking: the whole suite on the newest versions the ranges allow, in a copy of this tree with its
 # own virtual environments, so an upstream release that breaks us is seen before `make lock` takes it.

@@ -1,9 +1,11 @@
 """Start the whole embedded stack (rasa, actions, api, worker) the way ``make run`` does.
 
-Pre-flight checks turn the usual problems (Python 3.10 venv missing, a port in use, datasets or model
-missing) into one clear sentence each; then the one-off steps run (NLU data, cached Rasa training,
-migrations, seeding) and honcho starts the four processes from ``Procfile``. We wait for each process's
-health endpoint and print the URLs and demo logins. Ctrl-C stops everything.
+Pre-flight checks turn the usual problems (Python 3.10 venv missing, a port in use, the emotion model
+missing) into one clear sentence each; then the one-off steps run, each printing its duration (BANKING77
+fetched when it is not on disk, NLU data, the Rasa model: the committed one when its inputs match, else
+trained; migrations, seeding) and honcho starts the four processes from ``Procfile``. We wait for each
+process's health endpoint and print the URLs, demo logins and how long the start took. Ctrl-C stops
+everything.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from triage.settings import ROOT, RUNTIME_DIR, CoreSettings
 
 RASA_VENV = ROOT / ".venv-rasa"
 VENV_BIN = Path(sys.executable).parent
+PROCESS_STARTED = time.time()
 
 
 class StackError(RuntimeError):
@@ -103,15 +106,6 @@ def preflight(env: Mapping[str, str], rasa_venv: Path = RASA_VENV) -> None:
             f"The Rasa environment ({rasa_venv}) is missing: Rasa 3.6 needs Python 3.10. "
             "Run `make run` (it creates it), or `make PYTHON310=/path/to/python3.10 run`."
         )
-    from nlu.build_data import default_train_csv  # noqa: PLC0415 - keep CLI start-up light
-
-    train_csv = default_train_csv()
-    if not train_csv.is_file():
-        raise StackError(
-            f"BANKING77 is not at {train_csv}. Put the datasets folder beside the repository "
-            "(../shared/datasets with banking77/train.csv, from PolyAI-LDN/task-specific-datasets, "
-            "banking_data/) or set CLEARLINE_DATASETS_DIR to where it is."
-        )
     model_dir = Path(env.get("CLEARLINE_MODEL_DIR", ROOT / "data" / "models" / "emotions"))
     if not any(model_dir.glob("*.safetensors")) and not any(model_dir.glob("*.bin")):
         raise StackError(
@@ -125,15 +119,33 @@ def preflight(env: Mapping[str, str], rasa_venv: Path = RASA_VENV) -> None:
 
 def run_step(title: str, cmd: list[str], env: Mapping[str, str], cwd: Path = ROOT) -> None:
     print(f"-> {title}", flush=True)
+    started = time.monotonic()
     result = subprocess.run(cmd, env=dict(env), cwd=cwd, check=False)
     if result.returncode != 0:
         raise StackError(f"Step failed: {title} (exit {result.returncode}); see the output above.")
+    print(f"   done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def fetch_datasets(names: tuple[str, ...] = ("banking77",)) -> None:
+    """Make the datasets the start needs available: on disk already, or downloaded and checksummed."""
+    from nlu.datasets import DatasetDownloadError, ensure  # noqa: PLC0415 - keep CLI start-up light
+
+    print(f"-> datasets ({', '.join(names)})", flush=True)
+    started = time.monotonic()
+    try:
+        folders = ensure(names, log=lambda line: print(line, flush=True))
+    except DatasetDownloadError as exc:
+        raise StackError(f"Datasets: {exc}") from exc
+    for name, folder in folders.items():
+        print(f"   {name}: {folder}", flush=True)
+    print(f"   done in {time.monotonic() - started:.1f} s", flush=True)
 
 
 def prepare(env: Mapping[str, str]) -> None:
     """The one-off steps; each is cached so a second start is fast."""
     clearline = str(VENV_BIN / "clearline")
     python = str(VENV_BIN / "python")
+    fetch_datasets()
     run_step("NLU training data from BANKING77", [python, "-m", "nlu.build_data"], env)
     run_step("Rasa model (trained only when its inputs changed)", [python, "-m", "nlu.train"], env)
     run_step("database migrations", [clearline, "db", "upgrade"], env)
@@ -166,11 +178,20 @@ def wait_healthy(svcs: list[Service], proc: subprocess.Popen[bytes], timeout_s: 
             time.sleep(1.0)
 
 
+def started_note(env: Mapping[str, str], now: float | None = None) -> str:
+    """How long the start took: since `make run` began when make says so, else since this process began."""
+    now = time.time() if now is None else now
+    make_started = env.get("CLEARLINE_MAKE_STARTED", "")
+    if make_started.isdigit():
+        return f"ready {now - int(make_started):.0f} s after `make` started"
+    return f"ready {now - PROCESS_STARTED:.0f} s after `clearline run` started"
+
+
 def banner(env: Mapping[str, str]) -> str:
     ports = stack_ports(env)
     lines = [
         "",
-        "Clearline is running.",
+        f"Clearline is running ({started_note(env)}).",
         f"  Customer chat     http://127.0.0.1:{ports['api']}/chat",
         f"  Agent console     http://127.0.0.1:{ports['api']}/console",
         f"  Supervisor        http://127.0.0.1:{ports['api']}/supervisor",
@@ -191,7 +212,7 @@ def _stop_on_signal(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def run_stack(health_timeout_s: float = 300.0) -> int:
+def run_stack(health_timeout_s: float = 300.0, exit_when_ready: bool = False) -> int:
     # Ctrl-C and SIGTERM both stop the stack, also when started from a shell that ignores SIGINT
     # for background jobs (Python would then keep ignoring it).
     signal.signal(signal.SIGINT, _stop_on_signal)
@@ -207,6 +228,9 @@ def run_stack(health_timeout_s: float = 300.0) -> int:
     try:
         wait_healthy(services(env), proc, health_timeout_s)
         print(banner(env), flush=True)
+        if exit_when_ready:
+            print("Stopping Clearline (--exit-when-ready)...", flush=True)
+            return 0
         return proc.wait()
     except KeyboardInterrupt:
         print("\nStopping Clearline...", flush=True)

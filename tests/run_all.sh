@@ -6,10 +6,16 @@ cd "$(dirname "$0")/.."
 export CLEARLINE_DEMO=true
 step() { printf '\n=== %s ===\n' "$*"; }
 
+step "datasets: the configured folder, else downloaded into data/cache/datasets (sha256 checked)"
+.venv/bin/python -m nlu.datasets fetch
+
+step "first run: what \`make run\` does on this clone, stopped once ready (timed)"
+.venv/bin/python tests/first_run.py
+
 step "lint: ruff (rules and formatting) and mypy"
 make --no-print-directory lint
 
-step "bot: NLU data from BANKING77, Rasa model (cached by content hash)"
+step "bot: NLU data from BANKING77, Rasa model (by content hash: existing, committed, or trained)"
 .venv/bin/python -m nlu.build_data
 .venv/bin/python -m nlu.train
 

@@ -67,7 +67,7 @@ def _pump(stack: Stack, ready: threading.Event) -> None:
     assert stack.proc.stdout is not None
     for line in stack.proc.stdout:
         stack.output.append(line)
-        if "Clearline is running." in line:
+        if "Clearline is running (" in line:
             ready.set()
 
 

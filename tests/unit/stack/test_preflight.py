@@ -7,12 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from api.stack import ROOT, StackError, check_port_free, preflight, stack_env, stack_ports
+from api.stack import (
+    StackError,
+    check_port_free,
+    fetch_datasets,
+    preflight,
+    stack_env,
+    stack_ports,
+    started_note,
+)
 from triage.settings import CoreSettings
 
 
 def _free_ports_env(tmp_path: Path) -> dict[str, str]:
-    env = {"CLEARLINE_DATASETS_DIR": str(ROOT.parent / "shared" / "datasets")}
+    env: dict[str, str] = {}
     for name in ("RASA", "ACTIONS", "API", "WORKER"):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -32,13 +40,24 @@ def test_missing_python310_environment_is_named(tmp_path: Path) -> None:
         preflight(_free_ports_env(tmp_path), rasa_venv=tmp_path / "nothing-here")
 
 
-def test_missing_datasets_say_where_to_put_them(
-    tmp_path: Path, fake_rasa_venv: Path, monkeypatch: pytest.MonkeyPatch
+def test_datasets_that_cannot_be_fetched_stop_the_start_naming_url_and_checksum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = _free_ports_env(tmp_path)
+    import nlu.datasets
+
     monkeypatch.setenv("CLEARLINE_DATASETS_DIR", str(tmp_path / "no-datasets"))
-    with pytest.raises(StackError, match=r"BANKING77 is not at .*no-datasets.*CLEARLINE_DATASETS_DIR"):
-        preflight(env, rasa_venv=fake_rasa_venv)
+    monkeypatch.setattr(nlu.datasets, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(nlu.datasets.time, "sleep", lambda seconds: None)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("CLEARLINE_DATASETS_MIRROR", dead)
+    pinned = nlu.datasets.DATASETS["banking77"].files[0].sha256
+    with pytest.raises(
+        StackError, match=rf"Datasets: could not download {dead}/banking77/train.csv.*{pinned}"
+    ):
+        fetch_datasets()
+    assert list((tmp_path / "cache" / "banking77").iterdir()) == []
 
 
 def test_missing_emotion_model_says_how_to_get_one(tmp_path: Path, fake_rasa_venv: Path) -> None:
@@ -64,3 +83,14 @@ def test_every_process_gets_the_same_resolved_settings() -> None:
     assert env["CLEARLINE_API_URL"] == "http://127.0.0.1:9100"
     assert stack_ports(env)["api"] == 9100
     assert env["CLEARLINE_ACTION_URL"].endswith(f":{stack_ports(env)['actions']}/webhook")
+
+
+def test_the_banner_says_how_long_the_start_took_from_make_or_from_the_process() -> None:
+    from api import stack
+
+    assert started_note({"CLEARLINE_MAKE_STARTED": "1000"}, now=1250.4) == "ready 250 s after `make` started"
+    note = started_note({}, now=stack.PROCESS_STARTED + 42)
+    assert note == "ready 42 s after `clearline run` started"
+    assert started_note({"CLEARLINE_MAKE_STARTED": "not a time"}, now=stack.PROCESS_STARTED + 1).endswith(
+        "after `clearline run` started"
+    )
