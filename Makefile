@@ -30,7 +30,10 @@ UV_ENV := UV_NO_PROGRESS=1 UV_LINK_MODE=copy
 # DEPS=locked installs the lock files (the default, what CI does); DEPS=latest the newest allowed versions.
 DEPS ?= locked
 # When this `make` began: `clearline run` reports how long a start took from here, installation included.
-export CLEARLINE_MAKE_STARTED ?= $(shell date +%s)
+# (Simply expanded, once: a recursive variable would run `date` again when the recipe starts.)
+ifndef CLEARLINE_MAKE_STARTED
+export CLEARLINE_MAKE_STARTED := $(shell date +%s)
+endif
 
 .PHONY: run test test-fast test-latest setup venv rasa-venv system-packages lint lock check-python check-python310 clean-runtime \
 	prebuilt-model
