@@ -97,7 +97,7 @@ class _Script:
         return self.id, text, intent
 
 
-def _percentile(values: list[float], q: int) -> float | None:
+def percentile(values: list[float], q: int) -> float | None:
     if not values:
         return None
     if len(values) == 1:
@@ -308,14 +308,14 @@ def _measure(
         "offered_per_s": round(len(written) / write_seconds, 1),
         "processed_per_s": round(len(processed) / max(1e-9, finished - started), 1),
         "max_lag_events": max_lag,
-        "score_p50_ms": _percentile(score_ms, 50),
-        "score_p95_ms": _percentile(score_ms, 95),
+        "score_p50_ms": percentile(score_ms, 50),
+        "score_p95_ms": percentile(score_ms, 95),
         "escalations": len(observer.seen_escalations),
-        "escalation_p50_ms": _percentile(escalation_ms, 50),
-        "escalation_p95_ms": _percentile(escalation_ms, 95),
+        "escalation_p50_ms": percentile(escalation_ms, 50),
+        "escalation_p95_ms": percentile(escalation_ms, 95),
         "explained": len(observer.explained),
-        "explanation_ready_p50_ms": _percentile(explained_ms, 50),
-        "explanation_ready_p95_ms": _percentile(explained_ms, 95),
+        "explanation_ready_p50_ms": percentile(explained_ms, 50),
+        "explanation_ready_p95_ms": percentile(explained_ms, 95),
         "lost": len(written) - len(processed),
         "duplicated": observer.message_rows - len(observer.seen_messages),
         "worker_alive": worker.poll() is None,

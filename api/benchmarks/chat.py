@@ -1,0 +1,301 @@
+"""``clearline bench chat``: customers talking to the real stack through Rasa's REST channel, closed loop.
+
+Each of ``concurrency`` customers sends a message, waits for the bot's reply, sends the next (conversations
+of 1-8 messages from chat_scripts.py: FAQ questions, the provider's flows, requests for a person, some
+angry), and starts a new conversation when one ends. After a warm-up the bench measures for ``duration``
+seconds: throughput, reply latency, how long after the customer's message an escalation is visible in
+Clearline's database, and each process's CPU per message.
+
+The bench starts the stack itself (the Procfile's processes, prepared as `make run` does, on temporary
+SQLite databases and free ports) and measures, in the same run, baselines with fewer parts: Rasa and its
+action server alone (no Clearline api or worker), and, with ``--stock``, that Rasa without Clearline's
+changes to it (CLEARLINE_RASA_PATCHES=off). ``--rasa-url`` instead drives a stack that is already running
+(then there are no per-process figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from api.benchmarks.chat_scripts import conversation
+from api.benchmarks.stack_processes import StartedProcess, group_cpu_seconds, start, stop
+from triage.benchmarks.pipeline import percentile
+from triage.benchmarks.processes import free_port, wait_until_answers
+from triage.settings import CoreSettings
+from triage.storage.db import Escalation, Message, make_engine, make_session_factory
+
+ALL_PROCESSES = ["rasa", "actions", "api", "worker"]
+RASA_ALONE = ["rasa", "actions"]
+
+
+@dataclass
+class ChatBenchConfig:
+    concurrency: int = 16
+    duration: float = 30.0
+    warmup: float = 8.0
+    angry_share: float = 0.1
+    human_share: float = 0.1
+    seed: int = 7
+    baseline: bool = True  # also measure Rasa and the action server alone
+    stock: bool = False  # also measure them without Clearline's patches to Rasa
+    patches: bool = True  # Clearline's patches to Rasa in the main measurement (off: a before/after)
+    rasa_url: str | None = None  # drive a running stack instead of starting one
+    database_url: str | None = None  # that stack's Clearline database (for the escalation figure)
+
+
+@dataclass
+class LoadResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    empty_replies: int = 0
+    conversations: dict[str, int] = field(default_factory=dict)
+    last_sent: dict[str, float] = field(default_factory=dict)  # sender -> wall time of its last message
+
+
+async def drive(
+    rasa_url: str,
+    config: ChatBenchConfig,
+    result: LoadResult,
+    on_measure_start: Callable[[], None] = lambda: None,
+) -> float:
+    """Run the closed loop into ``result``: warm-up, then ``duration`` measured seconds (returned)."""
+    rng = random.Random(config.seed)  # noqa: S311 - shapes the load, nothing secret
+    loop_start = time.perf_counter()
+    measure_from = loop_start + config.warmup
+    deadline = measure_from + config.duration
+    url = f"{rasa_url.rstrip('/')}/webhooks/rest/webhook"
+
+    async def customer(client: httpx.AsyncClient, own: random.Random) -> None:
+        while time.perf_counter() < deadline:
+            script = conversation(own, config.angry_share, config.human_share)
+            sender = f"bench-{script.kind}-{uuid.UUID(int=own.getrandbits(128)).hex[:12]}"
+            if time.perf_counter() >= measure_from:
+                result.conversations[script.kind] = result.conversations.get(script.kind, 0) + 1
+            for text in script.messages:
+                sent = time.perf_counter()
+                if sent >= deadline:
+                    return
+                result.last_sent[sender] = time.time()
+                try:
+                    response = await client.post(url, json={"sender": sender, "message": text})
+                    failed = response.status_code != 200
+                    empty = not failed and not response.json()
+                except (httpx.HTTPError, ValueError):
+                    failed, empty = True, False
+                if sent >= measure_from:
+                    result.latencies_ms.append((time.perf_counter() - sent) * 1000)
+                    result.errors += failed
+                    result.empty_replies += empty
+
+    async def mark_measure_start() -> None:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        on_measure_start()
+
+    limits = httpx.Limits(max_connections=config.concurrency + 4)
+    async with httpx.AsyncClient(timeout=60.0, limits=limits) as client:
+        own_rngs = [random.Random(rng.getrandbits(64)) for _ in range(config.concurrency)]  # noqa: S311
+        customers = [customer(client, own) for own in own_rngs]
+        await asyncio.gather(mark_measure_start(), *customers)
+    return min(time.perf_counter(), deadline) - measure_from
+
+
+class EscalationWatch(threading.Thread):
+    """Polls Clearline's database and notes, for each new escalation, how long after the customer's
+    message it became visible (from the message's event time, else the bench's last send to it)."""
+
+    def __init__(self, database_url: str, last_sent: dict[str, float], interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.factory = make_session_factory(make_engine(database_url))
+        self.last_sent = last_sent
+        self.interval = interval
+        self.after_message_ms: list[float] = []
+        self.measure_from = float("inf")  # wall time; escalations of messages before it are not counted
+        self.halt = threading.Event()
+        self._last_id = 0
+
+    def poll(self) -> None:
+        seen = time.time()
+        with self.factory() as session:
+            rows = session.execute(
+                select(Escalation.id, Escalation.conversation_id, Message.event_at)
+                .outerjoin(
+                    Message,
+                    (Message.source_event_id == Escalation.source_event_id)
+                    & (Message.conversation_id == Escalation.conversation_id),
+                )
+                .where(Escalation.id > self._last_id)
+                .order_by(Escalation.id)
+            ).all()
+        for escalation_id, conversation_id, event_at in rows:
+            self._last_id = max(self._last_id, escalation_id)
+            sent = (
+                event_at.replace(tzinfo=UTC).timestamp() if event_at else self.last_sent.get(conversation_id)
+            )
+            if sent is not None and sent >= self.measure_from:
+                self.after_message_ms.append((seen - sent) * 1000)
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            self.poll()
+            self.halt.wait(self.interval)
+
+
+def figures_of(
+    result: LoadResult, measured_s: float, escalations: list[float] | None, cpu: dict[str, float]
+) -> dict[str, Any]:
+    messages = len(result.latencies_ms)
+    figures: dict[str, Any] = {
+        "messages": messages,
+        "errors": result.errors,
+        "empty_replies": result.empty_replies,
+        "measured_s": round(measured_s, 1),
+        "messages_per_s": round(messages / measured_s, 2) if measured_s > 0 else None,
+        "reply_p50_ms": percentile(result.latencies_ms, 50),
+        "reply_p95_ms": percentile(result.latencies_ms, 95),
+        "reply_max_ms": round(max(result.latencies_ms), 1) if result.latencies_ms else None,
+        "conversations": dict(sorted(result.conversations.items())),
+    }
+    if escalations is not None:
+        figures["escalations"] = len(escalations)
+        figures["escalation_after_message_p50_ms"] = percentile(escalations, 50)
+        figures["escalation_after_message_p95_ms"] = percentile(escalations, 95)
+    if cpu:
+        figures["cpu_ms_per_message"] = {
+            name: round(seconds * 1000 / messages, 1) if messages else None for name, seconds in cpu.items()
+        }
+        figures["cpu_cores_busy"] = {name: round(seconds / measured_s, 2) for name, seconds in cpu.items()}
+    return figures
+
+
+def run_chat_bench(config: ChatBenchConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+    header: dict[str, Any] = {
+        "concurrency": config.concurrency,
+        "duration_s": config.duration,
+        "warmup_s": config.warmup,
+        "cores": os.cpu_count(),
+    }
+    if config.rasa_url:
+        return {**header, **_attached(config)}
+    log("bench chat: Clearline (rasa, actions, api, worker)")
+    figures = {**header, "rasa_patches": config.patches}
+    figures.update(_started(config, ALL_PROCESSES, patches=config.patches))
+    if config.baseline:
+        log("bench chat: baseline, Rasa and the action server alone")
+        figures["baseline_rasa_alone"] = _started(config, RASA_ALONE, patches=config.patches)
+    if config.stock:
+        log("bench chat: baseline, stock Rasa (without Clearline's patches) and the action server")
+        figures["baseline_stock_rasa"] = _started(config, RASA_ALONE, patches=False)
+    return figures
+
+
+def _attached(config: ChatBenchConfig) -> dict[str, Any]:
+    assert config.rasa_url is not None
+    result = LoadResult()
+    watch = EscalationWatch(config.database_url, result.last_sent) if config.database_url else None
+    if watch:
+        watch.start()
+
+    def measuring() -> None:
+        if watch:
+            watch.measure_from = time.time()
+
+    try:
+        measured = asyncio.run(drive(config.rasa_url, config, result, measuring))
+    finally:
+        if watch:
+            time.sleep(1.5)  # let the worker catch up with the last messages
+            watch.halt.set()
+            watch.join()
+    return figures_of(result, measured, watch.after_message_ms if watch else None, {})
+
+
+@contextmanager
+def output_to_stderr() -> Iterator[None]:
+    """Send this process's and its children's standard output to stderr (--json keeps stdout clean)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _started(config: ChatBenchConfig, names: list[str], patches: bool) -> dict[str, Any]:
+    from api.stack import prepare, services, stack_env  # noqa: PLC0415 - the CLI's import stays light
+
+    with tempfile.TemporaryDirectory(prefix="clearline-bench-chat-") as folder:
+        runtime = Path(folder)
+        ports = {f"CLEARLINE_{name.upper()}_PORT": str(free_port()) for name in ALL_PROCESSES}
+        database_url = f"sqlite:///{runtime / 'clearline.db'}"
+        base = {
+            **os.environ,
+            **ports,
+            "CLEARLINE_DEMO": "true",
+            "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{runtime / 'rasa_tracker.db'}",
+            "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{runtime / 'provider.db'}",
+            "CLEARLINE_RASA_PATCHES": "on" if patches else "off",
+        }
+        settings = CoreSettings(
+            database_url=database_url, events_url=f"sqlite:///{runtime / 'rasa_events.db'}", demo=True
+        )
+        env = stack_env(settings, base)
+        with output_to_stderr():
+            prepare(env)
+        processes = start(names, env, runtime)
+        try:
+            health = {service.name: service.health_url for service in services(env)}
+            for started in processes:
+                problem = wait_until_answers(started.process, health[started.name], 300, started.name)
+                if problem:
+                    raise RuntimeError(f"{problem}\n{started.log_tail()}")
+            return _measure(config, env, processes, database_url if "worker" in names else None)
+        finally:
+            stop(processes)
+
+
+def _measure(
+    config: ChatBenchConfig, env: dict[str, str], processes: list[StartedProcess], database_url: str | None
+) -> dict[str, Any]:
+    result = LoadResult()
+    watch = EscalationWatch(database_url, result.last_sent) if database_url else None
+    before: dict[str, float] = {}
+
+    def measuring() -> None:
+        before.update({started.name: group_cpu_seconds(started.process.pid) for started in processes})
+        if watch:
+            watch.measure_from = time.time()
+
+    if watch:
+        watch.start()
+    rasa_url = f"http://127.0.0.1:{env['CLEARLINE_RASA_PORT']}"
+    try:
+        measured = asyncio.run(drive(rasa_url, config, result, measuring))
+        cpu = {s.name: group_cpu_seconds(s.process.pid) - before.get(s.name, 0.0) for s in processes}
+        for started in processes:
+            if started.process.poll() is not None:
+                raise RuntimeError(f"{started.name} exited during the bench\n{started.log_tail()}")
+    finally:
+        if watch:
+            time.sleep(1.5)  # let the worker catch up with the last messages
+            watch.halt.set()
+            watch.join()
+    return figures_of(result, measured, watch.after_message_ms if watch else None, cpu)

@@ -1,0 +1,83 @@
+"""The chat benchmark's parts that need no stack: its customers, its arithmetic, its CPU accounting."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from api.benchmarks.chat import LoadResult, figures_of
+from api.benchmarks.chat_scripts import ANGRY, HUMAN, conversation
+from api.benchmarks.stack_processes import CLOCK_TICKS, group_cpu_seconds, procfile_commands
+from triage.benchmarks.pipeline import percentile
+
+
+def test_conversations_have_one_to_eight_messages_in_the_asked_mix() -> None:
+    rng = random.Random(3)
+    scripts = [conversation(rng, angry_share=0.2, human_share=0.1) for _ in range(4000)]
+    assert all(1 <= len(script.messages) <= 8 for script in scripts)
+    kinds = Counter(script.kind for script in scripts)
+    assert kinds["angry"] / 4000 == pytest.approx(0.2, abs=0.03)
+    assert kinds["human"] / 4000 == pytest.approx(0.1, abs=0.03)
+    assert kinds["flow"] > 0 and kinds["faq"] > 0
+    assert all(set(s.messages) & set(ANGRY) for s in scripts if s.kind == "angry")
+    assert all(s.messages[-1] in HUMAN for s in scripts if s.kind == "human")
+    assert {len(s.messages) for s in scripts} >= {1, 2, 3, 4, 5, 6}
+
+
+def test_no_angry_customers_when_none_are_asked_for() -> None:
+    rng = random.Random(5)
+    assert all(conversation(rng, angry_share=0.0).kind != "angry" for _ in range(500))
+
+
+def test_percentiles_of_none_one_and_many() -> None:
+    assert percentile([], 95) is None
+    assert percentile([7.0], 95) == 7.0
+    assert percentile([float(v) for v in range(1, 101)], 50) == pytest.approx(50.5)
+
+
+def test_figures_divide_cpu_by_messages_and_by_the_measured_time() -> None:
+    result = LoadResult(latencies_ms=[100.0] * 50 + [300.0] * 50, errors=2, conversations={"faq": 9})
+    figures = figures_of(result, 10.0, [200.0, 400.0], {"rasa": 4.0, "worker": 0.5})
+    assert figures["messages"] == 100
+    assert figures["messages_per_s"] == 10.0
+    assert figures["cpu_ms_per_message"] == {"rasa": 40.0, "worker": 5.0}
+    assert figures["cpu_cores_busy"] == {"rasa": 0.4, "worker": 0.05}
+    assert figures["escalations"] == 2 and figures["escalation_after_message_p95_ms"] == 390.0
+    assert figures["errors"] == 2 and figures["reply_p50_ms"] == 200.0
+    assert "escalations" not in figures_of(result, 10.0, None, {})
+
+
+def test_the_procfile_names_the_four_processes() -> None:
+    assert set(procfile_commands()) == {"rasa", "actions", "api", "worker"}
+
+
+def _stat(pid: int, command: str, group: int, ticks: tuple[int, int, int, int]) -> str:
+    utime, stime, cutime, cstime = ticks
+    rest = ["S", "1", str(group), *["0"] * 8, str(utime), str(stime), str(cutime), str(cstime), "20"]
+    return f"{pid} ({command}) {' '.join(rest)}\n"
+
+
+def test_group_cpu_sums_the_group_only_and_survives_odd_command_names(tmp_path: Path) -> None:
+    for pid, command, group, ticks in [
+        (10, "rasa", 10, (100, 50, 0, 0)),
+        (11, "python (worker) x", 10, (30, 20, 5, 5)),  # parentheses and spaces in the name
+        (12, "api", 12, (999, 999, 0, 0)),
+    ]:
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(_stat(pid, command, group, ticks))
+    assert group_cpu_seconds(10, tmp_path) == pytest.approx(210 / CLOCK_TICKS)
+    assert group_cpu_seconds(99, tmp_path) == 0
+
+
+def test_group_cpu_of_this_process_grows_with_work() -> None:
+    group = os.getpgid(0)
+    before = group_cpu_seconds(group)
+    deadline = time.process_time() + 0.3
+    while time.process_time() < deadline:
+        pass
+    assert group_cpu_seconds(group) - before >= 0.2
