@@ -7,7 +7,9 @@ Rasa refuses a `${VAR}` in endpoints.yml or credentials.yml that is not set, so 
   `postgresql+psycopg://` URL (Clearline's driver) to the psycopg2 driver Rasa's environment has;
 - adds Telegram, Slack and Twilio from credentials.channels.yml only when all of that channel's
   variables are set (data/runtime/credentials.effective.yml);
-- protects Rasa's HTTP API with CLEARLINE_RASA_TOKEN (the demo default is refused outside demo mode).
+- protects Rasa's HTTP API with CLEARLINE_RASA_TOKEN (the demo default is refused outside demo mode);
+- applies Clearline's patches to Rasa's hot path (rasa_patches.py; CLEARLINE_RASA_PATCHES=off for stock
+  Rasa) and runs Rasa in this process.
 """
 
 import os
@@ -87,11 +89,27 @@ def rasa_command(environ: Mapping[str, str], extra: list[str]) -> list[str]:
     ]  # fmt: skip
 
 
+def patches_wanted(environ: Mapping[str, str]) -> bool:
+    value = environ.get("CLEARLINE_RASA_PATCHES", "on").strip().lower()
+    if value not in ("on", "off", "true", "false", "1", "0"):
+        raise SystemExit(f"error: CLEARLINE_RASA_PATCHES must be on or off, not {value!r}")
+    return value in ("on", "true", "1")
+
+
 def main() -> None:
     os.environ.update(endpoint_environment(os.environ))
     command = rasa_command(os.environ, sys.argv[1:])
     os.chdir(BOT_DIR)
-    os.execv(command[0], command)  # noqa: S606 - replaces this launcher with the Rasa server
+    if patches_wanted(os.environ):
+        import rasa_patches
+
+        applied = rasa_patches.apply()
+        print(f"Clearline's Rasa patches: {', '.join(applied) or 'none (stock Rasa)'}", flush=True)
+    # Rasa's own entry point, in this process, so that the patches above are in effect.
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *command[1:]]
+    rasa_main()
 
 
 if __name__ == "__main__":

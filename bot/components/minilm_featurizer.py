@@ -17,7 +17,7 @@ from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturiz
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from components.minilm_encoder import MiniLMEncoder
 
@@ -62,13 +62,15 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         self.encoder = MiniLMEncoder(model_dir_from(config))
+        # One controller, made once: `threadpool_limits()` would scan every loaded library per message.
+        self._threadpools = ThreadpoolController()
 
     def _featurize(self, messages: list[Message]) -> None:
         with_text = [message for message in messages if message.get(TEXT)]
         if not with_text:
             return
         texts = [message.get(TEXT) for message in with_text]
-        with threadpool_limits(limits=int(self._config["blas_threads"]), user_api="blas"):
+        with self._threadpools.limit(limits=int(self._config["blas_threads"]), user_api="blas"):
             vectors = self.encoder.encode(texts, self._config["batch_size"])
         vectors *= float(self._config["scale"])
         for message, vector in zip(with_text, vectors, strict=False):

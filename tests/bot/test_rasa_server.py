@@ -83,6 +83,9 @@ def action_server(port: int, env: dict[str, str], log_path: Path) -> AbstractCon
     return running([*command, "--port", str(port)], env, log_path, f"http://127.0.0.1:{port}/health", {})
 
 
+LOGS: dict[str, Path] = {}
+
+
 @pytest.fixture(scope="module")
 def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """Rasa (bot/serve.py) + the action server on free ports, with a seeded provider DB in tmp."""
@@ -111,6 +114,7 @@ def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         str(trained_model()),
     ]
     url = f"http://127.0.0.1:{rasa_port}"
+    LOGS["rasa"] = tmp / "rasa.log"
     with (
         action_server(actions_port, env, tmp / "actions.log"),
         running(rasa, env, tmp / "rasa.log", f"{url}/status", {"token": TOKEN}),
@@ -202,6 +206,16 @@ def test_transfer_flow_through_the_action_server(rasa_server: tuple[str, Path]) 
         f"Your transfer TRF-100245 of GBP 250.00 to J. Carter is pending and should arrive by {_day(1)}. "
         "No need to send it again."
     ]
+
+
+def test_the_server_runs_with_clearlines_patches_and_action_responses_still_validate(
+    rasa_server: tuple[str, Path],
+) -> None:
+    url, _ = rasa_server
+    assert "Clearline's Rasa patches: action_response_validation" in LOGS["rasa"].read_text()
+    # a custom action's response passes the (patched) schema check and reaches the customer
+    replies = say(url, "demo-anna", "I'm still waiting on my card, has it been sent?")
+    assert any("card" in (reply or "").lower() for reply in replies[1:]), replies
 
 
 def test_a_known_customers_tier_reaches_the_broker_before_their_first_message(
