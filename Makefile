@@ -139,7 +139,9 @@ test-latest:
 # docker-compose to validate docker-compose.yml (no Docker engine is needed for that).
 system-packages:
 	@command -v chromium >/dev/null && command -v docker-compose >/dev/null || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null; }
+	  echo "-> Debian packages for the tests: chromium, docker-compose (apt-get)"; started=$$SECONDS; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium docker-compose >/dev/null; \
+	  echo "   done in $$((SECONDS - started)) s"; }
 
 lint: venv
 	$(VENV)/bin/ruff check sentiment triage api nlu bot tests
