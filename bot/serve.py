@@ -8,6 +8,9 @@ Rasa refuses a `${VAR}` in endpoints.yml or credentials.yml that is not set, so 
 - adds Telegram, Slack and Twilio from credentials.channels.yml only when all of that channel's
   variables are set (data/runtime/credentials.effective.yml);
 - protects Rasa's HTTP API with CLEARLINE_RASA_TOKEN (the demo default is refused outside demo mode);
+- with CLEARLINE_RASA_LOCK_STORE_URL (redis://host:port/db) adds Rasa's Redis lock store, which lets
+  CLEARLINE_RASA_WORKERS > 1 run several Rasa processes behind the one port (Sanic workers; a
+  conversation's messages are still handled one at a time, across processes);
 - applies Clearline's patches to Rasa's hot path (rasa_patches.py; CLEARLINE_RASA_PATCHES=off for stock
   Rasa) and runs Rasa in this process.
 """
@@ -17,6 +20,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -67,6 +71,50 @@ def write_credentials(environ: Mapping[str, str], out: Path) -> Path:
     return out
 
 
+def lock_store_endpoint(url: str) -> dict:
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise SystemExit(f"error: CLEARLINE_RASA_LOCK_STORE_URL must be redis://host:port/db, not {url!r}")
+    database = parts.path.lstrip("/") or "1"
+    if not database.isdigit():
+        raise SystemExit(
+            f"error: CLEARLINE_RASA_LOCK_STORE_URL: the database must be a number, not {database!r}"
+        )
+    endpoint = {
+        "type": "redis",
+        "url": parts.hostname or "127.0.0.1",
+        "port": parts.port or 6379,
+        "db": int(database),
+        "use_ssl": parts.scheme == "rediss",
+        "key_prefix": "clearline",
+    }
+    if parts.password:
+        endpoint["password"] = parts.password
+    return endpoint
+
+
+def write_endpoints(environ: Mapping[str, str], out: Path) -> Path:
+    """endpoints.yml, plus the lock store when one is configured (its ${VAR}s are left to Rasa)."""
+    endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text()) or {}
+    if environ.get("CLEARLINE_RASA_LOCK_STORE_URL"):
+        endpoints["lock_store"] = lock_store_endpoint(environ["CLEARLINE_RASA_LOCK_STORE_URL"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    return out
+
+
+def sanic_workers(environ: Mapping[str, str]) -> str:
+    value = environ.get("CLEARLINE_RASA_WORKERS", "1").strip()
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"error: CLEARLINE_RASA_WORKERS must be a whole number >= 1, not {value!r}")
+    if int(value) > 1 and not environ.get("CLEARLINE_RASA_LOCK_STORE_URL"):
+        raise SystemExit(
+            "error: CLEARLINE_RASA_WORKERS > 1 needs CLEARLINE_RASA_LOCK_STORE_URL (redis://host:port/db): "
+            "Rasa's in-memory lock cannot keep a conversation's messages in order across processes"
+        )
+    return value
+
+
 def api_token(environ: Mapping[str, str]) -> str:
     token = environ.get("CLEARLINE_RASA_TOKEN", DEMO_SECRET)
     demo = environ.get("CLEARLINE_DEMO", "true").lower() not in ("0", "false", "no")
@@ -77,13 +125,14 @@ def api_token(environ: Mapping[str, str]) -> str:
 
 def rasa_command(environ: Mapping[str, str], extra: list[str]) -> list[str]:
     credentials = write_credentials(environ, RUNTIME_DIR / "credentials.effective.yml")
+    endpoints = write_endpoints(environ, RUNTIME_DIR / "endpoints.effective.yml")
     return [
         str(Path(sys.executable).parent / "rasa"),
         "run",
         "--enable-api",
         "--auth-token", api_token(environ),
         "--cors", "*",
-        "--endpoints", "endpoints.yml",
+        "--endpoints", str(endpoints),
         "--credentials", str(credentials),
         *extra,
     ]  # fmt: skip
@@ -98,6 +147,7 @@ def patches_wanted(environ: Mapping[str, str]) -> bool:
 
 def main() -> None:
     os.environ.update(endpoint_environment(os.environ))
+    os.environ["SANIC_WORKERS"] = sanic_workers(os.environ)  # Rasa reads it; > 1 only with a lock store
     command = rasa_command(os.environ, sys.argv[1:])
     os.chdir(BOT_DIR)
     if patches_wanted(os.environ):

@@ -24,6 +24,12 @@ def register(_app: typer.Typer, bench_app: typer.Typer) -> None:
         patches: Annotated[
             bool, typer.Option(help="Clearline's patches to Rasa in the main measurement")
         ] = True,
+        rasa_workers: Annotated[
+            int, typer.Option(min=1, help="Rasa processes behind its one port (> 1 needs --lock-store-url)")
+        ] = 1,
+        lock_store_url: Annotated[
+            str | None, typer.Option(help="Rasa's Redis lock store, redis://host:port/db")
+        ] = None,
         rasa_url: Annotated[
             str | None, typer.Option(help="drive a running stack's Rasa instead of starting one")
         ] = None,
@@ -46,6 +52,8 @@ def register(_app: typer.Typer, bench_app: typer.Typer) -> None:
             baseline=baseline,
             stock=stock,
             patches=patches,
+            rasa_workers=rasa_workers,
+            lock_store_url=lock_store_url,
             rasa_url=rasa_url,
             database_url=database_url,
         )

@@ -55,6 +55,8 @@ class ChatBenchConfig:
     baseline: bool = True  # also measure Rasa and the action server alone
     stock: bool = False  # also measure them without Clearline's patches to Rasa
     patches: bool = True  # Clearline's patches to Rasa in the main measurement (off: a before/after)
+    rasa_workers: int = 1  # Rasa processes behind the one port (> 1 needs lock_store_url)
+    lock_store_url: str | None = None  # redis://host:port/db for Rasa's lock store
     rasa_url: str | None = None  # drive a running stack instead of starting one
     database_url: str | None = None  # that stack's Clearline database (for the escalation figure)
 
@@ -193,7 +195,7 @@ def run_chat_bench(config: ChatBenchConfig, log: Callable[[str], None] = print) 
     if config.rasa_url:
         return {**header, **_attached(config)}
     log("bench chat: Clearline (rasa, actions, api, worker)")
-    figures = {**header, "rasa_patches": config.patches}
+    figures = {**header, "rasa_patches": config.patches, "rasa_workers": config.rasa_workers}
     figures.update(_started(config, ALL_PROCESSES, patches=config.patches))
     if config.baseline:
         log("bench chat: baseline, Rasa and the action server alone")
@@ -253,6 +255,8 @@ def _started(config: ChatBenchConfig, names: list[str], patches: bool) -> dict[s
             "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{runtime / 'rasa_tracker.db'}",
             "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{runtime / 'provider.db'}",
             "CLEARLINE_RASA_PATCHES": "on" if patches else "off",
+            "CLEARLINE_RASA_WORKERS": str(config.rasa_workers),
+            **({"CLEARLINE_RASA_LOCK_STORE_URL": config.lock_store_url} if config.lock_store_url else {}),
         }
         settings = CoreSettings(
             database_url=database_url, events_url=f"sqlite:///{runtime / 'rasa_events.db'}", demo=True

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +13,23 @@ import rasa
 import rasa_patches
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.brokers.sql import SQLEventBroker
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.utils.common import all_subclasses
 from serve import patches_wanted
+from sqlalchemy import event as sa_event
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 VALID = [
     {},
@@ -29,11 +48,25 @@ MALFORMED = [
 ]
 
 
+ALL_PATCHES = ["action_response_validation", "sql_tracker_store_save", "event_type_lookup", "sqlite_wal"]
+
+
 @pytest.fixture
-def stock_and_patched(monkeypatch: pytest.MonkeyPatch) -> tuple[Callable[..., Any], Callable[..., Any]]:
+def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Whatever a test patches is stock Rasa again afterwards."""
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(SQLTrackerStore, "save", SQLTrackerStore.save)
+    monkeypatch.setattr(TrackerStore, "_stream_new_events", TrackerStore._stream_new_events)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    yield
+    if sa_event.contains(Engine, "connect", rasa_patches.use_write_ahead_log):
+        sa_event.remove(Engine, "connect", rasa_patches.use_write_ahead_log)
+
+
+@pytest.fixture
+def stock_and_patched(restore_stock: None) -> tuple[Callable[..., Any], Callable[..., Any]]:
     stock = RemoteAction._validate_action_result
-    monkeypatch.setattr(RemoteAction, "_validate_action_result", stock)  # restored after the test
-    assert rasa_patches.apply() == ["action_response_validation"]
+    assert rasa_patches.apply() == ALL_PATCHES
     patched = RemoteAction._validate_action_result
     assert patched is not stock
     return stock, patched
@@ -80,9 +113,8 @@ def test_the_patched_validator_is_reused_not_rebuilt(
     assert patched(ACTION, VALID[2]) is True
 
 
-def test_another_rasa_version_runs_stock(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_another_rasa_version_runs_stock(restore_stock: None, monkeypatch: pytest.MonkeyPatch) -> None:
     stock = RemoteAction._validate_action_result
-    monkeypatch.setattr(RemoteAction, "_validate_action_result", stock)
     monkeypatch.setattr(rasa, "__version__", "3.6.22")
     assert rasa_patches.apply() == []
     assert RemoteAction._validate_action_result is stock
@@ -97,3 +129,101 @@ def test_patches_are_switched_by_the_environment(value: str, wanted: bool) -> No
 def test_a_wrong_switch_value_is_refused() -> None:
     with pytest.raises(SystemExit, match="CLEARLINE_RASA_PATCHES must be on or off"):
         patches_wanted({"CLEARLINE_RASA_PATCHES": "maybe"})
+
+
+DOMAIN = Domain.from_yaml(
+    """
+version: "3.1"
+intents: [greet, card_arrival]
+slots:
+  customer_email:
+    type: text
+    mappings: [{type: custom}]
+responses:
+  utter_greet: [{text: "Hello!"}]
+"""
+)
+
+
+def _turns(tracker: DialogueStateTracker) -> list[list[Event]]:
+    return [
+        [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")],
+        [UserUttered("hi", {"name": "greet", "confidence": 0.9}), ActionExecuted("utter_greet")],
+        [BotUttered("Hello!"), SlotSet("customer_email", "a@example.com"), ActionExecuted("action_listen")],
+        [],  # a save with nothing new
+        [UserUttered("where is my card", {"name": "card_arrival", "confidence": 0.8})],
+    ]
+
+
+def _saved_rows(folder: Path) -> tuple[list[tuple[str, str]], list[dict[str, Any]], int]:
+    """Save a conversation turn by turn; return (tracker store rows, broker rows, broker commits)."""
+    broker = SQLEventBroker(db=str(folder / "events.db"))
+    commits: list[int] = []
+    sa_event.listen(broker.engine, "commit", lambda connection: commits.append(1))
+    store = SQLTrackerStore(DOMAIN, db=str(folder / "tracker.db"), event_broker=broker)
+    tracker = DialogueStateTracker("anna", DOMAIN.slots)
+    for turn in _turns(tracker):
+        for new in turn:
+            tracker.update(new)
+        asyncio.run(store.save(tracker))
+    with store.engine.connect() as connection:
+        stored = [
+            tuple(row) for row in connection.execute(text("SELECT type_name, data FROM events ORDER BY id"))
+        ]
+    with broker.engine.connect() as connection:
+        published = [
+            json.loads(row[0]) for row in connection.execute(text("SELECT data FROM events ORDER BY id"))
+        ]
+    return stored, published, len(commits)
+
+
+def _no_time(event: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in event.items() if key != "timestamp"}
+
+
+def _untimed(rows: list[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
+    return [(type_name, _no_time(json.loads(data))) for type_name, data in rows]
+
+
+def test_saving_trackers_writes_the_same_rows_as_stock_with_one_broker_commit_per_turn(
+    tmp_path: Path, restore_stock: None
+) -> None:
+    (tmp_path / "stock").mkdir()
+    (tmp_path / "patched").mkdir()
+    stock_rows, stock_published, stock_commits = _saved_rows(tmp_path / "stock")
+    rasa_patches.apply()
+    rows, published, commits = _saved_rows(tmp_path / "patched")
+    assert _untimed(rows) == _untimed(stock_rows) and len(rows) == 10
+    assert [_no_time(event) for event in published] == [_no_time(event) for event in stock_published]
+    assert len(published) == 10
+    assert [event["event"] for event in published][:3] == ["action", "session_started", "action"]
+    assert all(event["sender_id"] == "anna" for event in published)
+    assert stock_commits == 10  # one transaction per event
+    assert commits == 4  # one per turn that had events
+
+
+def test_event_types_resolve_as_in_stock(restore_stock: None) -> None:
+    stock = Event.resolve_by_type
+    names = {subclass.type_name for subclass in all_subclasses(Event)}
+    expected = {name: stock(name) for name in names}
+    rasa_patches.apply()
+    assert {name: Event.resolve_by_type(name) for name in names} == expected
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+
+    class LaterEvent(SlotSet):  # defined after the map was built
+        type_name = "clearline_test_later_event"
+
+    assert Event.resolve_by_type("clearline_test_later_event") is LaterEvent
+
+
+def test_rasas_sqlite_files_use_write_ahead_logging(tmp_path: Path, restore_stock: None) -> None:
+    before = SQLTrackerStore(DOMAIN, db=str(tmp_path / "stock.db"))
+    with before.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "delete"
+    rasa_patches.apply()
+    store = SQLTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -212,7 +212,10 @@ def test_the_server_runs_with_clearlines_patches_and_action_responses_still_vali
     rasa_server: tuple[str, Path],
 ) -> None:
     url, _ = rasa_server
-    assert "Clearline's Rasa patches: action_response_validation" in LOGS["rasa"].read_text()
+    assert (
+        "Clearline's Rasa patches: action_response_validation, sql_tracker_store_save"
+        in LOGS["rasa"].read_text()
+    )
     # a custom action's response passes the (patched) schema check and reaches the customer
     replies = say(url, "demo-anna", "I'm still waiting on my card, has it been sent?")
     assert any("card" in (reply or "").lower() for reply in replies[1:]), replies

@@ -50,3 +50,37 @@ def test_demo_token_is_refused_outside_demo_mode() -> None:
     assert serve.api_token({}) == serve.DEMO_SECRET
     with pytest.raises(SystemExit, match="CLEARLINE_RASA_TOKEN"):
         serve.api_token({"CLEARLINE_DEMO": "false"})
+
+
+def test_a_redis_lock_store_is_added_to_the_endpoints_only_when_configured(tmp_path: Path) -> None:
+    plain = yaml.safe_load(serve.write_endpoints({}, tmp_path / "plain.yml").read_text())
+    assert "lock_store" not in plain
+    assert plain["tracker_store"]["url"] == "${CLEARLINE_RASA_TRACKER_URL}"  # left for Rasa to fill in
+    environ = {"CLEARLINE_RASA_LOCK_STORE_URL": "redis://:s3cret@cache.internal:6380/4"}
+    locked = yaml.safe_load(serve.write_endpoints(environ, tmp_path / "locked.yml").read_text())
+    assert locked["lock_store"] == {
+        "type": "redis",
+        "url": "cache.internal",
+        "port": 6380,
+        "db": 4,
+        "use_ssl": False,
+        "key_prefix": "clearline",
+        "password": "s3cret",
+    }
+
+
+@pytest.mark.parametrize("url", ["http://cache:6379/1", "redis://cache:6379/first"])
+def test_a_lock_store_url_that_is_not_redis_is_refused(url: str) -> None:
+    with pytest.raises(SystemExit, match="CLEARLINE_RASA_LOCK_STORE_URL"):
+        serve.lock_store_endpoint(url)
+
+
+def test_several_rasa_processes_need_a_lock_store() -> None:
+    assert serve.sanic_workers({}) == "1"
+    lock = {"CLEARLINE_RASA_LOCK_STORE_URL": "redis://127.0.0.1:6379/7"}
+    assert serve.sanic_workers({**lock, "CLEARLINE_RASA_WORKERS": "3"}) == "3"
+    with pytest.raises(SystemExit, match="needs CLEARLINE_RASA_LOCK_STORE_URL"):
+        serve.sanic_workers({"CLEARLINE_RASA_WORKERS": "2"})
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(SystemExit, match="whole number"):
+            serve.sanic_workers({**lock, "CLEARLINE_RASA_WORKERS": bad})
