@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import rasa
+import rasa.server
 import rasa_patches
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
@@ -48,13 +49,22 @@ MALFORMED = [
 ]
 
 
-ALL_PATCHES = ["action_response_validation", "sql_tracker_store_save", "event_type_lookup", "sqlite_wal"]
+ALL_PATCHES = [
+    "action_response_validation",
+    "http_api_events_validation",
+    "sql_tracker_store_save",
+    "event_type_lookup",
+    "sqlite_wal",
+]
 
 
 @pytest.fixture
 def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Whatever a test patches is stock Rasa again afterwards."""
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(
+        rasa.server, "validate_events_in_request_body", rasa.server.validate_events_in_request_body
+    )
     monkeypatch.setattr(SQLTrackerStore, "save", SQLTrackerStore.save)
     monkeypatch.setattr(TrackerStore, "_stream_new_events", TrackerStore._stream_new_events)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
@@ -227,3 +237,44 @@ def test_rasas_sqlite_files_use_write_ahead_logging(tmp_path: Path, restore_stoc
     store = SQLTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+class FakeRequest:
+    def __init__(self, body: Any) -> None:
+        self.json = body
+
+
+POSTED_EVENTS = [
+    {"event": "pause"},
+    [{"event": "resume"}, {"event": "active_loop", "name": None}],
+    {
+        "event": "bot",
+        "text": "An agent will be with you shortly.",
+        "metadata": {"clearline": {"handoff": True}},
+    },
+]
+BAD_POSTED_EVENTS = [
+    {"event": "no_such_event"},
+    [{"event": "slot", "name": 5}],
+    "pause",
+    [{"text": "no event"}],
+]
+
+
+def _rejection(validate: Callable[..., Any], body: Any) -> str:
+    with pytest.raises(rasa.server.ErrorResponse) as raised:
+        validate(FakeRequest(body))
+    assert raised.value.status == 400
+    return str(raised.value.error_info)
+
+
+def test_events_posted_to_the_http_api_are_checked_as_stock_rasa_does(restore_stock: None) -> None:
+    stock = rasa.server.validate_events_in_request_body
+    rasa_patches.apply()
+    patched = rasa.server.validate_events_in_request_body
+    assert patched is not stock
+    for body in POSTED_EVENTS:
+        assert stock(FakeRequest(body)) is None
+        assert patched(FakeRequest(body)) is None
+    for body in BAD_POSTED_EVENTS:
+        assert _rejection(patched, body) == _rejection(stock, body)
