@@ -60,16 +60,21 @@ def apply() -> list[str]:
     ]
 
 
-def patch_action_response_validation() -> None:
+def validator_once(schema: dict[str, Any]) -> Any:
+    """What jsonschema.validate builds per call: the schema checked and a validator made, here once."""
     from jsonschema import validators
+
+    validator_class = validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def patch_action_response_validation() -> None:
     from jsonschema.exceptions import best_match
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
-    schema = RemoteAction.action_response_format_spec()
-    validator_class = validators.validator_for(schema)
-    validator_class.check_schema(schema)  # once, instead of per response
-    validator = validator_class(schema)
+    validator = validator_once(RemoteAction.action_response_format_spec())
 
     def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         # what jsonschema.validate does after checking the schema, with the message stock Rasa adds
@@ -89,14 +94,11 @@ def patch_action_response_validation() -> None:
 
 def patch_http_api_events_validation() -> None:
     import rasa.server
-    from jsonschema import validators
     from jsonschema.exceptions import best_match
     from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
     stock = rasa.server.validate_events_in_request_body
-    validator_class = validators.validator_for(EVENTS_SCHEMA)
-    validator_class.check_schema(EVENTS_SCHEMA)
-    validator = validator_class(EVENTS_SCHEMA)
+    validator = validator_once(EVENTS_SCHEMA)
 
     def validate_events_in_request_body(request: Any) -> None:
         events = request.json if isinstance(request.json, list) else [request.json]

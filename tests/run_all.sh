@@ -16,8 +16,7 @@ step "lint: ruff (rules and formatting) and mypy"
 make --no-print-directory lint
 
 step "bot: NLU data from BANKING77, Rasa model (by content hash: existing, committed, or trained)"
-.venv/bin/python -m nlu.build_data
-.venv/bin/python -m nlu.train
+.venv/bin/python -m nlu.train  # builds the NLU data first
 
 step "bot: data validation, conversation tests, action server tests (Python 3.10)"
 bash bot/check.sh

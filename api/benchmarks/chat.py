@@ -192,8 +192,8 @@ def run_chat_bench(config: ChatBenchConfig, log: Callable[[str], None] = print) 
         "warmup_s": config.warmup,
         "cores": os.cpu_count(),
     }
-    if config.rasa_url:
-        return {**header, **_attached(config)}
+    if config.rasa_url:  # a running stack: no processes of ours to time
+        return {**header, **_measure(config, config.rasa_url, [], config.database_url)}
     log("bench chat: Clearline (rasa, actions, api, worker)")
     figures = {**header, "rasa_patches": config.patches, "rasa_workers": config.rasa_workers}
     figures.update(_started(config, ALL_PROCESSES, patches=config.patches))
@@ -204,27 +204,6 @@ def run_chat_bench(config: ChatBenchConfig, log: Callable[[str], None] = print) 
         log("bench chat: baseline, stock Rasa (without Clearline's patches) and the action server")
         figures["baseline_stock_rasa"] = _started(config, RASA_ALONE, patches=False)
     return figures
-
-
-def _attached(config: ChatBenchConfig) -> dict[str, Any]:
-    assert config.rasa_url is not None
-    result = LoadResult()
-    watch = EscalationWatch(config.database_url, result.last_sent) if config.database_url else None
-    if watch:
-        watch.start()
-
-    def measuring() -> None:
-        if watch:
-            watch.measure_from = time.time()
-
-    try:
-        measured = asyncio.run(drive(config.rasa_url, config, result, measuring))
-    finally:
-        if watch:
-            time.sleep(1.5)  # let the worker catch up with the last messages
-            watch.halt.set()
-            watch.join()
-    return figures_of(result, measured, watch.after_message_ms if watch else None, {})
 
 
 @contextmanager
@@ -271,14 +250,16 @@ def _started(config: ChatBenchConfig, names: list[str], patches: bool) -> dict[s
                 problem = wait_until_answers(started.process, health[started.name], 300, started.name)
                 if problem:
                     raise RuntimeError(f"{problem}\n{started.log_tail()}")
-            return _measure(config, env, processes, database_url if "worker" in names else None)
+            rasa_url = f"http://127.0.0.1:{env['CLEARLINE_RASA_PORT']}"
+            return _measure(config, rasa_url, processes, database_url if "worker" in names else None)
         finally:
             stop(processes)
 
 
 def _measure(
-    config: ChatBenchConfig, env: dict[str, str], processes: list[StartedProcess], database_url: str | None
+    config: ChatBenchConfig, rasa_url: str, processes: list[StartedProcess], database_url: str | None
 ) -> dict[str, Any]:
+    """Drive Rasa; time escalations when Clearline's database is given, CPU of the processes given."""
     result = LoadResult()
     watch = EscalationWatch(database_url, result.last_sent) if database_url else None
     before: dict[str, float] = {}
@@ -290,7 +271,6 @@ def _measure(
 
     if watch:
         watch.start()
-    rasa_url = f"http://127.0.0.1:{env['CLEARLINE_RASA_PORT']}"
     try:
         measured = asyncio.run(drive(rasa_url, config, result, measuring))
         cpu = {s.name: group_cpu_seconds(s.process.pid) - before.get(s.name, 0.0) for s in processes}
