@@ -58,6 +58,26 @@ class PiiSpan:
     score: float
 
 
+@dataclass(frozen=True)
+class RedactedSpan:
+    """A placeholder in a redacted text: what it replaced and where it is (offsets into the redacted text).
+
+    Stored beside the text, so that a reader tells a placeholder from a customer who typed ``<EMAIL>``."""
+
+    entity: str
+    start: int
+    end: int
+
+    def as_dict(self) -> dict[str, str | int]:
+        return {"entity": self.entity, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
+class Redaction:
+    text: str
+    spans: tuple[RedactedSpan, ...]
+
+
 class Redactor:
     """Finds PII spans and replaces them with placeholders such as ``<CARD_NUMBER>``."""
 
@@ -89,14 +109,24 @@ class Redactor:
         return sorted(kept, key=lambda s: s.start)
 
     def redact(self, text: str) -> str:
+        return self.redact_with_spans(text).text
+
+    def redact_with_spans(self, text: str) -> Redaction:
+        """The redacted text and where each placeholder sits in it (offsets into the redacted text)."""
         pieces: list[str] = []
+        spans: list[RedactedSpan] = []
         cursor = 0
+        length = 0
         for span in self.find(text):
-            pieces.append(text[cursor : span.start])
-            pieces.append(PLACEHOLDERS[span.entity])
+            before = text[cursor : span.start]
+            placeholder = PLACEHOLDERS[span.entity]
+            pieces += [before, placeholder]
+            length += len(before)
+            spans.append(RedactedSpan(span.entity, length, length + len(placeholder)))
+            length += len(placeholder)
             cursor = span.end
         pieces.append(text[cursor:])
-        return "".join(pieces)
+        return Redaction("".join(pieces), tuple(spans))
 
 
 @lru_cache(maxsize=1)
@@ -107,3 +137,8 @@ def default_redactor() -> Redactor:
 def redact(text: str) -> str:
     """Replace card numbers, IBANs, e-mail addresses, phone numbers and UK postcodes by placeholders."""
     return default_redactor().redact(text)
+
+
+def redact_with_spans(text: str) -> Redaction:
+    """``redact`` plus the placeholders' positions in the redacted text."""
+    return default_redactor().redact_with_spans(text)

@@ -53,3 +53,12 @@ def test_redaction_never_touches_the_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     assert Redactor().redact("mail x@newdomain-example.org") == "mail <EMAIL>"
+
+
+def test_spans_point_at_the_placeholders_in_the_redacted_text():
+    result = Redactor().redact_with_spans("mail a.b@example.com, card 4111 1111 1111 1111, <EMAIL> typed")
+    assert result.text == "mail <EMAIL>, card <CARD_NUMBER>, <EMAIL> typed"
+    assert [(s.entity, result.text[s.start : s.end]) for s in result.spans] == [
+        ("EMAIL_ADDRESS", "<EMAIL>"),
+        ("CREDIT_CARD", "<CARD_NUMBER>"),
+    ]  # the customer's own "<EMAIL>" is text, not a span
