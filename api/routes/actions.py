@@ -24,6 +24,7 @@ from api.schemas import (
 from triage import services
 from triage.audit import Actor
 from triage.errors import StaleUpdate
+from triage.storage.conversations import require_owner_or_supervisor
 from triage.storage.db import Conversation, User
 
 router = APIRouter(prefix="/conversations", tags=["actions"])
@@ -34,12 +35,24 @@ def actor_of(user: User) -> Actor:
 
 
 def load_for_action(
-    session: Session, user: User, conversation_id: str, expected_version: int | None
+    session: Session,
+    user: User,
+    conversation_id: str,
+    expected_version: int | None,
+    *,
+    claimable: bool = False,
 ) -> Conversation:
-    """The conversation if this user may see it, checked against the version the client last saw."""
+    """The conversation if this user may see it and act on it, then checked against the version the
+    client last saw. In that order: a 409 names the version, so only someone who may act gets one.
+
+    ``claimable``: an agent may act on a conversation nobody holds (accept, or reply, which the state
+    machine refuses with its own 409 until it is accepted); otherwise only its agent or a supervisor.
+    """
     conv = find_visible(session, user, conversation_id)
     if conv is None:
         raise not_found(conversation_id)
+    if not (claimable and conv.assigned_agent_id is None):
+        require_owner_or_supervisor(session, conv, actor_of(user))
     if expected_version is not None and conv.version != expected_version:
         raise StaleUpdate(
             f"conversation {conversation_id!r} changed (version {conv.version}, you saw {expected_version}); "
@@ -71,7 +84,8 @@ def accept(
     body: OptionalVersion = None,
 ) -> ConversationSummary:
     """Take a waiting conversation from one of your queues (or confirm one routed to you)."""
-    load_for_action(session, agent, conversation_id, body.expected_version if body else None)
+    expected = body.expected_version if body else None
+    load_for_action(session, agent, conversation_id, expected, claimable=True)
     conv = services.accept(session, conversation_id, agent)
     commit_and_relay(session, request, background)
     return _summary(session, conv)
@@ -87,7 +101,7 @@ def reply(
     background: BackgroundTasks,
 ) -> MessageOut:
     """Send a message to the customer (stored redacted; delivered through Rasa to their channel)."""
-    load_for_action(session, user, conversation_id, body.expected_version)
+    load_for_action(session, user, conversation_id, body.expected_version, claimable=True)
     message = services.agent_reply(session, conversation_id, user, body.text)
     commit_and_relay(session, request, background)
     return MessageOut.model_validate(message)

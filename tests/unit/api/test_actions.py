@@ -90,17 +90,48 @@ def test_reply_before_accept_is_a_conflict(client: TestClient, c1: str) -> None:
     assert "not assigned" in response.json()["detail"]
 
 
-def test_another_agent_cannot_act_on_my_conversation(
-    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
-) -> None:
+@pytest.fixture
+def alices_c1(factory: sessionmaker[Session], team: dict[str, int]) -> str:
+    """c1 assigned to alice; dave, an agent of the same queue, sees it but does not hold it."""
     with session_scope(factory) as session:
         factories.user(session, "dave", factories.Role.AGENT, ("cards",))
         conv = factories.escalated(session, "c1")
         factories.assign(session, conv, session.get_one(factories.User, team["alice"]))
+    return "c1"
+
+
+def test_another_agent_cannot_act_on_my_conversation(client: TestClient, alices_c1: str) -> None:
     dave = bearer(client, "dave")  # same queue, so he sees it, but it is alice's
     assert client.post("/api/v1/conversations/c1/reply", json={"text": "hi"}, headers=dave).status_code == 403
     assert client.post("/api/v1/conversations/c1/accept", headers=dave).status_code == 403
     assert client.post("/api/v1/conversations/c1/resolve", headers=dave).status_code == 403
+
+
+def test_a_non_owner_gets_403_before_the_version_check(
+    client: TestClient, factory: sessionmaker[Session], alices_c1: str
+) -> None:
+    """A 409 names the conversation's version: only someone who may act on it gets one."""
+    with session_scope(factory) as session:
+        factories.escalated(session, "c2")  # queued, nobody's yet
+    dave = bearer(client, "dave")  # same queue: he sees both conversations
+    stale = {"expected_version": 999}
+    for cid, action, body in (
+        ("c1", "accept", stale),
+        ("c1", "reply", {"text": "hi", **stale}),
+        ("c1", "resolve", stale),
+        ("c1", "transfer", {"to_queue": "transfers", "reason": REASON, **stale}),
+        ("c2", "resolve", stale),  # only its agent or a supervisor may resolve it
+        ("c2", "transfer", {"to_queue": "transfers", "reason": REASON, **stale}),
+    ):
+        response = client.post(f"/api/v1/conversations/{cid}/{action}", json=body, headers=dave)
+        assert response.status_code == 403, (cid, action, response.text)
+        assert "version" not in response.text, (cid, action)
+    # whoever may act still learns that their copy is stale
+    alice = bearer(client, "alice")
+    mine = client.post("/api/v1/conversations/c1/reply", json={"text": "hi", **stale}, headers=alice)
+    assert mine.status_code == 409 and "reload" in mine.json()["detail"]
+    claimable = client.post("/api/v1/conversations/c2/accept", json=stale, headers=dave)
+    assert claimable.status_code == 409
 
 
 def test_bad_reply_input_is_refused_and_nothing_is_stored(
