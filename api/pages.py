@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -45,9 +45,40 @@ def home(request: Request, session: SessionDep) -> Response:
     return RedirectResponse("/supervisor" if found[0].role != "agent" else "/console", status_code=303)
 
 
+MAX_NEXT_CHARS = 2000
+MAX_DECODINGS = 4
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None: where the login page may send the browser.
+
+    Judged after percent-decoding until nothing changes (a browser or a proxy may decode once more):
+    one leading "/" and no "//" (a host), no backslash (browsers read it as "/"), printable ASCII only
+    (browsers drop tabs and newlines from a URL, so "/%09/evil.com" is "//evil.com"), no scheme.
+    """
+    if not target or len(target) > MAX_NEXT_CHARS:
+        return None
+    decoded = target
+    for _ in range(MAX_DECODINGS):
+        once = unquote(decoded)
+        if once == decoded:
+            break
+        decoded = once
+    else:
+        return None  # still encoded after that many rounds: nobody's real page
+    if not decoded.startswith("/") or "//" in decoded or "\\" in decoded:
+        return None
+    if not all("!" <= char <= "~" for char in decoded):
+        return None
+    parts = urlsplit(decoded)
+    return target if not parts.scheme and not parts.netloc else None
+
+
 @router.get("/login")
 def login_page(request: Request) -> HTMLResponse:
-    return _page(request, "login.html", title="Sign in")
+    # login.js goes where data-next says after signing in: only a path on this site ever gets there
+    next_path = local_path(request.query_params.get("next"))
+    return _page(request, "login.html", title="Sign in", next_path=next_path)
 
 
 @router.get("/console")

@@ -1,6 +1,7 @@
 "use strict";
 
-document.getElementById("login-form").addEventListener("submit", async (event) => {
+const form = document.getElementById("login-form");
+form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const error = document.getElementById("login-error");
   error.hidden = true;
@@ -20,7 +21,6 @@ document.getElementById("login-form").addEventListener("submit", async (event) =
     return;
   }
   const data = await response.json();
-  const next = new URLSearchParams(window.location.search).get("next");
-  const safeNext = next && next.startsWith("/") && !next.startsWith("//") ? next : null;
-  window.location.href = safeNext || (data.user.role === "agent" ? "/console" : "/supervisor");
+  // the server puts ?next= here only when it is a path on this site (api/pages.py, local_path)
+  window.location.href = form.dataset.next || (data.user.role === "agent" ? "/console" : "/supervisor");
 });
