@@ -11,6 +11,8 @@ Rasa refuses a `${VAR}` in endpoints.yml or credentials.yml that is not set, so 
 - with CLEARLINE_RASA_LOCK_STORE_URL (redis://host:port/db) adds Rasa's Redis lock store, which lets
   CLEARLINE_RASA_WORKERS > 1 run several Rasa processes behind the one port (Sanic workers; a
   conversation's messages are still handled one at a time, across processes);
+- stores through privacy_store.RedactingSQLTrackerStore (nothing personal in Rasa's tracker store or event
+  broker), refusing to start when it does not import or CLEARLINE_PII_KEY is missing outside demo mode;
 - applies Clearline's patches to Rasa's hot path (rasa_patches.py; CLEARLINE_RASA_PATCHES=off for stock
   Rasa) and runs Rasa in this process.
 """
@@ -150,6 +152,15 @@ def main() -> None:
     os.environ["SANIC_WORKERS"] = sanic_workers(os.environ)  # Rasa reads it; > 1 only with a lock store
     command = rasa_command(os.environ, sys.argv[1:])
     os.chdir(BOT_DIR)
+    # Rasa falls back to an in-memory tracker store, with a warning only, when the configured class does
+    # not import: import it here so that a missing dependency stops the server instead of losing data.
+    import privacy_store  # noqa: F401
+    from actions.sealing import SealingKeyMissing, pii_secret
+
+    try:
+        pii_secret(os.environ)  # outside demo mode CLEARLINE_PII_KEY must be set before anything is sealed
+    except SealingKeyMissing as exc:
+        raise SystemExit(f"error: {exc}") from None
     if patches_wanted(os.environ):
         import rasa_patches
 

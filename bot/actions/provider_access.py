@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.provider_db import Customer, ProviderRepository, session_scope
+from actions.sealing import slot
 from actions.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def verified_customer(
 ) -> Customer | None:
     """The customer the form's identity slots point to; tells the customer when they no longer match."""
     customer = repo.verify_customer(
-        tracker.get_slot("customer_email") or "", tracker.get_slot("card_last_four") or ""
+        slot(tracker, "customer_email") or "", tracker.get_slot("card_last_four") or ""
     )
     if customer is None:
         dispatcher.utter_message(text=IDENTITY_LOST)

@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.parsing import extract_email, extract_last_four, extract_reference, looks_like_full_card_number
 from actions.provider_access import ProviderUnavailable, provider
+from actions.sealing import slot, unseal
 
 ASK_EMAIL_AGAIN = (
     "That doesn't look like an email address. Please type the full address, like name@example.com."
@@ -44,7 +45,9 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
     def validate_customer_email(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        email = extract_email(str(slot_value))
+        # a value read back from Rasa's store is sealed (bot/actions/sealing.py): it was checked then
+        plain = unseal(slot_value)
+        email = extract_email(str(plain)) if plain is not None else None
         if email is None:
             dispatcher.utter_message(text=ASK_EMAIL_AGAIN)
         return {"customer_email": email}
@@ -64,7 +67,7 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         if mismatches >= MAX_IDENTITY_MISMATCHES:
             dispatcher.utter_message(text=IDENTITY_LOCKED)
             return {"customer_email": None, "card_last_four": None}
-        email = tracker.get_slot("customer_email") or ""
+        email = slot(tracker, "customer_email") or ""  # sealed in Rasa's stores
         try:
             with provider(dispatcher) as repo:
                 customer = repo.verify_customer(email, last_four)

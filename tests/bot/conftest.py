@@ -3,6 +3,7 @@
 import asyncio
 import datetime as dt
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,26 @@ def run_action(action: Action, tracker: Tracker, domain: dict | None = None) -> 
 
 def slots_set(events: list[dict]) -> dict[str, Any]:
     return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
+
+
+@pytest.fixture
+def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Whatever a test patches (bot/rasa_patches.py) is stock Rasa again afterwards."""
+    import rasa.server
+    import rasa_patches
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+    from rasa.shared.core.events import Event
+    from sqlalchemy import event as sa_event
+    from sqlalchemy.engine import Engine
+
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(
+        rasa.server, "validate_events_in_request_body", rasa.server.validate_events_in_request_body
+    )
+    monkeypatch.setattr(SQLTrackerStore, "save", SQLTrackerStore.save)
+    monkeypatch.setattr(TrackerStore, "_stream_new_events", TrackerStore._stream_new_events)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    yield
+    if sa_event.contains(Engine, "connect", rasa_patches.use_write_ahead_log):
+        sa_event.remove(Engine, "connect", rasa_patches.use_write_ahead_log)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import rasa_patches
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.brokers.sql import SQLEventBroker
-from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -30,7 +30,6 @@ from rasa.shared.utils.common import all_subclasses
 from serve import patches_wanted
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
 
 VALID = [
     {},
@@ -56,21 +55,6 @@ ALL_PATCHES = [
     "event_type_lookup",
     "sqlite_wal",
 ]
-
-
-@pytest.fixture
-def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Whatever a test patches is stock Rasa again afterwards."""
-    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
-    monkeypatch.setattr(
-        rasa.server, "validate_events_in_request_body", rasa.server.validate_events_in_request_body
-    )
-    monkeypatch.setattr(SQLTrackerStore, "save", SQLTrackerStore.save)
-    monkeypatch.setattr(TrackerStore, "_stream_new_events", TrackerStore._stream_new_events)
-    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
-    yield
-    if sa_event.contains(Engine, "connect", rasa_patches.use_write_ahead_log):
-        sa_event.remove(Engine, "connect", rasa_patches.use_write_ahead_log)
 
 
 @pytest.fixture

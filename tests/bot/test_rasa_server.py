@@ -20,6 +20,7 @@ import pytest
 import requests
 from actions.provider_db import create_schema, session_scope
 from actions.provider_seed import seed_demo_data
+from actions.sealing import unseal
 
 from tests.bot.conftest import BOT_DIR
 
@@ -235,6 +236,10 @@ def test_a_known_customers_tier_reaches_the_broker_before_their_first_message(
     events = broker_events(events_db, sender)
     first_user = next(i for i, event in enumerate(events) if event["event"] == "user")
     session_start = [(event["event"], event.get("name"), event.get("value")) for event in events[:first_user]]
+    # the e-mail is sealed in Rasa's stores (bot/privacy_store.py): only the bot's key opens it
+    assert unseal(session_start[2][2]) == "anna.smith@example.com"
+    assert "anna.smith@example.com" not in json.dumps(events)
+    session_start[2] = ("slot", "customer_email", "anna.smith@example.com")
     assert session_start == [
         ("action", "action_session_start", None),
         ("session_started", None, None),

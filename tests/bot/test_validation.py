@@ -2,6 +2,7 @@ from pathlib import Path
 
 import yaml
 from actions.provider_access import RECORDS_UNAVAILABLE
+from actions.sealing import seal
 from actions.validation import (
     ASK_EMAIL_AGAIN,
     ASK_LAST_FOUR_AGAIN,
@@ -109,6 +110,18 @@ def test_a_customer_identified_by_email_and_card_gets_their_tier(provider_url: s
     assert validate(form.validate_card_last_four, "7310", ben)[0]["customer_tier"] == "vip"
 
 
+def test_the_email_is_read_back_sealed_from_rasas_store_and_still_matches(provider_url: str) -> None:
+    form = ValidateFreezeCardForm()
+    sealed = make_tracker(slots={"customer_email": seal("carla@example.net")})
+    assert validate(form.validate_card_last_four, "0005", sealed) == (
+        {"card_last_four": "0005", "customer_tier": "standard"},
+        [],
+    )
+    unreadable = make_tracker(slots={"customer_email": seal("carla@example.net")[:-6] + "AAAAAA"})
+    result, _ = validate(form.validate_card_last_four, "0005", unreadable)
+    assert result == {"customer_email": None, "card_last_four": None}  # asked again, never matched
+
+
 def test_card_check_on_a_database_from_before_tiers_sets_no_tier(legacy_provider: str) -> None:
     tracker = make_tracker(slots={"customer_email": "anna.smith@example.com"})
     result = validate(ValidateFreezeCardForm().validate_card_last_four, "4242", tracker)
@@ -183,3 +196,16 @@ def test_the_tier_reaches_the_tracker_through_the_sdk(provider_url: str) -> None
     )
     assert slots == {"card_last_four": "5521", "customer_tier": "vip"}
     assert messages == []
+
+
+def test_a_sealed_email_from_an_earlier_turn_passes_its_check_again() -> None:
+    """A form re-validates slots that are already set when it starts: the e-mail then arrives sealed."""
+    form = ValidateCardStatusForm()
+    assert validate(form.validate_customer_email, seal("anna.smith@example.com")) == (
+        {"customer_email": "anna.smith@example.com"},
+        [],
+    )
+    assert validate(form.validate_customer_email, seal("x@example.com")[:-6] + "AAAAAA") == (
+        {"customer_email": None},
+        [ASK_EMAIL_AGAIN],
+    )

@@ -16,6 +16,7 @@ SECRETS = {
     "CLEARLINE_RASA_TOKEN": "rasa-token",
     "CLEARLINE_TRIAGE_TOKEN": "triage-token",
     "CLEARLINE_SECRET_KEY": "secret",
+    "CLEARLINE_PII_KEY": "pii-key",
 }
 
 

@@ -1,0 +1,146 @@
+"""Rasa's SQL tracker store, storing and publishing nothing personal: Clearline's redactor runs on every event
+on its way into the tracker store and into the event broker (which the worker reads).
+
+endpoints.yml names this class (`type: privacy_store.RedactingSQLTrackerStore`). Rasa silently falls back
+to an in-memory store when a custom class does not import, so bot/serve.py imports this module before Rasa
+starts: a missing dependency stops the server instead.
+
+What is stored (see docs/privacy.md):
+- customer and bot texts (also parse_data's text, entity values, metadata strings, bot message data):
+  redacted with triage/redaction.py, the very file the worker uses (loaded by path: Rasa's environment does
+  not install Clearline's packages);
+- slots in actions.sealing.SEALED_SLOTS (the e-mail the identity check needs again next turn): encrypted;
+- other slot values: redacted (a card number typed where the form asked for its last four digits).
+Rasa keeps the plain texts in memory for the turn it is handling, so the bot's flows and the channel's
+replies are unchanged; what it reads back from the store next turn is the redacted form.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rasa.core.tracker_store import SQLTrackerStore
+
+from actions.sealing import SEALED_SLOTS, seal
+
+REDACTION_FILE = Path(__file__).resolve().parent.parent / "triage" / "redaction.py"
+MODULE_NAME = "clearline_redaction"
+
+
+def _load_redaction() -> ModuleType:
+    loaded = sys.modules.get(MODULE_NAME)
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location(MODULE_NAME, REDACTION_FILE)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"Clearline's redactor is missing: {REDACTION_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[MODULE_NAME] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+redaction = _load_redaction()
+
+
+@lru_cache(maxsize=8192)
+def redact_text(text: str) -> str:
+    """Cached: bot responses repeat, and a text redacts the same way every time."""
+    return str(redaction.redact(text))
+
+
+def redact_strings(value: Any) -> Any:
+    """Every string inside a JSON-like value redacted; numbers, booleans and None as they are."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: redact_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_strings(item) for item in value]
+    return value
+
+
+def _redact_parse_data(parse_data: dict[str, Any]) -> dict[str, Any]:
+    redacted = dict(parse_data)
+    if isinstance(parse_data.get("text"), str):
+        redacted["text"] = redact_text(parse_data["text"])
+    if isinstance(parse_data.get("entities"), list):
+        redacted["entities"] = [_redact_entity(entity) for entity in parse_data["entities"]]
+    if "metadata" in parse_data:
+        redacted["metadata"] = redact_strings(parse_data["metadata"])
+    return redacted
+
+
+def _redact_entity(entity: Any) -> Any:
+    if not isinstance(entity, dict):
+        return redact_strings(entity)
+    redacted = dict(entity)
+    if "value" in entity:
+        redacted["value"] = redact_strings(entity["value"])
+    return redacted
+
+
+def _redact_slot(data: dict[str, Any], redacted: dict[str, Any]) -> None:
+    if data.get("name") in SEALED_SLOTS:
+        redacted["value"] = seal(data.get("value"))
+    else:
+        redacted["value"] = redact_strings(data.get("value"))
+
+
+def redact_event(data: dict[str, Any]) -> dict[str, Any]:
+    """An event's dict (``Event.as_dict()``) as Rasa may store and publish it. The input is not changed."""
+    kind = data.get("event")
+    redacted = dict(data)
+    if kind in ("user", "bot") and isinstance(data.get("text"), str):
+        redacted["text"] = redact_text(data["text"])
+    if kind == "user" and isinstance(data.get("parse_data"), dict):
+        redacted["parse_data"] = _redact_parse_data(data["parse_data"])
+    if kind == "bot" and "data" in data:
+        redacted["data"] = redact_strings(data["data"])
+    if kind == "slot":
+        _redact_slot(data, redacted)
+    if kind == "entities" and isinstance(data.get("entities"), list):
+        redacted["entities"] = [_redact_entity(entity) for entity in data["entities"]]
+    if "metadata" in data:
+        redacted["metadata"] = redact_strings(data["metadata"])
+    return redacted
+
+
+class RedactedEvent:
+    """An event whose ``as_dict`` is redacted; everything else is the event's own. Built for every event of
+    a tracker on each save, so the redaction itself runs only for the events that are written."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self, event: Any) -> None:
+        self._event = event
+
+    def as_dict(self) -> dict[str, Any]:
+        return redact_event(self._event.as_dict())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._event, name)
+
+
+class RedactedTracker:
+    """What a tracker store's ``save`` reads of a tracker (its sender id and events), redacted."""
+
+    def __init__(self, tracker: Any) -> None:
+        self._tracker = tracker
+        self.sender_id = tracker.sender_id
+        self.events = [RedactedEvent(event) for event in tracker.events]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tracker, name)
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore whose saved and published events pass through ``redact_event``."""
+
+    async def save(self, tracker: Any) -> None:
+        await super().save(RedactedTracker(tracker))
