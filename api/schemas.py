@@ -15,8 +15,25 @@ UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
 
 # Printable text: no NUL bytes (they break PostgreSQL text columns and mean binary junk).
 _NO_NUL = r"^[^\x00]*$"
+
+
+def _redacted(text: str) -> str:
+    """What people write about a conversation (reasons, comments) is stored like the customer's words:
+    redacted. An agent who pastes the customer's card number into a reason must not make it stored."""
+    from triage.redaction import redact  # presidio is imported once, at the api's start-up warm-up
+
+    return redact(text)
+
+
 Reason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=_NO_NUL)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=_NO_NUL),
+    AfterValidator(_redacted),
+]
+Comment = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=1000, pattern=_NO_NUL),
+    AfterValidator(_redacted),
 ]
 ReplyText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_NO_NUL)
@@ -211,9 +228,7 @@ class UnmarkedWord(StrictModel):
 class FeedbackIn(StrictModel):
     verdict: Literal["correct", "wrong"]
     unmarked_words: list[UnmarkedWord] = Field(default_factory=list, max_length=200)
-    comment: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=_NO_NUL)] | None
-    ) = None
+    comment: Comment | None = None
 
 
 class FeedbackOut(BaseModel):
@@ -229,7 +244,9 @@ class FeedbackOut(BaseModel):
 
 class HandoffIn(StrictModel):
     conversation_id: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=_NO_NUL)]
-    reason: Annotated[str, StringConstraints(max_length=500, pattern=_NO_NUL)] = "customer asked for a human"
+    reason: Annotated[str, StringConstraints(max_length=500, pattern=_NO_NUL), AfterValidator(_redacted)] = (
+        "customer asked for a human"
+    )
     intent: Annotated[str, StringConstraints(max_length=128, pattern=_NO_NUL)] | None = None
 
 
