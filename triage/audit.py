@@ -31,10 +31,12 @@ POLICY = Actor.system("policy")
 ROUTER = Actor.system("router")
 SLA_MONITOR = Actor.system("sla")
 BOT = Actor.system("bot")  # the bot's hand-off endpoint
+RETENTION = Actor.system("retention")  # the purge of conversations past CLEARLINE_RETENTION_DAYS
+OPERATOR = Actor.system("cli")  # someone with the database's credentials at a shell, no username given
 
 # Every system actor, declared here and nowhere else. The live feed shows an agent the records whose
 # actor is their username, so a user named like one of these would see the system's records as theirs.
-SYSTEM_ACTORS = (WORKER, POLICY, ROUTER, SLA_MONITOR, BOT)
+SYSTEM_ACTORS = (WORKER, POLICY, ROUTER, SLA_MONITOR, BOT, RETENTION, OPERATOR)
 _RESERVED = frozenset(actor.name.casefold() for actor in SYSTEM_ACTORS)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +22,15 @@ class CoreSettings(BaseSettings):
     database_url: str = f"sqlite:///{RUNTIME_DIR / 'clearline.db'}"
     # Rasa's SQL event broker database (table ``events``), read by the worker.
     events_url: str = f"sqlite:///{RUNTIME_DIR / 'rasa_events.db'}"
+    # Rasa's SQL tracker store (table ``events``), the same default as bot/serve.py; Clearline reads it only
+    # to export and erase a customer's data and to apply retention (triage/privacy)
+    rasa_tracker_url: str = f"sqlite:///{RUNTIME_DIR / 'rasa_tracker.db'}"
+    # conversations idle for longer are purged from every store (`clearline purge`, and the worker once
+    # an hour); unset keeps everything: deleting by default on an upgrade would lose data nobody chose to
+    retention_days: int | None = Field(default=None, ge=1)
+    # an erasure sweeps the stores again after this many seconds: a turn Rasa was in the middle of when
+    # the rows went saves its whole tracker again (see docs/privacy.md)
+    erase_settle_s: float = Field(default=2.0, ge=0, le=60)
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = DEMO_SECRET  # Rasa HTTP API token (rasa run --auth-token)
     triage_token: str = DEMO_SECRET  # bearer token the action server uses for the hand-off endpoint

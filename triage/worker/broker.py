@@ -4,6 +4,7 @@ embedded SQL broker can be swapped for a Kafka or RabbitMQ reader later."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -41,6 +42,10 @@ class EventSource(Protocol):
 
     def last_id(self) -> int:
         """The newest event id (0 when empty), for the lag metric."""
+        ...
+
+    def count_present(self, ids: Sequence[int]) -> int:
+        """How many of these events are still there (an erasure deletes a customer's events)."""
         ...
 
     def close(self) -> None: ...
@@ -88,6 +93,13 @@ class SqlEventSource:
             return 0
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.coalesce(func.max(events_table.c.id), 0))).scalar_one())
+
+    def count_present(self, ids: Sequence[int]) -> int:
+        if not ids or not self._table_exists():
+            return 0
+        query = select(func.count()).select_from(events_table).where(events_table.c.id.in_(ids))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def close(self) -> None:
         self.engine.dispose()

@@ -25,7 +25,7 @@ from triage.domain.policy import Policy
 from triage.errors import PolicyError
 from triage.storage.db import ConsumerOffset, Conversation, ConversationState, session_scope, utcnow
 from triage.storage.outbox import RasaCommands, deliver_outbox
-from triage.worker.broker import EventSource
+from triage.worker.broker import BrokerEvent, EventSource
 from triage.worker.explaining import Explainer, explain_pending
 from triage.worker.observability import WorkerMetrics
 from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult
@@ -35,6 +35,14 @@ log = structlog.get_logger("triage.worker.loop")
 
 CONSUMER = "triage-worker"
 SLOW_BATCH_SECONDS = 0.5
+
+
+class EventsErased(Exception):
+    """Events of the batch left the broker while it was processed (a customer's erasure)."""
+
+    def __init__(self, missing: int) -> None:
+        super().__init__(f"{missing} events of the batch were erased")
+        self.missing = missing
 
 
 class SentimentScorer:
@@ -72,6 +80,7 @@ class WorkerOptions:
     housekeeping_interval: float = 1.0  # SLA check, routing, queue gauges, lag
     relay_interval: float = 0.2  # outbox delivery
     explain_interval: float = 0.1  # pending explanations
+    retention_interval: float = 3600.0  # the purge of conversations past retention, when configured
     error_backoff: float = 1.0
     consumer: str = CONSUMER
     max_explained: int = MAX_EXPLAINED  # utterances explained per escalation (inside the transaction)
@@ -89,8 +98,12 @@ class Worker:
         metrics: WorkerMetrics | None = None,
         options: WorkerOptions | None = None,
         explainer: Explainer | None = None,
+        retention: Callable[[], object] | None = None,
     ) -> None:
+        """``retention``: the purge (``triage.privacy.RetentionJob``), run on a thread of its own every
+        ``options.retention_interval`` seconds; None when no retention is configured."""
         self.session_factory = session_factory
+        self.retention = retention
         self.explainer: Explainer = explainer or scorer
         self.source = source
         self.metrics = metrics or WorkerMetrics()
@@ -110,6 +123,13 @@ class Worker:
     # -- one step ------------------------------------------------------------------------------
     def process_next_batch(self) -> BatchResult | None:
         """Read, process and commit one batch; None when there was nothing new."""
+        try:
+            return self._process_next_batch()
+        except EventsErased as exc:  # rolled back: read again, without the erased events
+            log.info("batch_reread_after_erasure", missing=exc.missing)
+            return BatchResult(last_event_id=0)  # not None: look again at once
+
+    def _process_next_batch(self) -> BatchResult | None:
         started = time.perf_counter()
         with session_scope(self.session_factory) as session:
             self._take_policy_snapshot(session)
@@ -119,6 +139,7 @@ class Worker:
                 self.metrics.lag_seconds.set(0)  # caught up
                 return None
             result = self.processor.process(session, events)
+            self._check_not_erased(session, events)
             if offset is None:  # added only now: a pending row would take SQLite's write lock early
                 offset = ConsumerOffset(consumer=self.options.consumer)
                 session.add(offset)
@@ -133,6 +154,17 @@ class Worker:
         if result.newest_event_at is not None:
             self.metrics.lag_seconds.set(max(0.0, (utcnow() - result.newest_event_at).total_seconds()))
         return result
+
+    def _check_not_erased(self, session: Session, events: list[BrokerEvent]) -> None:
+        """An erasure deletes a customer's events from the broker and their rows from Clearline's tables
+        (``triage.privacy``); a batch that read the events before must not store them again. With the
+        batch's rows flushed this transaction holds SQLite's write lock (an erasure holds it until it
+        commits; on PostgreSQL the offset row's lock above does the same), so events still there now
+        were not erased before this commit."""
+        session.flush()
+        present = self.source.count_present([e.id for e in events])
+        if present != len(events):
+            raise EventsErased(len(events) - present)
 
     def _take_policy_snapshot(self, session: Session) -> None:
         """The policy for this batch; a new version is audited in the batch's own transaction."""
@@ -226,6 +258,8 @@ class Worker:
         self._start(self.explain_once, self.options.explain_interval, "explainer")
         if self.rasa is not None:
             self._start(self.relay_once, self.options.relay_interval, "outbox_relay")
+        if self.retention is not None:
+            self._start(self.retention, self.options.retention_interval, "retention")
         while not self.stop_event.is_set():
             self.heartbeat = time.monotonic()
             try:

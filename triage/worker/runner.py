@@ -43,8 +43,14 @@ def build_worker(
         raise SetupError(
             f"{settings.database_url}: Clearline's tables are missing; run `clearline db upgrade`"
         )
+    factory = make_session_factory(engine)
+    retention = None
+    if settings.retention_days is not None:
+        from triage.privacy import RetentionJob, Stores
+
+        retention = RetentionJob(Stores.from_settings(settings, factory), settings.retention_days)
     return Worker(
-        make_session_factory(engine),
+        factory,
         SqlEventSource(settings.events_url),
         scorer,
         # the file's current version at every batch, read by policy_at as the api's services read it
@@ -54,6 +60,7 @@ def build_worker(
         WorkerMetrics(),
         options,
         explainer,
+        retention,
     )
 
 

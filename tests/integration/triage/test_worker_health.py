@@ -59,6 +59,9 @@ def test_a_failing_batch_is_counted_retried_and_the_loop_goes_on(session_factory
         def last_id(self):
             return source.last_id()
 
+        def count_present(self, ids):
+            return source.count_present(ids)
+
         def close(self):
             source.close()
 
