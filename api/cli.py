@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "sentiment.cli",
     "nlu.cli",
     "triage.cli",
+    "triage.privacy_cli",
     "api.admin_cli",
     "api.stack_cli",
     "api.benchmarks",
