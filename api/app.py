@@ -22,11 +22,23 @@ from api.app_csp import CSP, DOCS_CSP
 from api.errors import install_error_handlers
 from api.ratelimit import limiter
 from api.relay import OutboxRelay
-from api.routes import actions, agents, audit, auth, conversations, dashboard, feedback, handoff, users
+from api.routes import (
+    actions,
+    agents,
+    audit,
+    auth,
+    conversations,
+    customers,
+    dashboard,
+    feedback,
+    handoff,
+    users,
+)
 from api.security import Signer
 from api.settings import ApiSettings, get_api_settings
 from api.users import seed_demo_users
 from triage.logs import configure_logging
+from triage.privacy import Stores
 from triage.settings import CoreSettings, get_settings
 from triage.storage.db import make_engine, make_session_factory, session_scope
 
@@ -36,7 +48,19 @@ log = structlog.get_logger("api")
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
-    for module in (auth, users, conversations, actions, feedback, agents, dashboard, audit, handoff, live):
+    for module in (
+        auth,
+        users,
+        conversations,
+        actions,
+        feedback,
+        agents,
+        dashboard,
+        audit,
+        handoff,
+        customers,
+        live,
+    ):
         router.include_router(module.router)
     return router
 
@@ -90,6 +114,7 @@ def create_app(
         threading.Thread(target=_warm_up_redaction, name="redaction-warm-up", daemon=True).start()
         yield
         app.state.relay.close()
+        app.state.privacy_stores.close()
 
     app = FastAPI(
         title="Clearline",
@@ -105,6 +130,8 @@ def create_app(
     app.state.signer = Signer(core.secret_key)
     app.state.metrics = observability.ApiMetrics()
     app.state.relay = relay if relay is not None else OutboxRelay.from_settings(factory, core)
+    # Rasa's stores too, for an admin's export and erasure of a customer (opened on first use)
+    app.state.privacy_stores = Stores.from_settings(core, factory)
     app.state.limiter = limiter
     app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # type: ignore[arg-type]
     install_error_handlers(app)

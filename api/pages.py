@@ -15,6 +15,7 @@ from api.app_csp import CSP_TEMPLATE
 from api.deps import SessionDep, authenticate
 from api.schemas import UserOut
 from triage.storage.conversations import is_supervisor
+from triage.storage.db import Role
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(
@@ -99,6 +100,18 @@ def supervisor(request: Request, session: SessionDep) -> Response:
         return RedirectResponse("/console", status_code=303)
     user = UserOut.model_validate(found[0])
     return _page(request, "supervisor.html", title="Supervisor", user=user, csrf=found[1].csrf)
+
+
+@router.get("/admin/privacy")
+def privacy(request: Request, session: SessionDep) -> Response:
+    """A customer's data for admins: export it, or erase it with a reason (the customers routes)."""
+    found = _signed_in(request, session)
+    if found is None:
+        return RedirectResponse("/login?next=/admin/privacy", status_code=303)
+    user, csrf = found
+    if user.role != Role.ADMIN:
+        return RedirectResponse("/", status_code=303)
+    return _page(request, "privacy.html", title="Customer data", user=user, csrf=csrf)
 
 
 @router.get("/chat")

@@ -10,7 +10,9 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from api.deps import CurrentUser, SessionDep
 from api.queries import ConversationFilter, audit_trail, can_see, find_visible, list_conversations, summarise
 from api.schemas import AuditOut, ConversationDetail, ConversationPage, EscalationOut, MessageOut
+from triage.audit import Actor
 from triage.domain.policy import current_policy
+from triage.privacy import record_transcript_view
 from triage.storage.conversations import as_utc
 from triage.storage.db import AuditRecord, ConversationState
 
@@ -61,13 +63,13 @@ def list_(
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def detail(conversation_id: ConversationId, user: CurrentUser, session: SessionDep) -> ConversationDetail:
-    """Transcript (PII redacted), stress trajectory, escalations with factors and explanations."""
+    """Transcript (PII redacted), stress trajectory, escalations with factors and explanations (audited)."""
     conv = find_visible(session, user, conversation_id)
     if conv is None:
         raise not_found(conversation_id)
     latest = conv.escalations[-1] if conv.escalations else None
     summary = summarise(conv, latest, None, conv.assigned_agent.username if conv.assigned_agent else None)
-    return ConversationDetail(
+    answer = ConversationDetail(
         **summary.model_dump(),
         customer_tier=conv.customer_tier,
         fallback_count=conv.fallback_count,
@@ -80,6 +82,10 @@ def detail(conversation_id: ConversationId, user: CurrentUser, session: SessionD
         messages=[MessageOut.model_validate(m) for m in conv.messages],
         escalations=[EscalationOut.model_validate(e) for e in conv.escalations],
     )
+    # who opened it, once per viewer in ten minutes; no record, no transcript (a failure is a 500)
+    record_transcript_view(session, conv.id, Actor("user", user.username, user.id))
+    session.commit()
+    return answer
 
 
 @router.get("/{conversation_id}/audit", response_model=list[AuditOut])
