@@ -15,14 +15,8 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
-from api.security import (
-    CSRF_HEADER,
-    SESSION_COOKIE,
-    SessionClaims,
-    Signer,
-    password_fingerprint,
-    tokens_match,
-)
+from api.security import CSRF_HEADER, SESSION_COOKIE, SessionClaims, Signer, tokens_match
+from api.sessions import Via, signed_in_user
 from api.settings import ApiSettings
 from triage.settings import CoreSettings
 from triage.storage.db import SUPERVISING_ROLES, Role, User
@@ -60,11 +54,12 @@ def _bearer(request: HTTPConnection) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def authenticate(request: HTTPConnection, session: Session) -> tuple[User, SessionClaims, str] | None:
+def authenticate(request: HTTPConnection, session: Session) -> tuple[User, SessionClaims, Via] | None:
     """Find the user behind a request's bearer token or session cookie (no CSRF check here)."""
     signer: Signer = request.app.state.signer
     settings: ApiSettings = request.app.state.api_settings
     token = _bearer(request)
+    via: Via
     if token is not None:
         claims, via = signer.read_token(token, settings.token_max_age_s), "bearer"
     else:
@@ -73,10 +68,8 @@ def authenticate(request: HTTPConnection, session: Session) -> tuple[User, Sessi
         via = "cookie"
     if claims is None:
         return None
-    user = session.get(User, claims.user_id)
-    if user is None or not user.is_active or claims.fingerprint != password_fingerprint(user.password_hash):
-        return None
-    return user, claims, via
+    user = signed_in_user(session, claims, via)
+    return None if user is None else (user, claims, via)
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:
@@ -90,6 +83,7 @@ def get_current_user(request: Request, session: SessionDep) -> User:
     if via == "cookie" and unsafe and not tokens_match(claims.csrf, request.headers.get(CSRF_HEADER)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
     request.state.csrf_token = claims.csrf
+    request.state.auth_session_id = claims.session_id  # what logout revokes
     return user
 
 

@@ -19,7 +19,8 @@ from api.deps import authenticate
 from api.queries import audit_after, last_audit_id
 from api.routes.audit import MAX_ID
 from api.schemas import AuditOut
-from triage.storage.db import User
+from api.security import SessionClaims
+from api.sessions import Via, signed_in_user
 
 router = APIRouter(tags=["live"])
 log = structlog.get_logger("api.live")
@@ -33,19 +34,23 @@ def same_origin(websocket: WebSocket) -> bool:
     return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
 
 
-def _authenticate(websocket: WebSocket) -> tuple[int, int] | None:
+def _authenticate(websocket: WebSocket) -> tuple[SessionClaims, Via, int] | None:
     factory: sessionmaker[Session] = websocket.app.state.session_factory
     with factory() as session:
         found = authenticate(websocket, session)
         if found is None:
             return None
-        return found[0].id, last_audit_id(session)
+        _user, claims, via = found
+        return claims, via, last_audit_id(session)
 
 
-def _poll(factory: sessionmaker[Session], user_id: int, after_id: int) -> list[dict[str, Any]] | None:
+def _poll(
+    factory: sessionmaker[Session], claims: SessionClaims, via: Via, after_id: int
+) -> list[dict[str, Any]] | None:
+    """Newer records, or None once the socket's session has ended (logout, deactivation, new password)."""
     with factory() as session:
-        user = session.get(User, user_id)
-        if user is None or not user.is_active:
+        user = signed_in_user(session, claims, via)
+        if user is None:
             return None
         records = audit_after(session, user, after_id)
         return [AuditOut.model_validate(r).model_dump(mode="json") for r in records]
@@ -61,7 +66,7 @@ async def live(websocket: WebSocket, after: Annotated[int | None, Query(ge=0, le
     if found is None:
         await websocket.close(code=POLICY_VIOLATION, reason="not authenticated")
         return
-    user_id, newest = found
+    claims, via, newest = found
     last_id = newest if after is None or after < 0 else after
     factory: sessionmaker[Session] = websocket.app.state.session_factory
     interval: float = websocket.app.state.api_settings.live_poll_interval_s
@@ -69,9 +74,9 @@ async def live(websocket: WebSocket, after: Annotated[int | None, Query(ge=0, le
     await websocket.send_json({"type": "hello", "last_id": last_id})
     try:
         while True:
-            records = await to_thread.run_sync(_poll, factory, user_id, last_id)
+            records = await to_thread.run_sync(_poll, factory, claims, via, last_id)
             if records is None:
-                await websocket.close(code=POLICY_VIOLATION, reason="user no longer active")
+                await websocket.close(code=POLICY_VIOLATION, reason="signed out")
                 return
             for record in records:
                 await websocket.send_json({"type": "audit", "record": record})

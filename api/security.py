@@ -1,7 +1,8 @@
 """Password hashing, signed session cookies and bearer tokens, CSRF tokens.
 
-Sessions and API tokens are stateless signed payloads (itsdangerous) carrying the user id and a
-fingerprint of the password hash, so changing a password or deactivating a user ends them at once.
+Session cookies and API tokens are signed payloads (itsdangerous) carrying the id of a server-side
+session (``api.sessions``), the user id and a fingerprint of the password hash: logging out revokes the
+session, and changing a password or deactivating a user ends all of theirs at once.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class SessionClaims:
     user_id: int
     fingerprint: str
     csrf: str = ""
+    session_id: str = ""  # the auth_sessions row; empty in payloads signed before there were any
 
 
 class Signer:
@@ -53,17 +55,19 @@ class Signer:
         self._session = URLSafeTimedSerializer(secret_key, salt="clearline-session")
         self._token = URLSafeTimedSerializer(secret_key, salt="clearline-api-token")
 
-    def session_cookie(self, user_id: int, password_hash: str) -> tuple[str, str]:
-        """Return (cookie value, CSRF token) for a new session."""
+    def session_cookie(self, session_id: str, user_id: int, password_hash: str) -> tuple[str, str]:
+        """Return (cookie value, CSRF token) for the new session ``session_id``."""
         csrf = secrets.token_urlsafe(32)
-        value = self._session.dumps({"uid": user_id, "fp": password_fingerprint(password_hash), "csrf": csrf})
+        fingerprint = password_fingerprint(password_hash)
+        value = self._session.dumps({"sid": session_id, "uid": user_id, "fp": fingerprint, "csrf": csrf})
         return value, csrf
 
     def read_session(self, value: str, max_age_s: int) -> SessionClaims | None:
         return _claims(self._session, value, max_age_s)
 
-    def api_token(self, user_id: int, password_hash: str) -> str:
-        return self._token.dumps({"uid": user_id, "fp": password_fingerprint(password_hash)})
+    def api_token(self, session_id: str, user_id: int, password_hash: str) -> str:
+        fingerprint = password_fingerprint(password_hash)
+        return self._token.dumps({"sid": session_id, "uid": user_id, "fp": fingerprint})
 
     def read_token(self, value: str, max_age_s: int) -> SessionClaims | None:
         return _claims(self._token, value, max_age_s)
@@ -77,7 +81,10 @@ def _claims(serializer: URLSafeTimedSerializer, value: str, max_age_s: int) -> S
     if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
         return None
     return SessionClaims(
-        user_id=data["uid"], fingerprint=str(data.get("fp", "")), csrf=str(data.get("csrf", ""))
+        user_id=data["uid"],
+        fingerprint=str(data.get("fp", "")),
+        csrf=str(data.get("csrf", "")),
+        session_id=str(data.get("sid", "")),
     )
 
 

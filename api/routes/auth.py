@@ -9,6 +9,7 @@ from api.deps import ApiSettingsDep, CoreSettingsDep, CurrentUser, SessionDep
 from api.ratelimit import limiter, login_limit
 from api.schemas import LoginIn, SessionOut, TokenOut, UserOut
 from api.security import SESSION_COOKIE, Signer, verify_password
+from api.sessions import open_session, revoke
 from triage.storage.db import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -35,7 +36,9 @@ def login(
     """Log in with username and password; sets the HttpOnly session cookie and returns the CSRF token."""
     user = _check_credentials(session, body)
     signer: Signer = request.app.state.signer
-    value, csrf = signer.session_cookie(user.id, user.password_hash)
+    signed_in = open_session(session, user, "cookie", settings.session_max_age_s)
+    value, csrf = signer.session_cookie(signed_in.id, user.id, user.password_hash)
+    session.commit()
     secure = settings.cookie_secure if settings.cookie_secure is not None else not core.demo
     response.set_cookie(
         SESSION_COOKIE,
@@ -55,14 +58,17 @@ def issue_token(request: Request, body: LoginIn, session: SessionDep, settings: 
     """Exchange username and password for a bearer token (for REST clients; no CSRF token needed)."""
     user = _check_credentials(session, body)
     signer: Signer = request.app.state.signer
-    return TokenOut(
-        access_token=signer.api_token(user.id, user.password_hash), expires_in=settings.token_max_age_s
-    )
+    signed_in = open_session(session, user, "bearer", settings.token_max_age_s)
+    token = signer.api_token(signed_in.id, user.id, user.password_hash)
+    session.commit()
+    return TokenOut(access_token=token, expires_in=settings.token_max_age_s)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(_user: CurrentUser, response: Response) -> None:
-    """End the browser session (clears the cookie)."""
+def logout(_user: CurrentUser, request: Request, response: Response, session: SessionDep) -> None:
+    """End this session on the server: the cookie, or the bearer token sent, no longer signs anyone in."""
+    revoke(session, request.state.auth_session_id)
+    session.commit()
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 

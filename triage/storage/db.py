@@ -88,6 +88,20 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AuthSession(Base):
+    """One sign-in: a browser session (cookie) or a bearer token. Its id travels inside the signed cookie
+    or token and is looked up on every request, so logging out ends it on the server, not only in the
+    browser that logged out."""
+
+    __tablename__ = "auth_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, secrets.token_urlsafe
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # cookie | bearer
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # rows past it are deleted at sign-in
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
 class Conversation(Base):
     """One customer conversation, keyed by Rasa's sender id."""
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.app import create_app
 from api.ratelimit import limiter
 from api.relay import OutboxRelay
+from api.sessions import open_session
 from api.settings import ApiSettings
 from tests.unit.api import factories
 from triage.settings import CoreSettings
@@ -101,11 +102,13 @@ def login(client: TestClient, username: str) -> str:
 
 
 def bearer(client: TestClient, username: str) -> dict[str, str]:
-    """A bearer token minted with the app's signer (login itself is tested in test_auth; argon2 is slow)."""
+    """A bearer token for a new session, minted with the app's signer (login itself is tested in
+    test_auth; argon2 is slow)."""
     factory: sessionmaker[Session] = client.app.state.session_factory  # type: ignore[attr-defined]
-    with factory() as session:
+    with session_scope(factory) as session:
         user = session.scalars(select(User).where(User.username == username)).one()
-        token = client.app.state.signer.api_token(user.id, user.password_hash)  # type: ignore[attr-defined]
+        signed_in = open_session(session, user, "bearer", 3600)
+        token = client.app.state.signer.api_token(signed_in.id, user.id, user.password_hash)  # type: ignore[attr-defined]
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.ratelimit import limiter
 from api.relay import OutboxRelay
-from api.security import hash_password
+from api.security import hash_password, password_fingerprint
+from api.sessions import open_session
 from api.settings import ApiSettings
 from tests.unit.api.conftest import RecordingRasa, bearer, bearer_by_login, login
 from tests.unit.api.factories import PASSWORD
 from triage.settings import CoreSettings
-from triage.storage.db import User, make_engine, make_session_factory, session_scope
+from triage.storage.db import AuthSession, User, make_engine, make_session_factory, session_scope
 
 
 def test_login_sets_httponly_samesite_cookie_and_returns_csrf(
@@ -127,6 +129,58 @@ def test_logout_clears_the_cookie(client: TestClient, team: dict[str, int]) -> N
         or "max-age=0" in response.headers["set-cookie"].lower()
     )
     assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_logout_ends_the_session_on_the_server(client: TestClient, team: dict[str, int]) -> None:
+    """A copy of the cookie (kept by an attacker, or by the browser's cache) must not outlive logout."""
+    csrf = login(client, "alice")
+    stolen = client.cookies.get("clearline_session")
+    assert client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    client.cookies.set("clearline_session", stolen)
+    assert client.get("/api/v1/auth/me").status_code == 401
+    away = client.put("/api/v1/agents/me/status", json={"status": "away"}, headers={"X-CSRF-Token": csrf})
+    assert away.status_code == 401
+    assert client.get("/console", follow_redirects=False).headers["location"].startswith("/login")
+
+
+def test_logout_with_a_bearer_token_revokes_that_token_only(client: TestClient, team: dict[str, int]) -> None:
+    first, second = bearer_by_login(client, "alice"), bearer_by_login(client, "alice")
+    assert client.post("/api/v1/auth/logout", headers=first).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=first).status_code == 401
+    away = client.put("/api/v1/agents/me/status", json={"status": "away"}, headers=first)
+    assert away.status_code == 401
+    assert client.get("/api/v1/auth/me", headers=second).status_code == 200  # another client's token
+
+
+def test_a_signed_token_without_a_session_on_the_server_is_refused(
+    client: TestClient, team: dict[str, int], core: CoreSettings
+) -> None:
+    """Tokens signed before sessions were stored (or for a session since deleted) carry no live session."""
+    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
+        alice = session.get_one(User, team["alice"])
+        fingerprint = password_fingerprint(alice.password_hash)
+    old_token = URLSafeTimedSerializer(core.secret_key, salt="clearline-api-token").dumps(
+        {"uid": team["alice"], "fp": fingerprint}
+    )
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+    made_up = URLSafeTimedSerializer(core.secret_key, salt="clearline-api-token").dumps(
+        {"uid": team["alice"], "fp": fingerprint, "sid": "not-a-session"}
+    )
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {made_up}"}).status_code == 401
+
+
+def test_an_expired_session_is_refused_and_deleted_at_the_next_sign_in(
+    client: TestClient, team: dict[str, int], factory: sessionmaker[Session]
+) -> None:
+    with session_scope(factory) as session:
+        alice = session.get_one(User, team["alice"])
+        expired = open_session(session, alice, "bearer", -1)
+        token = client.app.state.signer.api_token(expired.id, alice.id, alice.password_hash)  # type: ignore[attr-defined]
+    assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    bearer_by_login(client, "alice")
+    with factory() as session:
+        assert session.get(AuthSession, expired.id) is None
+        assert len(session.scalars(select(AuthSession)).all()) == 1
 
 
 def test_login_is_rate_limited(client: TestClient, team: dict[str, int]) -> None:

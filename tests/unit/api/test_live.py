@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
+from api.security import hash_password
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer, login
 from triage import audit
@@ -81,13 +82,43 @@ def test_cookie_session_works_and_anonymous_or_cross_site_is_refused(
     assert cross.value.code == 1008
 
 
-def test_socket_closes_when_the_user_is_deactivated(
-    client: TestClient, two: None, factory: sessionmaker[Session], team: dict[str, int]
+@pytest.mark.parametrize(
+    "change",
+    [{"is_active": False}, {"password_hash": hash_password("a new password!")}],
+    ids=["deactivated", "new password"],
+)
+def test_socket_closes_when_the_user_is_deactivated_or_the_password_changes(
+    client: TestClient,
+    two: None,
+    factory: sessionmaker[Session],
+    team: dict[str, int],
+    change: dict[str, Any],
 ) -> None:
     with client.websocket_connect("/api/v1/live", headers=bearer(client, "sam")) as ws:
         assert ws.receive_json()["type"] == "hello"
         with session_scope(factory) as session:
-            session.get_one(factories.User, team["sam"]).is_active = False
+            sam = session.get_one(factories.User, team["sam"])
+            for name, value in change.items():
+                setattr(sam, name, value)
+        note_on(factory, "cards-1")  # what the socket would stream if it were still open
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1008
+
+
+def note_on(factory: sessionmaker[Session], conversation_id: str) -> None:
+    with session_scope(factory) as session:
+        audit.record(session, audit.ROUTER, "note", conversation_id=conversation_id)
+
+
+def test_socket_closes_when_its_session_logs_out(
+    client: TestClient, two: None, factory: sessionmaker[Session]
+) -> None:
+    csrf = login(client, "sam")
+    with client.websocket_connect("/api/v1/live", headers={"origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        assert client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+        note_on(factory, "cards-1")  # what the socket would stream if it were still open
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 1008

@@ -24,6 +24,10 @@ from tests.unit.api.test_audit_feed import (  # noqa: F401
     test_an_agent_sees_their_queues_and_their_own_actions_only,
     test_supervisor_reads_everything_after_an_id_or_the_newest_first,
 )
+from tests.unit.api.test_auth import (  # noqa: F401
+    test_logout_ends_the_session_on_the_server,
+    test_logout_with_a_bearer_token_revokes_that_token_only,
+)
 from tests.unit.api.test_conversations import (  # noqa: F401
     test_agents_see_their_queues_and_supervisors_see_all,
     test_audit_trail,
