@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "api.admin_cli",
     "api.stack_cli",
     "api.benchmarks",
+    "triage.redaction_cli",
 )
 
 
