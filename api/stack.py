@@ -71,6 +71,7 @@ def stack_env(settings: CoreSettings, base: Mapping[str, str] | None = None) -> 
             "CLEARLINE_RASA_TOKEN": settings.rasa_token,
             "CLEARLINE_TRIAGE_TOKEN": settings.triage_token,
             "CLEARLINE_SECRET_KEY": settings.secret_key,
+            "CLEARLINE_PII_KEY": settings.pii_key,  # Rasa and the action server seal with it too
             "CLEARLINE_DEMO": "true" if settings.demo else "false",
             "CLEARLINE_RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
             "CLEARLINE_API_URL": f"http://127.0.0.1:{ports['api']}",

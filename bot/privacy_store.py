@@ -7,8 +7,7 @@ starts: a missing dependency stops the server instead.
 
 What is stored (see docs/privacy.md):
 - customer and bot texts (also parse_data's text, entity values, metadata strings, bot message data):
-  redacted with triage/redaction.py, the very file the worker uses (loaded by path: Rasa's environment does
-  not install Clearline's packages);
+  redacted with triage/redaction.py, the very file the worker uses (clearline_files.py loads it);
 - slots in actions.sealing.SEALED_SLOTS (the e-mail the identity check needs again next turn): encrypted;
 - other slot values: redacted (a card number typed where the form asked for its last four digits).
 Rasa keeps the plain texts in memory for the turn it is handling, so the bot's flows and the channel's
@@ -17,35 +16,15 @@ replies are unchanged; what it reads back from the store next turn is the redact
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from functools import lru_cache
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 
 from actions.sealing import SEALED_SLOTS, seal
+from clearline_files import load
 
-REDACTION_FILE = Path(__file__).resolve().parent.parent / "triage" / "redaction.py"
-MODULE_NAME = "clearline_redaction"
-
-
-def _load_redaction() -> ModuleType:
-    loaded = sys.modules.get(MODULE_NAME)
-    if loaded is not None:
-        return loaded
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, REDACTION_FILE)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"Clearline's redactor is missing: {REDACTION_FILE}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-redaction = _load_redaction()
+redaction = load("triage/redaction.py")
 
 
 @lru_cache(maxsize=8192)

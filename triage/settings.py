@@ -35,6 +35,9 @@ class CoreSettings(BaseSettings):
     rasa_token: str = DEMO_SECRET  # Rasa HTTP API token (rasa run --auth-token)
     triage_token: str = DEMO_SECRET  # bearer token the action server uses for the hand-off endpoint
     secret_key: str = DEMO_SECRET  # session cookies / CSRF
+    # seals personal values kept for a while (an agent's reply in the outbox; the bot's e-mail slot in Rasa's
+    # stores, where Rasa and the action server read the same variable): triage/sealing.py
+    pii_key: str = DEMO_SECRET
     policy_path: Path = ROOT / "triage" / "policy.yaml"
     demo: bool = True  # demo users and demo data; default secrets are accepted only here
     api_host: str = "127.0.0.1"
@@ -48,7 +51,7 @@ class CoreSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> CoreSettings:
         if not self.demo:
-            for name in ("rasa_token", "triage_token", "secret_key"):
+            for name in ("rasa_token", "triage_token", "secret_key", "pii_key"):
                 if getattr(self, name) == DEMO_SECRET:
                     raise ValueError(f"CLEARLINE_{name.upper()} must be set when CLEARLINE_DEMO is false")
         return self

@@ -90,6 +90,7 @@ def _start_api(url: str, port: int, timeout: float) -> subprocess.Popen[bytes]:
         "CLEARLINE_DATABASE_URL": url,
         "CLEARLINE_DEMO": "false",
         "CLEARLINE_SECRET_KEY": secrets.token_hex(16),
+        "CLEARLINE_PII_KEY": secrets.token_hex(16),
         "CLEARLINE_RASA_TOKEN": secrets.token_hex(16),
         "CLEARLINE_TRIAGE_TOKEN": secrets.token_hex(16),
     }

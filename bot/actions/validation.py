@@ -67,7 +67,9 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         if mismatches >= MAX_IDENTITY_MISMATCHES:
             dispatcher.utter_message(text=IDENTITY_LOCKED)
             return {"customer_email": None, "card_last_four": None}
-        email = slot(tracker, "customer_email") or ""  # sealed in Rasa's stores
+        email = slot(tracker, "customer_email")  # sealed in Rasa's stores
+        if not email:  # unset, or sealed under a key since changed: the form asks for it again
+            return {"customer_email": None, "card_last_four": None}
         try:
             with provider(dispatcher) as repo:
                 customer = repo.verify_customer(email, last_four)

@@ -96,11 +96,13 @@ def test_sealed_slots_open_again_and_other_slots_are_redacted() -> None:
     }
 
 
-def test_a_sealed_value_opens_only_with_its_key() -> None:
-    sealed = seal(EMAIL, {"CLEARLINE_PII_KEY": "one key"})
-    assert unseal(sealed, {"CLEARLINE_PII_KEY": "one key"}) == EMAIL
-    assert unseal(sealed, {"CLEARLINE_PII_KEY": "another key"}) is None
-    assert unseal(sealed[:-4] + "AAAA", {"CLEARLINE_PII_KEY": "one key"}) is None  # tampered
+def test_a_sealed_value_opens_only_with_its_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLEARLINE_PII_KEY", "one key")
+    sealed = seal(EMAIL)
+    assert unseal(sealed) == EMAIL
+    assert unseal(sealed[:-4] + "AAAA") is None  # tampered
+    monkeypatch.setenv("CLEARLINE_PII_KEY", "another key")
+    assert unseal(sealed) is None
     assert unseal("plain@example.com") == "plain@example.com"  # stored before sealing existed
 
 

@@ -95,6 +95,7 @@ def running_api(
         "CLEARLINE_DATABASE_URL": db_url,
         "CLEARLINE_DEMO": "false",
         "CLEARLINE_SECRET_KEY": "browser-test-secret-key-0123456789",
+        "CLEARLINE_PII_KEY": "browser-test-pii-key-0123456789",
         "CLEARLINE_RASA_TOKEN": rasa_token,
         "CLEARLINE_TRIAGE_TOKEN": TRIAGE_TOKEN,
         # nothing listens here unless a test passes a real Rasa: replies stay in the outbox

@@ -15,6 +15,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage.domain.lifecycle import CommandKind
+from triage.sealing import SealedValueUnreadable, seal, unseal
+from triage.settings import get_settings
 from triage.storage.db import Message, OutboxCommand, session_scope, utcnow
 
 LEASE = timedelta(seconds=30)
@@ -30,10 +32,20 @@ class RasaCommands(Protocol):
 def enqueue(
     session: Session, conversation_id: str, kind: CommandKind, payload: dict[str, Any] | None = None
 ) -> OutboxCommand:
-    """Add a command to the session; it is sent only after the caller commits."""
-    command = OutboxCommand(conversation_id=conversation_id, kind=kind, payload=payload or {})
+    """Add a command to the session; it is sent only after the caller commits. A text to deliver (an
+    agent's reply, as typed) is stored sealed until it is delivered, then dropped."""
+    payload = dict(payload or {})
+    if isinstance(payload.get("text"), str):
+        payload["text"] = seal(payload["text"], get_settings().pii_key)
+    command = OutboxCommand(conversation_id=conversation_id, kind=kind, payload=payload)
     session.add(command)
     return command
+
+
+def _opened(payload: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(payload.get("text"), str):
+        return payload
+    return {**payload, "text": unseal(payload["text"], get_settings().pii_key)}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -101,7 +113,9 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
                 continue
         error: str | None = None
         try:
-            rasa_client.send(conversation_id, kind, payload)
+            rasa_client.send(conversation_id, kind, _opened(payload))
+        except SealedValueUnreadable:
+            error = "the reply's sealed text does not open: CLEARLINE_PII_KEY changed since it was written"
         except Exception as exc:  # any failure is recorded and retried, never lost
             error = f"{type(exc).__name__}: {exc}"[:2000]
         with session_scope(session_factory) as session:
@@ -117,7 +131,7 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
                     message = session.get(Message, message_id)
                     if message is not None:
                         message.delivered = True
-                    # the unredacted text is only needed to deliver it: drop it once delivered
+                    # the sealed text is only needed to deliver it: drop it once delivered
                     command.payload = {k: v for k, v in payload.items() if k != "text"}
                 delivered += 1
             else:

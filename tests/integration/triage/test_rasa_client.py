@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -11,6 +12,7 @@ from triage import services
 from triage.benchmarks.rasa_events import bot_event, user_event
 from triage.rasa.client import RasaClient, RasaError
 from triage.rasa.events import AGENT_REPLY
+from triage.settings import get_settings
 from triage.storage.db import (
     Conversation,
     ConversationState,
@@ -223,6 +225,9 @@ def test_delivered_agent_reply_is_marked_and_its_raw_text_dropped(session_factor
         s.get(Conversation, "c9").assigned_agent_id = agent.id
         s.flush()
         message_id = services.agent_reply(s, "c9", agent, "call 020 7946 0958").id
+    with session_factory() as s:  # while it waits, the reply is stored sealed, not as typed
+        waiting = s.scalars(select(OutboxCommand)).one().payload
+        assert waiting["text"].startswith("sealed:v1:") and "7946" not in json.dumps(waiting)
     with RasaClient(rasa.url, "t") as client:
         assert deliver_outbox(session_factory, client) == 1
     assert rasa.requests[0].body == [
@@ -236,3 +241,19 @@ def test_delivered_agent_reply_is_marked_and_its_raw_text_dropped(session_factor
         assert s.get(Message, message_id).delivered is True
         assert s.get(Message, message_id).text == "call <PHONE>"
         assert s.scalars(select(OutboxCommand)).one().payload == {"message_id": message_id}
+
+
+def test_a_reply_sealed_under_another_key_is_not_sent_and_says_why(session_factory, rasa, monkeypatch):
+    with session_scope(session_factory) as s:
+        enqueue(s, "c10", "say", {"text": "your refund is on its way"})
+    monkeypatch.setenv("CLEARLINE_PII_KEY", "a key set after the reply was written")
+    get_settings.cache_clear()
+    try:
+        with RasaClient(rasa.url, "t") as client:
+            assert deliver_outbox(session_factory, client) == 0
+    finally:
+        get_settings.cache_clear()
+    assert rasa.requests == []  # nothing unreadable reaches the customer
+    with session_factory() as s:
+        command = s.scalars(select(OutboxCommand)).one()
+        assert command.sent_at is None and "CLEARLINE_PII_KEY changed" in (command.last_error or "")

@@ -66,6 +66,7 @@ def core(db_url: str) -> CoreSettings:
         database_url=db_url,
         demo=False,
         secret_key="test-secret-key-0123456789",
+        pii_key="test-pii-key-0123456789",  # noqa: S106
         rasa_token="test-rasa-token-0123456789",
         triage_token=TRIAGE_TOKEN,  # noqa: S106
     )

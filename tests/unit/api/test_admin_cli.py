@@ -71,7 +71,7 @@ def test_seed_demo_only_in_demo_mode(env: str, monkeypatch: pytest.MonkeyPatch, 
     assert result.exit_code == 0 and set(users(env)) == {"alice", "bob", "sam", "admin"}
     assert "none (all exist)" in CliRunner().invoke(app, ["users", "seed-demo"]).output
     monkeypatch.setenv("CLEARLINE_DEMO", "false")
-    for name in ("SECRET_KEY", "RASA_TOKEN", "TRIAGE_TOKEN"):
+    for name in ("SECRET_KEY", "RASA_TOKEN", "TRIAGE_TOKEN", "PII_KEY"):
         monkeypatch.setenv(f"CLEARLINE_{name}", "not-the-default-secret")
     get_settings.cache_clear()
     refused = CliRunner().invoke(app, ["users", "seed-demo"])

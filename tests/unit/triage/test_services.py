@@ -20,6 +20,8 @@ from triage.errors import (
     StaleUpdate,
     ValidationError,
 )
+from triage.sealing import unseal
+from triage.settings import get_settings
 from triage.storage.db import (
     AgentStatus,
     AuditRecord,
@@ -216,7 +218,11 @@ def test_agent_reply_is_redacted_stored_and_queued_for_delivery(session, escalat
         and message.delivered is False
     )
     assert session.get(Conversation, "c1").first_agent_reply_at is not None
-    assert outbox(session)[-1] == ("say", {"text": "Email me at ann@example.com", "message_id": message.id})
+    kind, payload = outbox(session)[-1]
+    assert kind == "say" and payload["message_id"] == message.id
+    # queued sealed: only the relay opens it, to deliver the reply as the agent typed it
+    assert "ann@example.com" not in payload["text"]
+    assert unseal(payload["text"], get_settings().pii_key) == "Email me at ann@example.com"
     assert actions(session)[-1] == "reply"
 
 
