@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 import tldextract
@@ -79,6 +79,9 @@ _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's e-mail recognizer, validating the domain against the bundled suffix list."""
+
+    def load(self) -> None:
+        _OFFLINE_TLD("warm.example.com")  # the first call parses the suffix list: ~150 ms, not on a message
 
     def validate_result(self, pattern_text: str) -> bool:
         return bool(_OFFLINE_TLD(pattern_text).fqdn)
@@ -262,7 +265,7 @@ def _with_national_prefix(layout: str, rule: str | None) -> str:
     return layout[: first.start()] + rule.replace("\\1", first.group()) + layout[first.end() :]
 
 
-def _national_shapes() -> dict[tuple[int, ...], tuple[str, ...]]:
+def _national_shapes() -> dict[tuple[int, ...], frozenset[str]]:
     """Group lengths of every national format libphonenumber writes -> the regions that write it."""
     shapes: dict[tuple[int, ...], set[str]] = {}
     for region in phonenumbers.SUPPORTED_REGIONS:
@@ -285,7 +288,7 @@ def _national_shapes() -> dict[tuple[int, ...], tuple[str, ...]]:
                 shape = _group_lengths(_written(layout, lengths))
                 if len(shape) > 1:  # a single block of digits is no evidence of a phone number
                     shapes.setdefault(shape, set()).add(region)
-    return {shape: tuple(sorted(regions)) for shape, regions in shapes.items()}
+    return {shape: frozenset(regions) for shape, regions in shapes.items()}
 
 
 def _written(layout: str, lengths: tuple[int, ...]) -> str:
@@ -302,8 +305,23 @@ def _combinations(choices: list[list[int]]) -> Iterator[tuple[int, ...]]:
             yield (head, *tail)
 
 
+def _national(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
 def _national_digits(number: phonenumbers.PhoneNumber) -> str:
-    return re.sub(r"\D", "", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL))
+    return re.sub(r"\D", "", _national(number))
+
+
+@cache
+def _one_region_per_country_code(regions: frozenset[str]) -> tuple[str, ...]:
+    """The main region of each country code among ``regions`` (or its first region, sorted)."""
+    chosen: dict[int, str] = {}
+    for region in sorted(regions):
+        code = phonenumbers.country_code_for_region(region)
+        main = phonenumbers.region_code_for_country_code(code)
+        chosen.setdefault(code, main if main in regions else region)
+    return tuple(chosen.values())
 
 
 def _valid_national(candidate: str, digits: str, region: str) -> phonenumbers.PhoneNumber | None:
@@ -326,6 +344,11 @@ class PhoneNumberRecognizer(LocalRecognizer):
     def __init__(self, home_regions: Iterable[str] = HOME_REGIONS) -> None:
         self.home_regions = tuple(home_regions)
         self.shapes = _national_shapes()
+        # keep phonenumbers' compiled patterns: with every region in play they overflow the re module's
+        # cache of 512 and were compiled again and again (60% of the time on messages with numbers)
+        enable_pattern_cache = getattr(phonenumbers.re_util, "enable_pattern_cache", None)
+        if enable_pattern_cache is not None:
+            enable_pattern_cache()
         super().__init__(supported_entities=["PHONE_NUMBER"], name="PhoneNumberRecognizer")
         # per recognizer, so that a test's recognizer with other home regions has its own answers
         self.score_candidate = lru_cache(maxsize=8192)(self._score_candidate)
@@ -401,12 +424,19 @@ class PhoneNumberRecognizer(LocalRecognizer):
     def _written_as_abroad(self, candidate: str, digits: str) -> bool:
         """Valid in some region and grouped exactly as that region writes its national numbers."""
         shape = _group_lengths(candidate)
-        for region in self.shapes.get(shape, ()):
-            number = _valid_national(candidate, digits, region)
-            if number is not None:
-                formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-                if _group_lengths(formatted) == shape:
-                    return True
+        regions = self.shapes.get(shape, frozenset())
+        # one parse per country code: the 25 regions of +1 share their numbering plan and formats
+        for region in _one_region_per_country_code(regions):
+            try:
+                number = phonenumbers.parse(candidate, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if (
+                phonenumbers.region_code_for_number(number) in regions
+                and _national_digits(number) == digits
+                and _group_lengths(_national(number)) == shape
+            ):
+                return True
         return False
 
     @staticmethod

@@ -109,3 +109,9 @@ def test_the_installed_command_redacts_standard_input_as_a_real_process() -> Non
         {"line": 2, "error": "not JSON: Expecting value at column 1"},
     ]
     assert b"1 line(s) could not be redacted" in result.stderr
+
+
+def test_the_benchmark_is_registered_under_bench() -> None:
+    result = runner.invoke(app, ["bench", "redaction", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--json" in result.output
