@@ -432,7 +432,8 @@ class PhoneNumberRecognizer(LocalRecognizer):
             except phonenumbers.NumberParseException:
                 continue
             if (
-                phonenumbers.region_code_for_number(number) in regions
+                phonenumbers.is_valid_number(number)
+                and phonenumbers.region_code_for_number(number) in regions
                 and _national_digits(number) == digits
                 and _group_lengths(_national(number)) == shape
             ):

@@ -104,6 +104,7 @@ def test_more_shapes_of_pii_are_replaced(text, expected):
         "tracking number 1234 5678 9012 3456 shows nothing",  # fails the Luhn check
         "I sent 6060902.10 to my sister",
         "the code was 123456",
+        "still nothing about 0148 9150",  # grouped as India writes numbers, but not a valid one there
     ],
 )
 def test_numbers_that_are_not_pii_survive(text):
