@@ -101,6 +101,9 @@ def running_api(
         # nothing listens here unless a test passes a real Rasa: replies stay in the outbox
         "CLEARLINE_RASA_URL": rasa_url or f"http://127.0.0.1:{free_port()}",
         "CLEARLINE_COOKIE_SECURE": "false",
+        # Rasa's stores (an admin's export and erasure read them): this test's, never data/runtime's
+        "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{tmp_dir / 'rasa_tracker.db'}",
+        "CLEARLINE_EVENTS_URL": f"sqlite:///{tmp_dir / 'rasa_events.db'}",
     }
     url = f"http://127.0.0.1:{port}"
     command = [

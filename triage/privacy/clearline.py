@@ -38,6 +38,8 @@ ERASE = "erase"
 ERASE_SETTLE = "erase_settle"
 EXPORT = "customer_export"
 PURGE = "purge"
+# what ``remove`` counts of the audit trail, which it renames and strips rather than deletes
+AUDIT_COUNTS = ("audit_log_pseudonymised", "audit_log_references")
 
 
 def _rowcount(result: Any) -> int:

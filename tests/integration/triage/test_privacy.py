@@ -20,8 +20,8 @@ from tests.postgres import temporary_schema
 from tests.unit.triage.fakes import FakeScorer
 from triage import services
 from triage.audit import RETENTION, Actor
-from triage.domain.policy import Policy
-from triage.privacy import Stores, erase, export, purge, rules
+from triage.privacy import Stores, erase, export, purge, record_export, rules
+from triage.privacy.rasa import clearline_url
 from triage.settings import CoreSettings
 from triage.storage.db import (
     AuditRecord,
@@ -32,7 +32,6 @@ from triage.storage.db import (
     session_scope,
 )
 from triage.storage.migrate import upgrade
-from triage.worker.broker import SqlEventSource
 from triage.worker.loop import Worker, WorkerOptions
 from triage.worker.runner import build_worker
 
@@ -160,8 +159,10 @@ def test_export_holds_every_store_and_erase_leaves_nothing_anywhere(
 def test_erasing_again_an_unknown_id_or_several_ids_answers_clearly(stores: Stores, urls: Urls) -> None:
     seed.seed_bot_only(stores.factory, CUSTOMER, WORDS, seed.now())
     seed.rasa_turns(urls.tracker, urls.broker, OTHER, OTHER_WORDS, seed.now())
+    record_export(stores, ["never-seen"], ROOT)  # an audit record under the id is no data of the customer
     first = erase(stores, [CUSTOMER, OTHER, "never-seen"], reason="three requests", actor=ROOT)
     assert [r.status for r in first] == ["erased", "erased", "nothing_held"]
+    assert first[2].counts["clearline"]["audit_log_pseudonymised"] == 1
     assert (
         first[1].counts["rasa_tracker"] == {"events": 4}
         and first[1].counts["clearline"]["conversations"] == 0
@@ -179,20 +180,25 @@ def test_erasing_again_an_unknown_id_or_several_ids_answers_clearly(stores: Stor
         erase(stores, [rules.pseudonym(stores.key, CUSTOMER)], reason="x", actor=ROOT)
 
 
+def the_worker(stores: Stores, urls: Urls) -> Worker:
+    """The worker as `clearline worker` builds it (its redactor, the policy file), with a fake model."""
+    settings = CoreSettings(
+        database_url=urls.clearline,
+        events_url=clearline_url(urls.broker),
+        rasa_url="http://127.0.0.1:9",
+        demo=True,
+    )
+    return build_worker(settings, FakeScorer())
+
+
 def test_erasure_while_the_conversation_is_open_and_its_events_unread_is_not_undone_by_the_worker(
-    stores: Stores, urls: Urls, people: seed.Team, policy: Policy
+    stores: Stores, urls: Urls, people: seed.Team
 ) -> None:
     seed.seed_handed_off(stores.factory, people, CUSTOMER, WORDS)  # queued, with an agent's reply unsent
     seed.rasa_turns(urls.tracker, urls.broker, CUSTOMER, WORDS, seed.now())  # none read yet
     seed.rasa_turns(urls.tracker, urls.broker, OTHER, OTHER_WORDS, seed.now())
     erase(stores, [CUSTOMER], reason="while waiting", actor=ROOT)
-    worker = Worker(
-        stores.factory,
-        SqlEventSource(stores.broker.url.replace("postgresql://", "postgresql+psycopg://")),
-        FakeScorer(),
-        policy,
-        lambda text: text,
-    )
+    worker = the_worker(stores, urls)
     try:
         while worker.process_next_batch() is not None:
             pass
@@ -204,16 +210,15 @@ def test_erasure_while_the_conversation_is_open_and_its_events_unread_is_not_und
     assert CUSTOMER not in seed.everything(urls.clearline)
 
 
-def test_a_batch_that_read_the_events_before_the_erasure_is_read_again(
-    stores: Stores, urls: Urls, policy: Policy
-) -> None:
+def test_a_batch_that_read_the_events_before_the_erasure_is_read_again(stores: Stores, urls: Urls) -> None:
     # SQLite: the worker reads its batch without a lock; the erasure runs between that read and the
     # batch's writes (on PostgreSQL the erasure waits for the worker's lock on its offset row instead)
     if not urls.clearline.startswith("sqlite"):
         pytest.skip("the interleaving is SQLite's; PostgreSQL serialises on the offset row")
     seed.rasa_turns(urls.tracker, urls.broker, CUSTOMER, WORDS, seed.now())
     seed.rasa_turns(urls.tracker, urls.broker, OTHER, OTHER_WORDS, seed.now())
-    source = SqlEventSource(urls.broker)
+    worker = the_worker(stores, urls)
+    source = worker.source
 
     class ErasedMidBatch:
         def __init__(self) -> None:
@@ -229,7 +234,7 @@ def test_a_batch_that_read_the_events_before_the_erasure_is_read_again(
         def __getattr__(self, name: str):  # noqa: ANN204
             return getattr(source, name)
 
-    worker = Worker(stores.factory, ErasedMidBatch(), FakeScorer(), policy, lambda text: text)
+    worker.source = ErasedMidBatch()
     try:
         first = worker.process_next_batch()
         assert first is not None and first.events == 0  # rolled back, to be read again
