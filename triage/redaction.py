@@ -44,6 +44,7 @@ presidio-analyzer, phonenumbers, tldextract and regex, nothing else from ``triag
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -199,26 +200,36 @@ MIN_CUED_DIGITS = 5  # Saint Helena, the Falklands, Vanuatu... have five-digit n
 MAX_PHONE_DIGITS = 15  # ITU-T E.164
 
 
-def _nearest_cue(text: str, start: int, end: int) -> str:
-    """``"phone"``, ``"other"`` or ``""``: the kind of the cue nearest to ``text[start:end]``."""
-    best: tuple[int, str] | None = None
-    lo = max(0, start - PHONE_CUE_BEFORE)
-    for match in _CUE.finditer(text, lo, start):
-        kind = "phone" if match.group("phone") else "other"
-        distance = start - match.end()
-        if kind == "other" and distance > OTHER_CUE_BEFORE:
-            continue
-        if best is None or distance <= best[0]:
-            best = (distance, kind)
-    for match in _CUE.finditer(text, end, min(len(text), end + PHONE_CUE_AFTER)):
-        kind = "phone" if match.group("phone") else "other"
-        distance = match.start() - end
-        if kind == "other" and distance > OTHER_CUE_AFTER:
-            continue
-        if best is None or distance < best[0]:
-            best = (distance, kind)
-        break
-    return best[1] if best else ""
+class _Cues:
+    """Every cue in a text, found in one pass, and the one nearest to any span of it."""
+
+    def __init__(self, text: str) -> None:
+        matches = list(_CUE.finditer(text))
+        self.starts = [m.start() for m in matches]
+        self.ends = [m.end() for m in matches]  # increasing too: matches do not overlap
+        self.kinds = ["phone" if m.group("phone") else "other" for m in matches]
+
+    def nearest(self, start: int, end: int) -> str:
+        """``"phone"``, ``"other"`` or ``""``: the kind of the cue nearest to ``text[start:end]``, a phone cue
+        up to ``PHONE_CUE_BEFORE`` characters before or ``PHONE_CUE_AFTER`` after it, another cue up to
+        ``OTHER_CUE_BEFORE`` before or ``OTHER_CUE_AFTER`` after; the earlier one wins a tie."""
+        best: tuple[int, str] | None = None
+        i = bisect.bisect_right(self.ends, start) - 1
+        while i >= 0 and start - self.ends[i] <= PHONE_CUE_BEFORE:
+            distance = start - self.ends[i]
+            if self.kinds[i] == "phone" or distance <= OTHER_CUE_BEFORE:
+                best = (distance, self.kinds[i])
+                break
+            i -= 1
+        i = bisect.bisect_left(self.starts, end)
+        while i < len(self.starts) and self.starts[i] - end <= PHONE_CUE_AFTER:
+            distance = self.starts[i] - end
+            if self.kinds[i] == "phone" or distance <= OTHER_CUE_AFTER:
+                if best is None or distance < best[0]:
+                    best = (distance, self.kinds[i])
+                break
+            i += 1
+        return best[1] if best else ""
 
 
 def _balanced(run: str, start: int, end: int) -> tuple[int, int]:
@@ -360,29 +371,37 @@ class PhoneNumberRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
+        cues: _Cues | None = None
         for run in _PHONE_RUN.finditer(text):
             after = text[run.end() : run.end() + 2]
             if after[:1].isalnum() or after[:1] == "@" or (after[:1] in "-/,." and after[1:2].isalnum()):
                 continue  # glued to a word, an id or decimals: "12345678abc", "2023-12-03-AB", "1 234 567,89"
-            results.extend(self._segment(text, run.start(), run.group()))
+            cues = cues or _Cues(text)
+            results.extend(self._segment(cues, run.start(), run.group()))
         return results
 
-    def _segment(self, text: str, offset: int, run: str) -> Iterator[RecognizerResult]:
+    def _segment(self, cues: _Cues, offset: int, run: str) -> Iterator[RecognizerResult]:
         """The phone numbers in a run, from the left, each the longest window that scores. A run is cut only
         where it has a space: "020 7946 0958 2023" holds "020 7946 0958"."""
         if _is_date(run) or _AMOUNT.fullmatch(run):
             return
         gaps = list(_RUN_PIECE_GAP.finditer(run))
         pieces = list(zip([0] + [g.end() for g in gaps], [g.start() for g in gaps] + [len(run)], strict=True))
+        # digits before each piece, so that a window's digits cost nothing and a run of a thousand numbers
+        # tries at most 15 windows from each piece, not a thousand
+        before = [0]
+        for start, end in pieces:
+            before.append(before[-1] + sum(c.isdigit() for c in run[start:end]))
         i = 0
         while i < len(pieces):
-            for j in range(len(pieces), i, -1):
+            last = i  # the longest window from piece i within MAX_PHONE_DIGITS ends at piece last - 1
+            while last < len(pieces) and before[last + 1] - before[i] <= MAX_PHONE_DIGITS:
+                last += 1
+            for j in range(last, i, -1):
                 start, end = _balanced(run, pieces[i][0], pieces[j - 1][1])
                 candidate = run[start:end]
-                if sum(c.isdigit() for c in candidate) > MAX_PHONE_DIGITS:
-                    continue
                 whole = i == 0 and j == len(pieces)
-                cue = _nearest_cue(text, offset + start, offset + end)
+                cue = cues.nearest(offset + start, offset + end)
                 score = self.score_candidate(candidate, cue, whole)
                 if score:
                     yield RecognizerResult("PHONE_NUMBER", offset + start, offset + end, score)
@@ -556,11 +575,12 @@ class Redactor:
             (r for r in found if r.score >= self.min_score and r.entity_type in PLACEHOLDERS),
             key=lambda r: (-r.score, -(r.end - r.start), r.start),
         )
-        kept: list[PiiSpan] = []
+        kept: list[PiiSpan] = []  # sorted by start, never overlapping: a neighbour check is enough
         for r in candidates:
-            if all(r.end <= k.start or r.start >= k.end for k in kept):
-                kept.append(PiiSpan(r.entity_type, r.start, r.end, r.score))
-        return sorted(kept, key=lambda s: s.start)
+            i = bisect.bisect_left(kept, r.start, key=lambda k: k.start)  # key=: Python 3.10
+            if (i == 0 or kept[i - 1].end <= r.start) and (i == len(kept) or r.end <= kept[i].start):
+                kept.insert(i, PiiSpan(r.entity_type, r.start, r.end, r.score))
+        return kept
 
     def redact(self, text: str) -> str:
         return self.redact_with_spans(text).text

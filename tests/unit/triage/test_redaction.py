@@ -105,6 +105,7 @@ def test_more_shapes_of_pii_are_replaced(text, expected):
         "I sent 6060902.10 to my sister",
         "the code was 123456",
         "still nothing about 0148 9150",  # grouped as India writes numbers, but not a valid one there
+        "still nothing about 0244559640835531",  # 16 digits: longer than any phone number
     ],
 )
 def test_numbers_that_are_not_pii_survive(text):
