@@ -2,13 +2,16 @@
 
 Each factor adds whole points to a priority (0..100); the conversation escalates when the priority
 reaches ``escalate_at``. The decision lists every factor with its value and contribution, so "why was
-this escalated?" is answered by the decision itself.
+this escalated?" is answered by the decision itself. Besides the emotion model's stress, the policy weighs
+what ``triage.domain.signals`` finds in the latest customer text (capitals, repeated punctuation, angry
+emoji, profanity, threats, a request for a person); those factors carry the words they point at.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,10 +19,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from triage.domain import signals
+from triage.domain.signals import Finding, Span, WordList
 from triage.errors import PolicyError
 
 # what a customer counts as until the bot says otherwise (the Conversation column default too)
 DEFAULT_TIER = "standard"
+# how many of a conversation's latest customer intents are kept for the topic (``topic.turns`` is at most
+# this; the worker keeps this many with the conversation)
+MAX_RECENT_INTENTS = 10
 
 
 class _Strict(BaseModel):
@@ -47,6 +55,43 @@ class HumanRequestFactor(_Strict):
     points: float = Field(ge=0)
 
 
+class SignalFactor(_Strict):
+    """Points for a signal in the latest customer text: ``per_hit`` for each word it points at once there
+    are ``min_count`` of them, at most ``max_points``."""
+
+    min_count: int = Field(ge=1)
+    per_hit: float = Field(ge=0)
+    max_points: float = Field(ge=0)
+
+
+class ProfanityFactor(SignalFactor):
+    # whole words, lower case; "word*" also matches every word it begins
+    words: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_words(self) -> ProfanityFactor:
+        bad = [w for w in self.words if not w.strip(" *") or w != w.strip().lower() or " " in w]
+        if bad:
+            raise ValueError(f"profanity words must be single lower-case words: {bad[:3]}")
+        return self
+
+
+class SignalFactors(_Strict):
+    shouting: SignalFactor
+    punctuation: SignalFactor
+    angry_emoji: SignalFactor
+    profanity: ProfanityFactor
+    leaving: SignalFactor
+    regulator: SignalFactor
+
+
+class TopicRule(_Strict):
+    """The conversation's topic: its most recent specific intent within the last ``turns`` customer turns."""
+
+    turns: int = Field(ge=1, le=MAX_RECENT_INTENTS)
+    not_specific: list[str] = Field(default_factory=list)
+
+
 class TimeSpentFactor(_Strict):
     after_minutes: float = Field(ge=0)
     per_minute: float = Field(ge=0)
@@ -58,6 +103,9 @@ class Factors(_Strict):
     trend: TrendFactor
     fallbacks: FallbackFactor
     human_request: HumanRequestFactor
+    person_request: HumanRequestFactor
+    signals: SignalFactors
+    topic: TopicRule
     urgent_intents: dict[str, float] = Field(default_factory=dict)
     tiers: dict[str, float] = Field(default_factory=dict)
     time_spent: TimeSpentFactor
@@ -110,9 +158,13 @@ class PolicyInput:
     stress_trajectory: list[float] = field(default_factory=list)
     fallback_count: int = 0
     human_requested: bool = False
-    intent: str | None = None
+    intent: str | None = None  # the latest customer utterance's
     customer_tier: str = DEFAULT_TIER
     minutes_elapsed: float = 0.0
+    # the intents of the latest customer utterances, oldest first, the latest included (None: no intent)
+    recent_intents: Sequence[str | None] = ()
+    # what ``Policy.detect`` found in the latest customer text
+    signals: Sequence[Finding] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +173,9 @@ class FactorContribution:
     value: Any
     contribution: int
     text: str
+    # the words a signal factor points at (offsets into the message's redacted text); None for the others
+    words: tuple[Span, ...] | None = None
+    message_id: int | None = None  # the message those words are in, once it is stored
 
 
 @dataclass(frozen=True)
@@ -137,7 +192,24 @@ class Decision:
     total: int  # sum of the contributions before capping at 100
 
     def factors_as_dicts(self) -> list[dict[str, Any]]:
-        return [asdict(f) for f in self.factors]
+        """``{"factor", "value", "contribution", "text"}``, and for a signal factor also ``"words":
+        [{"word", "start", "end"}]`` and, once the message is stored, its ``"message_id"``."""
+        out = []
+        for f in self.factors:
+            data = asdict(f)
+            if f.words is None:
+                del data["words"]
+            else:
+                data["words"] = list(data["words"])
+            if f.message_id is None:
+                del data["message_id"]
+            out.append(data)
+        return out
+
+    def in_message(self, message_id: int) -> Decision:
+        """The same decision, its signal factors pointing into the stored message ``message_id``."""
+        factors = [f if f.words is None else replace(f, message_id=message_id) for f in self.factors]
+        return replace(self, factors=factors)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -153,6 +225,8 @@ class Policy:
         self._queue_of_intent = {
             intent: queue for queue, intents in config.queues.items() for intent in intents
         }
+        self._profane = WordList.of(config.factors.signals.profanity.words)
+        self._not_specific = frozenset(config.factors.topic.not_specific)
 
     @property
     def version(self) -> str:
@@ -163,6 +237,20 @@ class Policy:
             return self.config.default_queue
         return self._queue_of_intent.get(intent, self.config.default_queue)
 
+    def topic(self, data: PolicyInput) -> str | None:
+        """The conversation's topic: the most recent specific intent of the last ``topic.turns`` customer
+        turns, so a complaint followed by an angry message the NLU cannot place keeps its queue. Without
+        a specific one, the latest intent."""
+        turns = list(data.recent_intents)[-self.config.factors.topic.turns :] or [data.intent]
+        for intent in reversed(turns):
+            if intent and intent not in self._not_specific:
+                return intent
+        return data.intent
+
+    def detect(self, text: str) -> tuple[Finding, ...]:
+        """The signals in a customer's (redacted) text, with this policy's word lists."""
+        return signals.detect(text, self._profane)
+
     def band_for(self, priority: int) -> Band:
         for band in self.config.bands:
             if priority >= band.min:
@@ -171,14 +259,16 @@ class Policy:
 
     def evaluate(self, data: PolicyInput, *, force_escalate: bool = False) -> Decision:
         """Score the conversation; ``force_escalate`` is for hand-offs that people asked for."""
+        topic = self.topic(data)
         factors = [
             f
             for f in (
                 self._stress(data),
                 self._trend(data),
+                *self._signals(data),
                 self._fallbacks(data),
                 self._human_request(data),
-                self._urgent_intent(data),
+                self._urgent_intent(topic),
                 self._tier(data),
                 self._time_spent(data),
             )
@@ -191,7 +281,7 @@ class Policy:
             escalate=force_escalate or priority >= self.config.escalate_at,
             priority=priority,
             band=band.name,
-            queue=self.queue_for(data.intent),
+            queue=self.queue_for(topic),
             factors=factors,
             policy_version=self.version,
             sla_seconds=band.sla_seconds,
@@ -241,18 +331,55 @@ class Policy:
             "fallbacks", data.fallback_count, points, f"{data.fallback_count} fallbacks -> +{points}"
         )
 
-    def _human_request(self, data: PolicyInput) -> FactorContribution | None:
-        if not data.human_requested:
-            return None
-        points = _points(self.config.factors.human_request.points)
-        return FactorContribution("human_request", True, points, f"asked for a person -> +{points}")
+    def _signals(self, data: PolicyInput) -> list[FactorContribution | None]:
+        """One factor per intensity signal of the latest text (the request for a person is weighed with
+        the NLU's request, in ``_human_request``)."""
+        cfg = self.config.factors.signals
+        weights: dict[str, tuple[SignalFactor, str]] = {
+            signals.SHOUTING: (cfg.shouting, "SHOUTING ({n} {words})"),
+            signals.PUNCTUATION: (cfg.punctuation, "repeated !/? ({n}x)"),
+            signals.ANGRY_EMOJI: (cfg.angry_emoji, "angry emoji ({n})"),
+            signals.PROFANITY: (cfg.profanity, "profanity ({n} {words})"),
+            signals.LEAVING: (cfg.leaving, "threat to leave"),
+            signals.REGULATOR: (cfg.regulator, "threat to go to a regulator"),
+        }
+        out: list[FactorContribution | None] = []
+        for finding in data.signals:
+            if finding.signal not in weights:
+                continue
+            weight, label = weights[finding.signal]
+            if finding.count < weight.min_count:
+                continue
+            points = _points(min(weight.max_points, weight.per_hit * finding.count))
+            if not points:
+                continue
+            words = "word" if finding.count == 1 else "words"
+            text = f"{label.format(n=finding.count, words=words)} -> +{points}"
+            out.append(FactorContribution(finding.signal, finding.count, points, text, words=finding.spans))
+        return out
 
-    def _urgent_intent(self, data: PolicyInput) -> FactorContribution | None:
-        weight = self.config.factors.urgent_intents.get(data.intent or "")
+    def _human_request(self, data: PolicyInput) -> FactorContribution | None:
+        """A request for a person, counted once: through the NLU or the bot (``human_request``), else found
+        in the latest text only (``person_request``); with the words when the text shows it."""
+        asked = next((f for f in data.signals if f.signal == signals.PERSON_REQUEST), None)
+        if data.human_requested:
+            name, points = "human_request", _points(self.config.factors.human_request.points)
+        elif asked is not None:
+            name, points = signals.PERSON_REQUEST, _points(self.config.factors.person_request.points)
+        else:
+            return None
+        if asked is None:
+            return FactorContribution(name, True, points, f"asked for a person -> +{points}")
+        quoted = ", ".join(f'"{span.word}"' for span in asked.spans)
+        text = f"asked for a person: {quoted} -> +{points}"
+        return FactorContribution(name, True, points, text, asked.spans)
+
+    def _urgent_intent(self, topic: str | None) -> FactorContribution | None:
+        weight = self.config.factors.urgent_intents.get(topic or "")
         if not weight:
             return None
         points = _points(weight)
-        return FactorContribution("intent", data.intent, points, f"intent {data.intent} -> +{points}")
+        return FactorContribution("intent", topic, points, f"intent {topic} -> +{points}")
 
     def tier_points(self, tier: str) -> int:
         """The points a customer tier adds (0 for a tier the policy does not list)."""
