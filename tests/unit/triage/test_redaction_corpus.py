@@ -1,6 +1,7 @@
 """The redactor measured on generated corpora (seeded, so every run sees the same messages).
 
-The corpora live in ``triage.redaction_cli`` because ``clearline bench redaction`` prints the same figures:
+The corpora live in ``triage.benchmarks.redaction_corpus`` because ``clearline bench redaction`` prints
+the same figures:
 - valid values of every kind, each in a sentence with a cue for its kind and in a neutral one: Luhn-valid
   cards of nine schemes (compact, spaced, dashed), checksum-valid IBANs of the 70 countries presidio knows
   (compact, spaced, dashed, lower case), e-mail addresses, UK postcodes in every outward-code layout, and
@@ -17,8 +18,7 @@ import json
 
 import pytest
 
-from triage.redaction import PLACEHOLDERS, Redactor
-from triage.redaction_cli import (
+from triage.benchmarks.redaction_corpus import (
     Outcome,
     misses,
     non_pii_corpus,
@@ -27,6 +27,7 @@ from triage.redaction_cli import (
     pii_corpus,
     rates,
 )
+from triage.redaction import PLACEHOLDERS, Redactor
 
 
 @pytest.fixture(scope="module")
