@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from tests.integration.triage import privacy_seed as seed
+from triage.logs import configure_logging
 from triage.settings import get_settings
 from triage.storage.db import AuditRecord, Conversation, make_engine, make_session_factory
 from triage.storage.migrate import upgrade
@@ -41,6 +42,8 @@ def factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
     yield built
     engine.dispose()
     get_settings.cache_clear()
+    # the commands log to the stderr CliRunner lent them, closed by now: back to this process's stderr
+    configure_logging()
 
 
 def run(*args: str) -> tuple[int, str, str]:
