@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "api.stack_cli",
     "api.benchmarks",
     "triage.redaction_cli",
+    "triage.replay_cli",
 )
 
 
