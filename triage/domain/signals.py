@@ -11,6 +11,7 @@ given: the redacted text the worker stores), or ``None``. How much each counts i
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -218,11 +219,11 @@ _NEGATION = re.compile(
 _CLAUSE_END = re.compile(r"[.!?,;:\n]|\b(?:and|but|so|because|then)\b", re.IGNORECASE)
 
 
-def _negated(text: str, start: int) -> bool:
-    """Whether the clause before ``start`` says no ("I don't need to speak to a manager")."""
-    before = text[:start]
-    clause_start = max((m.end() for m in _CLAUSE_END.finditer(before)), default=0)
-    return _NEGATION.search(before[clause_start:]) is not None
+def _negated(text: str, clause_ends: list[int], start: int) -> bool:
+    """Whether the clause before ``start`` says no ("I don't need to speak to a manager");
+    ``clause_ends``: where the text's clauses end, in order (found once per text, not once per match)."""
+    before = bisect.bisect_right(clause_ends, start)
+    return _NEGATION.search(text, clause_ends[before - 1] if before else 0, start) is not None
 
 
 def person_request(text: str) -> Finding | None:
@@ -232,9 +233,9 @@ def person_request(text: str) -> Finding | None:
     bare = _BARE_REQUEST.match(text)
     if bare:
         return Finding(PERSON_REQUEST, (Span(bare.group(1), bare.start(1), bare.end(1)),))
-    return _finding(
-        PERSON_REQUEST, _spans(m for m in _PERSON_REQUEST.finditer(text) if not _negated(text, m.start()))
-    )
+    ends = [m.end() for m in _CLAUSE_END.finditer(text)]
+    asks = (m for m in _PERSON_REQUEST.finditer(text) if not _negated(text, ends, m.start()))
+    return _finding(PERSON_REQUEST, _spans(asks))
 
 
 def detect(text: str, profane: WordList) -> tuple[Finding, ...]:

@@ -235,4 +235,4 @@ def test_the_detectors_are_pure_domain_code():
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert imported <= {"__future__", "re", "collections", "dataclasses"}
+    assert imported <= {"__future__", "bisect", "re", "collections", "dataclasses"}
