@@ -63,18 +63,23 @@ def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Urls]:
         yield Urls(clearline, rasa_url(tracker), rasa_url(broker))
 
 
-@pytest.fixture
-def stores(urls: Urls) -> Iterator[Stores]:
+def prepared(urls: Urls, **more: object) -> CoreSettings:
+    """Clearline's tables migrated, Rasa's created, and the settings that name the three."""
     upgrade(urls.clearline)
     seed.create_rasa_tables(urls.tracker, urls.broker)
-    settings = CoreSettings(
+    return CoreSettings(
         database_url=urls.clearline,
         rasa_tracker_url=urls.tracker,
         events_url=urls.broker,
         secret_key="privacy-test-key-0123456789",
         demo=True,
+        **more,
     )
-    built = Stores.from_settings(settings)
+
+
+@pytest.fixture
+def stores(urls: Urls) -> Iterator[Stores]:
+    built = Stores.from_settings(prepared(urls))
     yield built
     built.close()
     built.factory.kw["bind"].dispose()
@@ -390,16 +395,7 @@ def test_an_erasure_waits_for_the_worker_batch_in_flight_and_removes_what_it_sto
 
 def test_the_worker_purges_on_a_thread_of_its_own_when_retention_is_set(tmp_path: Path) -> None:
     urls = Urls(*(f"sqlite:///{tmp_path / name}" for name in ("clearline.db", "tracker.db", "events.db")))
-    upgrade(urls.clearline)
-    seed.create_rasa_tables(urls.tracker, urls.broker)
-    settings = CoreSettings(
-        database_url=urls.clearline,
-        rasa_tracker_url=urls.tracker,
-        events_url=urls.broker,
-        rasa_url="http://127.0.0.1:9",
-        retention_days=30,
-        demo=True,
-    )
+    settings = prepared(urls, rasa_url="http://127.0.0.1:9", retention_days=30)
     worker = build_worker(settings, FakeScorer(), WorkerOptions(retention_interval=0.05, poll_interval=0.01))
     assert build_worker(settings.model_copy(update={"retention_days": None}), FakeScorer()).retention is None
     seed.seed_bot_only(worker.session_factory, CUSTOMER, WORDS, seed.now() - timedelta(days=31))
