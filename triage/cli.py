@@ -48,6 +48,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         stressed: Annotated[float, typer.Option(help="share of conversations that turn stressed")] = 0.1,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
         worker_log: Annotated[Path | None, typer.Option(help="keep the worker's JSON log here")] = None,
+        keep_db: Annotated[
+            Path | None,
+            typer.Option(
+                help="keep Clearline's SQLite database here (a new file), e.g. for `clearline replay`"
+            ),
+        ] = None,
     ) -> None:
         """Offer Rasa-shaped events to a real worker (real model) and measure throughput and latency."""
         from triage.benchmarks.pipeline import BenchConfig, run_pipeline_bench
@@ -60,6 +66,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 conversation_length=conversation_length,
                 stressed_conversations=stressed,
                 keep_worker_log=worker_log,
+                keep_db=keep_db,
             )
         )
         if as_json:

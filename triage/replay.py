@@ -41,7 +41,7 @@ from triage.worker.turns import customer_turn, decide
 
 POLICY_TRIGGER = "policy"
 CORRECT, WRONG = "correct", "wrong"
-SCORE_CHUNK = 512  # texts per scoring call (the model batches inside it)
+SCORE_CHUNK = 4096  # texts per scoring call (the model sorts them by length into batches of 64)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import itertools
 import os
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,7 @@ class BenchConfig:
     poll_interval: float = 0.02
     seed: int = 7
     keep_worker_log: Path | None = None  # copy the worker's JSON log here
+    keep_db: Path | None = None  # copy Clearline's SQLite database here at the end (for `clearline replay`)
     worker_cmd: list[str] = field(
         default_factory=lambda: [sys.executable, "-c", "from triage.worker.runner import main; main()"]
     )
@@ -181,6 +183,8 @@ def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
     from triage.domain.policy import load_policy
     from triage.settings import get_settings
 
+    if config.keep_db is not None and config.keep_db.exists():
+        return {"error": f"{config.keep_db} exists; --keep-db names a new file"}
     rng = random.Random(config.seed)  # noqa: S311 - shapes the load, nothing secret
     with tempfile.TemporaryDirectory(prefix="clearline-bench-") as tmp:
         clearline_url = f"sqlite:///{Path(tmp) / 'clearline.db'}"
@@ -219,6 +223,14 @@ def run_pipeline_bench(config: BenchConfig) -> dict[str, Any]:
             source.close()
             if config.keep_worker_log is not None:
                 shutil.copyfile(log_path, config.keep_worker_log)
+            if config.keep_db is not None:
+                keep_database(Path(tmp) / "clearline.db", config.keep_db)
+
+
+def keep_database(database: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (its WAL included) at ``target``."""
+    with sqlite3.connect(database) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
 
 
 def _worker_timings(port: int) -> dict[str, Any]:
