@@ -205,11 +205,10 @@ def _explanation_changes(
     histories: Sequence[History], candidates: Sequence[Flag | None], explainer: Scorer, limit: int
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for history, candidate in zip(histories, candidates, strict=True):
-        if len(out) >= limit:
-            break
-        if candidate is None or history.current is None:
-            continue
+    agreed = [
+        (h, c) for h, c in zip(histories, candidates, strict=True) if c is not None and h.current is not None
+    ]
+    for history, candidate in agreed[:limit]:
         text = next((t.text for t in history.turns if t.message_id == candidate.message_id), "")
         words = list(explainer.explain(text, "stress").top_words)
         if words != list(history.top_words):

@@ -92,3 +92,21 @@ def test_replay_rescores_the_stored_texts_with_the_candidate_model_in_one_batch(
     assert scorer.score_calls == [["I am furious"]]
     assert [e["priority"] for e in report.added] == [97]
     assert replay([stored_calm], doubled_stress()).added == []  # the stored stress: nothing
+
+
+def test_explain_lists_the_top_words_that_change_for_escalations_both_agree_on_up_to_n():
+    agreed = history("a", ("I am furious", 0.97), current=flag(97), top_words=("am",))
+    same_words = history("b", ("I am angry", 0.91), current=flag(91), top_words=("angry",))
+    later = history("c", ("I am furious", 0.97), current=flag(97), top_words=("I",))
+    scorer = FakeScorer()
+    report = replay([agreed, same_words, later], doubled_stress(), explain=2, explainer=scorer)
+    assert scorer.explain_calls == ["I am furious", "I am angry"]  # two escalations, as asked
+    assert report.explanation_changes == [
+        {
+            "conversation_id": "a",
+            "message_id": agreed.turns[0].message_id,
+            "current": ["am"],
+            "candidate": ["furious"],
+        }
+    ]
+    assert replay([agreed], doubled_stress()).explanation_changes == []  # off by default
