@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, Text, and_, cast, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from triage import audit
@@ -223,7 +223,9 @@ def existing(session: Session, ids: Sequence[str]) -> set[str]:
 
 def _carries_text(column: Any) -> ColumnElement[bool]:
     values = [column[path if len(path) > 1 else path[0]].as_string() for path in rules.TEXT_PATHS]
-    return or_(*(and_(v.is_not(None), v.not_in(rules.SYSTEM_REASONS)) for v in values))
+    at_known_paths = [and_(v.is_not(None), v.not_in(rules.SYSTEM_REASONS)) for v in values]
+    # a signal factor's words, in lists of factors: found in the JSON text (SQLite's and PostgreSQL's)
+    return or_(*at_known_paths, cast(column, Text).like(f"%{rules.WORD_MARK}%"))
 
 
 def old_text_records(session: Session, cut: datetime, after_id: int, limit: int) -> list[dict[str, Any]]:
@@ -241,17 +243,19 @@ def old_text_records(session: Session, cut: datetime, after_id: int, limit: int)
     return _rows(session, stmt)
 
 
-def strip_old_text(session: Session, records: Sequence[Mapping[str, Any]]) -> int:
-    """Remove the free text of these records (from ``old_text_records``); how many changed."""
+def strip_old_text(session: Session, records: Sequence[Mapping[str, Any]], *, dry_run: bool = False) -> int:
+    """Remove the free text of these records (from ``old_text_records``); how many changed (would)."""
     changed = 0
     for record in records:
         inputs, removed_in = rules.strip_text(record["inputs"] or {})
         outcome, removed_out = rules.strip_text(record["outcome"] or {})
-        if removed_in or removed_out:
+        if not (removed_in or removed_out):
+            continue  # the database's filter is wider than the rule (a value that reads "word")
+        if not dry_run:
             session.execute(
                 update(audit_log).where(audit_log.c.id == record["id"]).values(inputs=inputs, outcome=outcome)
             )
-            changed += 1
+        changed += 1
     return changed
 
 

@@ -101,15 +101,20 @@ def pseudonym(key: str, customer_id: str) -> str:
 
 # -- the audit trail: decisions kept, text removed ---------------------------------------------------
 
-# Paths (in an audit record's ``inputs`` or ``outcome``) whose values are free text written by people or
-# quoted from the customer: reasons of overrides, transfers, resolutions, erasures and the bot's hand-off,
-# feedback comments and unmarked words, the reason for assigning over capacity.
+# Keys (at any depth of an audit record's ``inputs`` or ``outcome``) whose values are free text written by
+# people or quoted from the customer: reasons of overrides, transfers, resolutions, erasures and the bot's
+# hand-off (also ``over_capacity.reason``), feedback comments and unmarked words, and the words a signal
+# factor points at (``factors[].words[].word``; their offsets stay).
+TEXT_KEYS = frozenset({"reason", "comment", "unmarked_words", "word"})
+# where the database finds them without reading every record: these paths, and the key ``"word"`` in the
+# record's JSON text (inside lists of factors, whose positions vary)
 TEXT_PATHS: tuple[tuple[str, ...], ...] = (
     ("reason",),
     ("comment",),
     ("unmarked_words",),
     ("over_capacity", "reason"),
 )
+WORD_MARK = '"word"'
 # reasons the system writes itself: labels, not text, so they stay
 SYSTEM_REASONS = frozenset({"agent offline", "tier"})
 TEXT_REMOVED = "text_removed"  # the key that lists what was removed from a record
@@ -124,21 +129,29 @@ def _is_text(value: Any) -> bool:
 
 def strip_text(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A copy of an audit record's ``inputs`` (or ``outcome``) without its free text, and the removed
-    paths ("over_capacity.reason"). Everything else (decisions, ids, versions, numbers) is kept; a record
-    stripped before keeps its list of what was removed."""
-    result = copy.deepcopy(dict(data))
-    removed: list[str] = []
-    for path in TEXT_PATHS:
-        parent: Any = result
-        for key in path[:-1]:
-            parent = parent.get(key) if isinstance(parent, dict) else None
-        if isinstance(parent, dict) and path[-1] in parent and _is_text(parent[path[-1]]):
-            del parent[path[-1]]
-            removed.append(".".join(path))
+    paths, sorted ("over_capacity.reason", "factors[].words[].word"). Everything else (decisions, ids,
+    offsets, versions, numbers) is kept; a record stripped before keeps its list of what was removed."""
+    removed: set[str] = set()
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, list):
+            return [walk(item, f"{path}[]") for item in value]
+        if not isinstance(value, dict):
+            return value
+        kept = {}
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if key in TEXT_KEYS and _is_text(item):
+                removed.add(here)
+            else:
+                kept[key] = item if here == TEXT_REMOVED else walk(item, here)
+        return kept
+
+    result: dict[str, Any] = walk(copy.deepcopy(dict(data)), "")
     if removed:
         earlier = result.get(TEXT_REMOVED)
         result[TEXT_REMOVED] = sorted({*removed, *(earlier if isinstance(earlier, list) else [])})
-    return result, removed
+    return result, sorted(removed)
 
 
 def replace_references(data: Mapping[str, Any], names: Mapping[str, str]) -> tuple[dict[str, Any], int]:

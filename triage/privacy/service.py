@@ -376,6 +376,15 @@ def purge(
     at = now or utcnow()
     cut = rules.cutoff(at, days)
     report = PurgeReport(days, cut, dry_run)
+    after_id = 0
+    # first, so that a dry run counts what the run does: the purge below strips its conversations' records
+    while True:  # the audit trail keeps its decisions, not the text
+        with session_scope(stores.factory) as session:
+            records = clearline.old_text_records(session, cut, after_id, chunk * 10)
+            report.audit_text_removed += clearline.strip_old_text(session, records, dry_run=dry_run)
+        if len(records) < chunk * 10:
+            break
+        after_id = records[-1]["id"]
     after = ""
     while True:  # Clearline's conversations
         with session_scope(stores.factory) as session:
@@ -398,17 +407,6 @@ def purge(
         if len(senders) < chunk:
             break
         after = senders[-1]
-    after_id = 0
-    while True:  # the audit trail keeps its decisions, not the text
-        with session_scope(stores.factory) as session:
-            records = clearline.old_text_records(session, cut, after_id, chunk * 10)
-            if dry_run:
-                report.audit_text_removed += len(records)
-            else:
-                report.audit_text_removed += clearline.strip_old_text(session, records)
-        if len(records) < chunk * 10:
-            break
-        after_id = records[-1]["id"]
     if not dry_run and (report.conversations or report.audit_text_removed):
         with session_scope(stores.factory) as session:
             summary = report.as_dict()

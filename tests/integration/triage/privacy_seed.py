@@ -25,9 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api import factories
-from triage import services
+from triage import audit, services
 from triage.audit import Actor
 from triage.benchmarks.rasa_events import bot_event, user_event
+from triage.domain.policy import current_policy
 from triage.privacy.rasa import clearline_url
 from triage.privacy.rules import ACTIVITY_COLUMNS, TRANSCRIPT_VIEW
 from triage.storage.db import (
@@ -134,6 +135,30 @@ def seed_handed_off(factory: sessionmaker[Session], people: Team, conversation_i
                 inputs={"user_id": sam.id},
             )
         )
+        policy_decision(session, conversation_id, words)
+
+
+def policy_decision(session: Session, conversation_id: str, words: str, at: datetime | None = None) -> None:
+    """The worker's ``policy`` record for a customer who shouted ``words``: the decision's signal factors
+    list the words they point at."""
+    policy = current_policy()
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    decision = policy.evaluate(
+        services.policy_input(
+            conversation, signals=policy.detect(f"{words.upper()} WHY IS NOBODY HELPING!!!")
+        )
+    )
+    audit.record(
+        session,
+        audit.POLICY,
+        "policy",
+        conversation_id=conversation_id,
+        inputs={"stress": 0.9},
+        outcome=decision.as_dict(),
+        versions={"policy": decision.policy_version},
+        at=at,
+    )
 
 
 def seed_bot_only(factory: sessionmaker[Session], conversation_id: str, words: str, at: datetime) -> None:
@@ -144,6 +169,8 @@ def seed_bot_only(factory: sessionmaker[Session], conversation_id: str, words: s
             Message(conversation_id=conversation_id, sender=Sender.CUSTOMER, text=words, created_at=at)
         )
         session.add(Message(conversation_id=conversation_id, sender=Sender.BOT, text="Sure.", created_at=at))
+        session.flush()
+        policy_decision(session, conversation_id, words, at)
 
 
 def age(factory: sessionmaker[Session], conversation_id: str, at: datetime, state: ConversationState) -> None:

@@ -115,6 +115,7 @@ def test_export_holds_every_store_and_erase_leaves_nothing_anywhere(
     assert held["rasa_tracker"]["events"][0]["data"]["text"] == f"{WORDS} (0)"  # parsed, not a string
     text = json.dumps(document, ensure_ascii=False)
     assert WORDS in text and OTHER not in text and OTHER_WORDS not in text
+    assert '"word": "KESTREL"' in text  # the policy's signal factor points at the shouted words
     assert {"clearline.messages", "rasa_broker.events"} <= set(document["holdings"])
 
     results = erase(stores, [CUSTOMER], reason="request #4471", actor=ROOT)
@@ -128,7 +129,8 @@ def test_export_holds_every_store_and_erase_leaves_nothing_anywhere(
 
     for url in (urls.clearline, urls.tracker, urls.broker):
         everything = seed.everything(url)
-        assert CUSTOMER not in everything and "Kestrel" not in everything and "Larkspur" not in everything
+        assert CUSTOMER not in everything and "kestrel" not in everything.lower()  # quoted or shouted
+        assert "larkspur" not in everything.lower()
     assert OTHER_WORDS in seed.everything(urls.tracker) and OTHER_WORDS in seed.everything(urls.clearline)
     name = rules.pseudonym(stores.key, CUSTOMER)
     with stores.factory() as session:
@@ -249,7 +251,7 @@ def test_a_batch_that_read_the_events_before_the_erasure_is_read_again(stores: S
         source.close()
     with stores.factory() as session:
         assert session.get(Conversation, CUSTOMER) is None and session.get(Conversation, OTHER) is not None
-    assert "Kestrel" not in seed.everything(urls.clearline)
+    assert "kestrel" not in seed.everything(urls.clearline).lower()
 
 
 def test_purge_by_age_in_every_store_with_a_dry_run_first(
@@ -308,13 +310,23 @@ def test_purge_by_age_in_every_store_with_a_dry_run_first(
             {"before": {"priority": 3}, "text_removed": ["reason"]},  # the decision stays, the text goes
             {"reason": "fresh note"},
         ]
+        decisions = dict(
+            session.execute(
+                select(AuditRecord.conversation_id, AuditRecord.outcome).where(AuditRecord.action == "policy")
+            ).all()
+        )
+        pointed = {c: [w for f in o["factors"] for w in f.get("words", [])] for c, o in decisions.items()}
+        assert {"word": "HERON", "start": 0, "end": 5} in pointed["recent"]
+        assert pointed["old-and-waiting"] and all("word" not in w for w in pointed["old-and-waiting"])
         record = session.scalars(select(AuditRecord).where(AuditRecord.action == "purge")).one()
         assert record.actor == RETENTION.name and record.outcome["conversations"] == 2
         assert "old-done" not in json.dumps(record.outcome)
     for url in (urls.clearline, urls.tracker, urls.broker):
         everything = seed.everything(url)
         assert (
-            "old-done" not in everything and "rasa-only-old" not in everything and "Kestrel" not in everything
+            "old-done" not in everything
+            and "rasa-only-old" not in everything
+            and "kestrel" not in everything.lower()
         )
     assert "rasa-only-recent" in seed.everything(urls.tracker)
     again = purge(stores, 365, now=now)

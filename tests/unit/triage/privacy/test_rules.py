@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -68,9 +69,32 @@ def test_the_audit_keeps_decisions_and_loses_free_text() -> None:
         "to_queue": "general",
         "text_removed": ["comment", "over_capacity.reason", "reason", "unmarked_words"],
     }
-    assert removed == ["reason", "comment", "unmarked_words", "over_capacity.reason"]
+    assert removed == ["comment", "over_capacity.reason", "reason", "unmarked_words"]
     assert inputs["reason"] == "customer Jane Roe called twice"  # a copy: the caller's dict is untouched
     assert rules.strip_text(stripped) == (stripped, [])  # stripping twice changes nothing
+
+
+def test_the_words_a_signal_factor_points_at_go_and_their_offsets_stay() -> None:
+    # the policy's decision (audit "policy" outcome, "escalate" inputs) lists factors with the words
+    outcome = {
+        "escalate": True,
+        "factors": [
+            {"factor": "stress", "value": 0.9, "contribution": 45, "text": "stress 0.90 -> +45"},
+            {
+                "factor": "profanity",
+                "value": 1,
+                "contribution": 10,
+                "text": "profanity (1 word) -> +10",
+                "words": [{"word": "Kestrelheads", "start": 4, "end": 16}],
+                "message_id": 7,
+            },
+        ],
+    }
+    stripped, removed = rules.strip_text(outcome)
+    assert removed == ["factors[].words[].word"] and "Kestrelheads" not in repr(stripped)
+    assert stripped["factors"][1]["words"] == [{"start": 4, "end": 16}]
+    assert stripped["factors"][0] == outcome["factors"][0] and stripped["escalate"] is True
+    assert rules.WORD_MARK in json.dumps(outcome) and rules.WORD_MARK not in json.dumps(stripped)
 
 
 def test_reasons_the_system_writes_and_empty_values_are_not_text() -> None:
