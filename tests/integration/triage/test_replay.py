@@ -125,3 +125,17 @@ def test_the_human_summary_names_the_added_escalations(
     assert result.exit_code == 0, result.output
     assert "3 now, 5 with the candidate: 2 added, 0 removed" in result.stdout
     assert "+ angry-first P=91 cards" in result.stdout
+
+
+def test_since_and_until_select_conversations_by_their_start(session_factory, source, policy, clearline_url):
+    seed(session_factory, source, policy)
+    app = build_app(("triage.replay_cli",))
+
+    def replayed(*window: str) -> int:
+        result = CliRunner().invoke(app, ["replay", "--database-url", clearline_url, "--json", *window])
+        assert result.exit_code == 0, result.output
+        return int(json.loads(result.stdout)["conversations"])
+
+    assert replayed("--since", "2000-01-01", "--until", "2100-01-01") == 6
+    assert replayed("--since", "2100-01-01") == 0
+    assert replayed("--until", "2000-01-01T00:00:00+00:00") == 0
