@@ -121,11 +121,21 @@ class ConversationPage(BaseModel):
     total: int
 
 
+class RedactionOut(BaseModel):
+    """A redaction placeholder in a message's text: what it replaced and where it is (character offsets)."""
+
+    entity: str
+    start: int
+    end: int
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     sender: Sender
-    text: str
+    text: str  # PII-redacted: the placeholders are where ``redactions`` says, nowhere else
+    # null for messages stored before the spans were recorded: show their text as it is
+    redactions: list[RedactionOut] | None = None
     agent_id: int | None
     intent: str | None
     stress: float | None

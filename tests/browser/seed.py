@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tests.unit.api import factories
+from triage.redaction import redact_with_spans
 from triage.storage.db import (
     Conversation,
     Message,
@@ -17,8 +18,11 @@ from triage.storage.db import (
 )
 
 XSS_SCRIPT = "<script>window.__xss = 1</script>"
-REDACTED = "mail me at <EMAIL> or call <PHONE>"
+# stored as the worker stores them: redacted, with where the placeholders are
+SAID = "mail me at ann@example.com or call +44 20 7946 0958"
 XSS_IMG = '<img src=x onerror="window.__xss = 2">'
+# placeholder look-alikes the customer typed are text, never a redaction chip; only the address is one
+FORGED = "I typed <SCRIPT> and <EMAIL>, mine is ann@example.com"
 
 
 def seed(db_url: str) -> dict[str, int]:
@@ -51,6 +55,17 @@ def seed(db_url: str) -> dict[str, int]:
 def _xss(session: Session, agent: User) -> Conversation:
     conversation = factories.escalated(session, "conv-xss", text=f"my card {XSS_SCRIPT} was stolen")
     session.add(Message(conversation_id="conv-xss", sender=Sender.CUSTOMER, text=XSS_IMG, stress=0.4))
-    session.add(Message(conversation_id="conv-xss", sender=Sender.CUSTOMER, text=REDACTED, stress=0.2))
+    for said, stress in ((SAID, 0.2), (FORGED, 0.1)):
+        redacted = redact_with_spans(said)
+        spans = [span.as_dict() for span in redacted.spans]
+        session.add(
+            Message(
+                conversation_id="conv-xss",
+                sender=Sender.CUSTOMER,
+                text=redacted.text,
+                redactions=spans,
+                stress=stress,
+            )
+        )
     factories.assign(session, conversation, agent)
     return conversation

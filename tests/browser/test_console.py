@@ -91,9 +91,21 @@ def test_customer_html_renders_as_text(page: Page, api: RunningApi) -> None:
     expect(transcript).to_contain_text(XSS_SCRIPT)
     expect(transcript).to_contain_text(XSS_IMG)
     assert transcript.locator("img, script").count() == 0
-    expect(transcript.locator(".pii")).to_have_count(2)
-    expect(transcript.locator(".pii").first).to_have_text("email")
+    said = transcript.locator(".msg", has_text="mail me at")
+    expect(said.locator(".msg-text")).to_have_text("mail me at email or call phone")
+    expect(said.locator(".pii")).to_have_count(2)
     assert page.evaluate("window.__xss") is None
+
+
+def test_only_stored_redactions_become_chips(page: Page, api: RunningApi) -> None:
+    """What the customer typed as "<SCRIPT>" or "<EMAIL>" stays text; the address redacted is a chip."""
+    sign_in(page, api, "alice")
+    open_conversation(page, "conv-xss")
+    forged = page.locator("#transcript .msg", has_text="I typed")
+    expect(forged.locator(".msg-text")).to_have_text("I typed <SCRIPT> and <EMAIL>, mine is email")
+    expect(forged.locator(".pii")).to_have_count(1)
+    expect(forged.locator(".pii")).to_have_text("email")
+    expect(forged.locator(".pii")).to_have_attribute("title", "redacted before it was stored")
 
 
 def test_new_assignments_arrive_live(page: Page, api: RunningApi) -> None:

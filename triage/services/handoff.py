@@ -128,7 +128,7 @@ def accept(session: Session, conversation_id: str, agent: User) -> Conversation:
 
 def agent_reply(session: Session, conversation_id: str, agent: User, text: str) -> Message:
     """Store the agent's reply (redacted) and queue its delivery to the customer's channel."""
-    from triage.redaction import redact  # presidio is only needed when replies are written
+    from triage.redaction import redact_with_spans  # presidio is only needed when replies are written
 
     text = text.strip() if isinstance(text, str) else ""
     if not text:
@@ -141,10 +141,12 @@ def agent_reply(session: Session, conversation_id: str, agent: User, text: str) 
     with lifecycle(conversation) as machine:
         machine.agent_replied(agent.id, now)  # the state first: replying to a queued one is a conflict
         require_owner_or_supervisor(session, conversation, actor)
+    redacted = redact_with_spans(text)
     message = Message(
         conversation_id=conversation_id,
         sender=Sender.AGENT,
-        text=redact(text),
+        text=redacted.text,
+        redactions=[span.as_dict() for span in redacted.spans],
         agent_id=agent.id,
         created_at=now,
         delivered=False,

@@ -171,6 +171,9 @@ class Message(Base):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
     sender: Mapped[Sender] = mapped_column(Enum(Sender, native_enum=False, length=16))
     text: Mapped[str] = mapped_column(Text)  # redacted
+    # where the redaction placeholders are in ``text``: [{"entity", "start", "end"}]. None: stored before
+    # 0007, when nobody recorded them (a "<EMAIL>" in such a text is shown as text, never as a redaction)
+    redactions: Mapped[list[Any] | None] = mapped_column()
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     source_event_id: Mapped[int | None] = mapped_column(Integer)  # id in Rasa's events table
     intent: Mapped[str | None] = mapped_column(String(128))

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import event, func, select, text
@@ -30,6 +30,9 @@ from triage.worker.explaining import Explainer, explain_pending
 from triage.worker.observability import WorkerMetrics
 from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult
 from triage.worker.scoring import Scorer
+
+if TYPE_CHECKING:
+    from triage.worker.reading import Redact
 
 log = structlog.get_logger("triage.worker.loop")
 
@@ -93,7 +96,7 @@ class Worker:
         source: EventSource,
         scorer: Scorer,
         policy: Policy | Callable[[], Policy],
-        redact: Callable[[str], str],
+        redact: Redact,
         rasa: RasaCommands | None = None,
         metrics: WorkerMetrics | None = None,
         options: WorkerOptions | None = None,

@@ -6,9 +6,9 @@ consumer offset, so a crash at any point leaves either all of it or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import select
@@ -23,6 +23,9 @@ from triage.worker.broker import BrokerEvent
 from triage.worker.explaining import driving_messages, pending_record
 from triage.worker.reading import TierSet, Utterance, read_events
 from triage.worker.scoring import PipelineMetrics, Scorer, score_batch
+
+if TYPE_CHECKING:
+    from triage.worker.reading import Redact
 
 log = structlog.get_logger("triage.worker.pipeline")
 
@@ -54,7 +57,7 @@ class BatchProcessor:
         self,
         scorer: Scorer,
         policy: Policy,
-        redact: Callable[[str], str],
+        redact: Redact,
         metrics: PipelineMetrics | None = None,
         max_explained: int = MAX_EXPLAINED,
     ) -> None:
@@ -162,6 +165,7 @@ class BatchProcessor:
             conversation_id=conversation.id,
             sender=utterance.sender,
             text=utterance.text,
+            redactions=list(utterance.redactions),
             source_event_id=utterance.event.id,
             event_at=utterance.at,
             created_at=now,

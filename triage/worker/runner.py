@@ -36,7 +36,8 @@ def build_worker(
     options: WorkerOptions | None = None,
     explainer: Explainer | None = None,
 ) -> Worker:
-    from triage.redaction import redact  # presidio takes seconds to import: only when a worker is built
+    # presidio takes seconds to import: only when a worker is built
+    from triage.redaction import redact_with_spans
 
     engine = make_engine(settings.database_url)
     if not inspect(engine).has_table("consumer_offsets"):
@@ -55,7 +56,7 @@ def build_worker(
         scorer,
         # the file's current version at every batch, read by policy_at as the api's services read it
         functools.partial(policy_at, settings.policy_path),
-        redact,
+        redact_with_spans,
         RasaClient(settings.rasa_url, settings.rasa_token),
         WorkerMetrics(),
         options,

@@ -87,35 +87,55 @@ const Explain = (() => {
     return (explanations || []).find((e) => e.message_id === message.id);
   }
 
-  /* Redaction placeholders (<EMAIL>, <CARD_NUMBER>...) become labelled chips; everything stays text. */
-  const PLACEHOLDER = /<(CARD_NUMBER|IBAN|EMAIL|PHONE|POSTCODE|PERSON|[A-Z_]{3,20})>/g;
+  /* A message's redactions (<EMAIL>, <CARD_NUMBER>...) become labelled chips where its stored spans say,
+     never where its text looks like one: a customer who types "<EMAIL>" or "<SCRIPT>" sees those
+     characters. Messages stored before the spans were (redactions null) show their text as it is. */
+  const PLACEHOLDER = /^<([A-Z_]{1,32})>$/;
 
-  function withRedactions(text) {
-    const parts = [];
-    let cursor = 0;
-    for (const match of text.matchAll(PLACEHOLDER)) {
-      parts.push(text.slice(cursor, match.index));
-      parts.push(h("span", { class: "pii", title: "redacted before it was stored" }, match[1].replace("_", " ").toLowerCase()));
-      cursor = match.index + match[0].length;
-    }
-    parts.push(text.slice(cursor));
-    return parts;
+  function redactionSpans(message) {
+    const length = message.text.length;
+    const spans = (message.redactions || [])
+      .filter((s) => Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0 && s.start < s.end && s.end <= length)
+      .sort((a, b) => a.start - b.start);
+    return spans.filter((s, i) => i === 0 || s.start >= spans[i - 1].end);
   }
 
-  /* Split a message into plain and highlighted spans using the explanation's character offsets. */
+  function chip(text, span) {
+    const placeholder = PLACEHOLDER.exec(text.slice(span.start, span.end));
+    const label = placeholder ? placeholder[1].replaceAll("_", " ").toLowerCase() : "redacted";
+    return h("span", { class: "pii", title: "redacted before it was stored" }, label);
+  }
+
+  /* text[from, to) as text, with a chip for each redaction inside it. */
+  function withRedactions(text, from, to, spans) {
+    const parts = [];
+    let cursor = from;
+    for (const span of spans) {
+      if (span.start < cursor || span.end > to) continue;
+      parts.push(text.slice(cursor, span.start), chip(text, span));
+      cursor = span.end;
+    }
+    parts.push(text.slice(cursor, to));
+    return parts.filter((part) => part !== "");
+  }
+
+  /* Split a message into plain and highlighted spans using the explanation's character offsets (into the
+     redacted text, as the model read it); a placeholder stays a chip, never a highlighted word. */
   function highlightedText(message, explanation, isUnmarked, onToggle) {
     const text = message.text;
-    if (!explanation || !explanation.words) return withRedactions(text);
+    const spans = redactionSpans(message);
+    if (!explanation || !explanation.words) return withRedactions(text, 0, text.length, spans);
     const maxAbs = Math.max(0, ...explanation.words.map((w) => Math.abs(w.attribution)));
     const words = explanation.words
       .filter((w) => text.slice(w.start, w.end) === w.word)
+      .filter((w) => !spans.some((s) => w.start < s.end && s.start < w.end))
       .sort((a, b) => a.start - b.start);
     const parts = [];
     let cursor = 0;
     for (const word of words) {
       const cls = level(word.attribution, maxAbs);
       if (!cls || word.start < cursor) continue;
-      parts.push(...withRedactions(text.slice(cursor, word.start)));
+      parts.push(...withRedactions(text, cursor, word.start, spans));
       const key = `${message.id}:${word.start}:${word.end}`;
       const mark = h("mark", {
         class: `hl ${cls}${isUnmarked(key) ? " unmarked" : ""}`,
@@ -129,7 +149,7 @@ const Explain = (() => {
       parts.push(mark);
       cursor = word.end;
     }
-    parts.push(...withRedactions(text.slice(cursor)));
+    parts.push(...withRedactions(text, cursor, text.length, spans));
     return parts;
   }
 

@@ -13,7 +13,7 @@ from tests.unit.triage.fakes import FakeScorer
 from triage import services
 from triage.audit import Actor
 from triage.benchmarks.rasa_events import bot_event, user_event, write_events
-from triage.redaction import redact
+from triage.redaction import redact_with_spans
 from triage.storage.db import (
     AgentStatus,
     AuditRecord,
@@ -76,7 +76,7 @@ def test_worker_and_services_on_postgres(pg_url, policy):
                 ("pg-2", user_event("where is my card")),
             ],
         )
-    worker = Worker(factory, source, FakeScorer(), policy, redact)
+    worker = Worker(factory, source, FakeScorer(), policy, redact_with_spans)
     result = worker.process_next_batch()
     assert result is not None and result.escalated == ["pg-1"] and len(result.assigned) == 1
     assert worker.process_next_batch() is None

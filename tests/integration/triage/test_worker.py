@@ -15,7 +15,7 @@ from triage.benchmarks.rasa_events import action_event, bot_event, user_event, w
 from triage.domain.policy import Policy
 from triage.rasa.client import RasaClient
 from triage.rasa.events import AGENT_REPLY
-from triage.redaction import redact
+from triage.redaction import redact_with_spans
 from triage.storage.db import (
     AgentStatus,
     AuditRecord,
@@ -44,7 +44,12 @@ def make_worker(
     batch_size: int = 256,
 ) -> Worker:
     return Worker(
-        factory, source, scorer or FakeScorer(), policy, redact, options=WorkerOptions(batch_size=batch_size)
+        factory,
+        source,
+        scorer or FakeScorer(),
+        policy,
+        redact_with_spans,
+        options=WorkerOptions(batch_size=batch_size),
     )
 
 
@@ -86,6 +91,29 @@ def test_batch_scores_across_conversations_in_one_call_and_stores_everything(ses
         assert s.scalar(select(func.count()).where(AuditRecord.action == "score")) == 3
         assert s.scalar(select(func.count()).where(AuditRecord.action == "policy")) == 3
     assert worker.process_next_batch() is None  # nothing new: offset respected
+
+
+def test_messages_are_stored_with_where_their_redactions_are(session_factory, source, policy):
+    """The spans, not the text, say what was redacted: typed look-alikes get none."""
+    write(
+        source,
+        [
+            ("c1", user_event("I typed <EMAIL> and <SCRIPT>; mine is jane@example.com")),
+            ("c1", bot_event("We will write to jane@example.com")),
+            ("c1", user_event("just <SCRIPT> here")),
+        ],
+    )
+    make_worker(session_factory, source, policy).process_next_batch()
+    with session_factory() as s:
+        stored = s.execute(select(Message.text, Message.redactions).order_by(Message.id)).all()
+    assert stored == [
+        (
+            "I typed <EMAIL> and <SCRIPT>; mine is <EMAIL>",
+            [{"entity": "EMAIL_ADDRESS", "start": 38, "end": 45}],
+        ),
+        ("We will write to <EMAIL>", [{"entity": "EMAIL_ADDRESS", "start": 17, "end": 24}]),
+        ("just <SCRIPT> here", []),
+    ]
 
 
 def test_stressed_conversation_escalates_with_redacted_explanations_and_is_routed(
@@ -236,7 +264,7 @@ def test_run_loop_relays_the_hand_off_to_rasa_and_stops_cleanly(session_factory,
         source,
         FakeScorer(),
         policy,
-        redact,
+        redact_with_spans,
         client,
         options=WorkerOptions(poll_interval=0.01, relay_interval=0.05),
     )
@@ -339,7 +367,9 @@ def test_explains_the_most_stressed_driving_utterances_up_to_the_limit(session_f
     assert scorer.explain_calls == ["now I am furious"]  # by default the most stressed one only
     write(source, [("c2", event) for _, event in rows])
     scorer = FakeScorer()
-    worker = Worker(session_factory, source, scorer, policy, redact, options=WorkerOptions(max_explained=2))
+    worker = Worker(
+        session_factory, source, scorer, policy, redact_with_spans, options=WorkerOptions(max_explained=2)
+    )
     assert worker.process_next_batch().escalated == ["c2"]
     worker.explain_once()
     assert scorer.explain_calls == ["now I am furious", "I am annoyed"]

@@ -16,7 +16,7 @@ from sentiment.types import UtteranceScore
 from tests.integration.triage.worker_process import free_port
 from tests.unit.triage.fakes import FakeScorer
 from triage.benchmarks.rasa_events import user_event, write_events
-from triage.redaction import redact
+from triage.redaction import redact_with_spans
 from triage.settings import ROOT, CoreSettings
 from triage.storage.db import OutboxCommand, make_engine, make_session_factory, session_scope
 from triage.storage.outbox import claim, enqueue
@@ -33,7 +33,7 @@ def serve(worker: Worker) -> HealthServer:
 
 def test_readyz_fails_when_the_database_is_unreachable(tmp_path, source, policy):
     broken = make_session_factory(make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}"))
-    worker = Worker(broken, source, FakeScorer(), policy, redact)
+    worker = Worker(broken, source, FakeScorer(), policy, redact_with_spans)
     server = serve(worker)
     try:
         response = httpx.get(f"http://127.0.0.1:{server.port}/readyz")
@@ -72,7 +72,7 @@ def test_a_failing_batch_is_counted_retried_and_the_loop_goes_on(session_factory
         FlakySource(),
         FakeScorer(),
         policy,
-        redact,
+        redact_with_spans,
         options=WorkerOptions(poll_interval=0.01, error_backoff=0.05),
     )
     loop = threading.Thread(target=worker.run)

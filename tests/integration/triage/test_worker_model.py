@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.unit.sentiment.tiny_model import write_clearline_json, write_tiny_model
 from triage.benchmarks.rasa_events import user_event, write_events
 from triage.domain.policy import parse_policy
-from triage.redaction import redact
+from triage.redaction import redact_with_spans
 from triage.storage.db import Escalation, Message
 from triage.worker.loop import SentimentScorer, Worker
 
@@ -31,7 +31,7 @@ def eager_policy(policy):
 def run_one_escalation(session_factory, source, scorer, policy, text, intent="card_not_working"):
     with source.engine.begin() as conn:
         write_events(conn, [("m1", user_event(text, intent=intent))])
-    worker = Worker(session_factory, source, scorer, policy, redact)
+    worker = Worker(session_factory, source, scorer, policy, redact_with_spans)
     result = worker.process_next_batch()
     assert result is not None and result.escalated == ["m1"]
     assert worker.explain_once() != []

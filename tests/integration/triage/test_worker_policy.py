@@ -14,7 +14,7 @@ from tests.unit.triage.fakes import FakeScorer
 from tests.unit.triage.policies import shipped_policy_data
 from triage.benchmarks.rasa_events import user_event, write_events
 from triage.domain.policy import policy_at
-from triage.redaction import redact
+from triage.redaction import redact_with_spans
 from triage.storage.db import AuditRecord
 from triage.worker.broker import SqlEventSource
 from triage.worker.loop import Worker
@@ -37,7 +37,9 @@ def test_the_worker_applies_an_edited_policy_at_the_next_batch_and_audits_it(
 ):
     path = tmp_path / "policy.yaml"
     write_policy(path, "v1", bump=1_000_000_000)
-    worker = Worker(session_factory, source, FakeScorer(), functools.partial(policy_at, path), redact)
+    worker = Worker(
+        session_factory, source, FakeScorer(), functools.partial(policy_at, path), redact_with_spans
+    )
     say(source, "c1", "where is my card")
     worker.process_next_batch()
     write_policy(path, "v2", bump=2_000_000_000)
@@ -59,7 +61,9 @@ def test_the_worker_applies_an_edited_policy_at_the_next_batch_and_audits_it(
 def test_a_broken_policy_edit_keeps_the_last_good_version(session_factory, source, tmp_path):
     path = tmp_path / "policy.yaml"
     write_policy(path, "good", bump=1_000_000_000)
-    worker = Worker(session_factory, source, FakeScorer(), functools.partial(policy_at, path), redact)
+    worker = Worker(
+        session_factory, source, FakeScorer(), functools.partial(policy_at, path), redact_with_spans
+    )
     path.write_text("escalate_at: [not a number")
     os.utime(path, ns=(3_000_000_000, 3_000_000_000))
     say(source, "c1", "where is my card")

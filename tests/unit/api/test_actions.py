@@ -77,9 +77,13 @@ def test_reply_pii_is_redacted_in_storage(
     text = "Write to me at alice.agent@example.com"
     reply = client.post("/api/v1/conversations/c1/reply", json={"text": text}, headers=alice)
     assert reply.status_code == 201
-    assert "alice.agent@example.com" not in reply.json()["text"]
+    assert reply.json()["text"] == "Write to me at <EMAIL>"
+    assert reply.json()["redactions"] == [{"entity": "EMAIL_ADDRESS", "start": 15, "end": 22}]
     with factory() as session:
-        assert "alice.agent@example.com" not in session.get_one(Message, reply.json()["id"]).text
+        stored = session.get_one(Message, reply.json()["id"])
+        assert stored.text == "Write to me at <EMAIL>" and stored.redactions == reply.json()["redactions"]
+    typed = client.post("/api/v1/conversations/c1/reply", json={"text": "Type <EMAIL> there"}, headers=alice)
+    assert typed.json()["text"] == "Type <EMAIL> there" and typed.json()["redactions"] == []
 
 
 def test_reply_before_accept_is_a_conflict(client: TestClient, c1: str) -> None:

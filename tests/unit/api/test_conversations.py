@@ -17,8 +17,9 @@ from tests.unit.triage.policies import shipped_policy_data
 from triage import services
 from triage.audit import Actor
 from triage.domain.policy import current_policy
+from triage.redaction import redact_with_spans
 from triage.settings import get_settings
-from triage.storage.db import Conversation, session_scope
+from triage.storage.db import Conversation, Message, Sender, session_scope
 
 
 @pytest.fixture
@@ -124,6 +125,32 @@ def stress_counts_from_042(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+def test_detail_gives_each_message_where_its_redactions_are(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    with session_scope(factory) as session:
+        factories.escalated(session, "c1")
+        redacted = redact_with_spans("typed <SCRIPT>, mine is ann@example.com")
+        session.add_all(
+            [
+                Message(
+                    conversation_id="c1",
+                    sender=Sender.CUSTOMER,
+                    text=redacted.text,
+                    redactions=[span.as_dict() for span in redacted.spans],
+                ),
+                # stored before the spans were: no structural markers, whatever the text holds
+                Message(conversation_id="c1", sender=Sender.CUSTOMER, text="old <EMAIL>"),
+            ]
+        )
+    messages = client.get("/api/v1/conversations/c1", headers=bearer(client, "alice")).json()["messages"]
+    assert (messages[-2]["text"], messages[-2]["redactions"]) == (
+        "typed <SCRIPT>, mine is <EMAIL>",
+        [{"entity": "EMAIL_ADDRESS", "start": 24, "end": 31}],
+    )
+    assert (messages[-1]["text"], messages[-1]["redactions"]) == ("old <EMAIL>", None)
 
 
 def test_detail_gives_the_stress_the_policy_counts_from(client: TestClient, three: None) -> None:
