@@ -47,13 +47,23 @@ def _authenticate(websocket: WebSocket) -> tuple[SessionClaims, Via, int] | None
 def _poll(
     factory: sessionmaker[Session], claims: SessionClaims, via: Via, after_id: int
 ) -> list[dict[str, Any]] | None:
-    """Newer records, or None once the socket's session has ended (logout, deactivation, new password)."""
+    """Newer records, or None once the socket's session has ended (logout, deactivation, new password).
+
+    With records to send, the session is checked again after they were read, in a new database session
+    (each statement sees the database as of its own start: SQLite outside a write, PostgreSQL's read
+    committed), so no record is sent once the session has ended."""
     with factory() as session:
         user = signed_in_user(session, claims, via)
         if user is None:
             return None
-        records = audit_after(session, user, after_id)
-        return [AuditOut.model_validate(r).model_dump(mode="json") for r in records]
+        records = [
+            AuditOut.model_validate(r).model_dump(mode="json") for r in audit_after(session, user, after_id)
+        ]
+    if records:
+        with factory() as session:
+            if signed_in_user(session, claims, via) is None:
+                return None
+    return records
 
 
 @router.websocket("/live")

@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
+from api import live
+from api.queries import audit_after
 from api.security import hash_password
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer, login
@@ -119,6 +121,31 @@ def test_socket_closes_when_its_session_logs_out(
         assert ws.receive_json()["type"] == "hello"
         assert client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
         note_on(factory, "cards-1")  # what the socket would stream if it were still open
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1008
+
+
+def test_no_record_is_sent_once_the_session_has_ended(
+    client: TestClient,
+    two: None,
+    factory: sessionmaker[Session],
+    team: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The session ends between the poll's check and its read: what was read is not sent."""
+
+    def read_then_deactivate(session: Session, user: factories.User, after_id: int) -> list[Any]:
+        found = audit_after(session, user, after_id)
+        if found:
+            with session_scope(factory) as other:
+                other.get_one(factories.User, team["sam"]).is_active = False
+        return found
+
+    monkeypatch.setattr(live, "audit_after", read_then_deactivate)
+    with client.websocket_connect("/api/v1/live", headers=bearer(client, "sam")) as ws:
+        assert ws.receive_json()["type"] == "hello"
+        note_on(factory, "cards-1")
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 1008
