@@ -4,7 +4,7 @@ that copies a conversation's ``Handling`` in and out of its row and stores the d
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from triage import audit
 from triage.audit import Actor
 from triage.domain.lifecycle import Effects, Handling, Lifecycle
 from triage.domain.policy import DEFAULT_TIER, PolicyInput
+from triage.domain.signals import Finding
 from triage.errors import ConversationNotFound, EscalationNotFound, NotAssignedToYou, StaleUpdate
 from triage.storage.db import SUPERVISING_ROLES, Conversation, Escalation, User, utcnow
 from triage.storage.outbox import enqueue
@@ -82,8 +83,11 @@ def require_owner_or_supervisor(session: Session, conversation: Conversation, ac
         raise NotAssignedToYou(f"conversation {conversation.id!r} is not assigned to you")
 
 
-def policy_input(conversation: Conversation, now: datetime | None = None) -> PolicyInput:
-    """What the policy sees of a stored conversation."""
+def policy_input(
+    conversation: Conversation, now: datetime | None = None, *, signals: Sequence[Finding] = ()
+) -> PolicyInput:
+    """What the policy sees of a stored conversation; ``signals``: what ``Policy.detect`` found in its
+    latest customer text, for the callers that have it (the worker)."""
     trajectory = [float(s) for s in conversation.stress_trajectory or []]
     started = conversation.started_at
     elapsed = ((now or utcnow()) - as_utc(started)).total_seconds() / 60 if started is not None else 0.0
@@ -95,6 +99,8 @@ def policy_input(conversation: Conversation, now: datetime | None = None) -> Pol
         intent=conversation.latest_intent,
         customer_tier=conversation.customer_tier,
         minutes_elapsed=max(0.0, elapsed),
+        recent_intents=tuple(conversation.recent_intents or ()),
+        signals=tuple(signals),
     )
 
 

@@ -113,6 +113,9 @@ class Conversation(Base):
     )
     customer_tier: Mapped[str] = mapped_column(String(32), default=DEFAULT_TIER)
     latest_intent: Mapped[str | None] = mapped_column(String(128))
+    # the intents of the latest customer utterances, oldest first (None where the NLU gave none), at most
+    # triage.domain.policy.MAX_RECENT_INTENTS: the policy's topic. NULL for rows from before 0008.
+    recent_intents: Mapped[list[Any] | None] = mapped_column()
     fallback_count: Mapped[int] = mapped_column(Integer, default=0)
     human_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # stress of each customer utterance in order, for the trajectory chart and the trend factor
@@ -217,7 +220,9 @@ class Escalation(Base):
     priority_band: Mapped[str] = mapped_column(String(16))
     queue: Mapped[str] = mapped_column(String(64))
     score: Mapped[float] = mapped_column(Float)  # the policy's total
-    # [{"factor": "stress", "value": 0.91, "contribution": 45, "text": "stress 0.91 -> +45"}, ...]
+    # [{"factor": "stress", "value": 0.91, "contribution": 45, "text": "stress 0.91 -> +45"}, ...]; a signal
+    # factor (shouting, person_request...) also has "words": [{"word", "start", "end"}] (offsets into the
+    # redacted text, in code points) and "message_id", the message they are in
     factors: Mapped[list[Any]] = mapped_column(default=list)
     # [{"message_id", "text", "words": [{"word","start","end","attribution"}], "delta",
     #   "comprehensiveness", "sufficiency", "random_comprehensiveness", "score", "score_without_top",
