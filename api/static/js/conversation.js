@@ -48,12 +48,15 @@ const ConversationView = (() => {
     ].filter(Boolean));
     renderActions();
     const explanations = escalation ? escalation.explanations : [];
+    const factors = escalation ? escalation.factors || [] : [];
     Explain.renderFactors(byId("factors"), escalation);
     byId("faithfulness").textContent = escalation ? Explain.faithfulnessSentence(explanations) : "";
     Explain.renderTrajectory(byId("trajectory"), detail.stress_trajectory, detail.stress_counts_from);
-    Explain.renderTranscript(byId("transcript"), detail.messages, explanations, (key) => unmarked.has(key), toggleWord);
+    Explain.renderTranscript(byId("transcript"), detail.messages, explanations, (key) => unmarked.has(key), toggleWord, factors);
     Explain.renderEmotions(byId("emotions"), detail.messages);
-    byId("legend").hidden = !explanations.some((e) => e.words && e.words.length); // pending or failed: no highlights
+    // pending or failed, and no signal words: no highlights
+    byId("legend").hidden = !explanations.some((e) => e.words && e.words.length)
+      && !factors.some((f) => Array.isArray(f.words) && f.words.length);
     byId("feedback-panel").hidden = !escalation;
     byId("feedback-state").textContent = escalation
       ? escalation.unflagged ? "This flag was withdrawn." : escalation.feedback_state ? `Marked ${escalation.feedback_state === "correct" ? "right" : "wrong"}.` : "No feedback yet."

@@ -28,11 +28,16 @@ const Explain = (() => {
       const width = Math.round((Math.abs(factor.contribution || 0) / max) * 100);
       const bar = h("span", { class: "bar-fill" });
       bar.style.width = `${width}%`;
+      /* a signal factor (capitals, "!!", emoji, profanity, threats, asking for a person) shows its words */
+      const words = Array.isArray(factor.words) && factor.words.length
+        ? h("span", { class: "factor-words" }, factor.words.map((w) => h("mark", { class: "sig" }, String(w.word))))
+        : null;
       list.append(
         h("li", { class: "factor" },
           h("span", { class: "factor-name" }, factor.text || factor.factor),
           h("span", { class: "bar" }, bar),
-          h("span", { class: "factor-value" }, `${factor.contribution >= 0 ? "+" : ""}${num(factor.contribution, 0)}`)),
+          h("span", { class: "factor-value" }, `${factor.contribution >= 0 ? "+" : ""}${num(factor.contribution, 0)}`),
+          words),
       );
     }
     list.append(h("li", { class: "factor total" },
@@ -87,6 +92,17 @@ const Explain = (() => {
     return (explanations || []).find((e) => e.message_id === message.id);
   }
 
+  /* The stored offsets (redactions, the model's words, the signals' words) count Unicode code points, as
+     Python does; JavaScript's strings count UTF-16 units, so after an emoji they differ: the same items
+     with their offsets in units (an offset past the text becomes -1, and the item is dropped), and the
+     item as stored in `stored` (feedback names words by their stored offsets). */
+  function inUnits(text, items) {
+    const units = [0];
+    for (const char of text) units.push(units[units.length - 1] + char.length);
+    const unit = (offset) => (Number.isInteger(offset) && offset >= 0 && offset < units.length ? units[offset] : -1);
+    return items.map((item) => ({ ...item, start: unit(item.start), end: unit(item.end), stored: item }));
+  }
+
   /* A message's redactions (<EMAIL>, <CARD_NUMBER>...) become labelled chips where its stored spans say,
      never where its text looks like one: a customer who types "<EMAIL>" or "<SCRIPT>" sees those
      characters. Messages stored before the spans were (redactions null) show their text as it is. */
@@ -94,7 +110,7 @@ const Explain = (() => {
 
   function redactionSpans(message) {
     const length = message.text.length;
-    const spans = (message.redactions || [])
+    const spans = inUnits(message.text, message.redactions || [])
       .filter((s) => Number.isInteger(s.start) && Number.isInteger(s.end) && s.start >= 0 && s.start < s.end && s.end <= length)
       .sort((a, b) => a.start - b.start);
     return spans.filter((s, i) => i === 0 || s.start >= spans[i - 1].end);
@@ -119,43 +135,82 @@ const Explain = (() => {
     return parts.filter((part) => part !== "");
   }
 
-  /* Split a message into plain and highlighted spans using the explanation's character offsets (into the
-     redacted text, as the model read it); a placeholder stays a chip, never a highlighted word. */
-  function highlightedText(message, explanation, isUnmarked, onToggle) {
+  /* The words the policy's signal factors point at in this message: {start, end, word, label}, in
+     order, without overlaps or redactions. */
+  function signalWords(message, factors, spans) {
     const text = message.text;
-    const spans = redactionSpans(message);
-    if (!explanation || !explanation.words) return withRedactions(text, 0, text.length, spans);
-    const maxAbs = Math.max(0, ...explanation.words.map((w) => Math.abs(w.attribution)));
-    const words = explanation.words
-      .filter((w) => text.slice(w.start, w.end) === w.word)
+    const words = (factors || [])
+      .filter((f) => f.message_id === message.id && Array.isArray(f.words))
+      .flatMap((f) => f.words.map((w) => ({ start: w.start, end: w.end, word: w.word, label: f.text || f.factor })));
+    const found = inUnits(text, words)
+      .filter((w) => w.start >= 0 && w.start < w.end && text.slice(w.start, w.end) === w.word)
       .filter((w) => !spans.some((s) => w.start < s.end && s.start < w.end))
       .sort((a, b) => a.start - b.start);
+    return found.filter((w, i) => i === 0 || w.start >= found[i - 1].end);
+  }
+
+  /* Split a message into plain and highlighted spans using the explanation's character offsets (into the
+     redacted text, as the model read it); a placeholder stays a chip, never a highlighted word. The words
+     of the policy's signals are marked around them (a model word inside a signal's phrase keeps its own
+     mark; a signal that would cut a model word in two is only listed with its factor). */
+  function highlightedText(message, explanation, isUnmarked, onToggle, factors) {
+    const text = message.text;
+    const spans = redactionSpans(message);
+    const explained = explanation && explanation.words ? explanation.words : [];
+    const maxAbs = Math.max(0, ...explained.map((w) => Math.abs(w.attribution)));
+    const words = [];
+    for (const word of inUnits(text, explained)
+      .filter((w) => text.slice(w.start, w.end) === w.word)
+      .filter((w) => !spans.some((s) => w.start < s.end && s.start < w.end))
+      .sort((a, b) => a.start - b.start)) {
+      const cls = level(word.attribution, maxAbs);
+      if (cls && (!words.length || word.start >= words[words.length - 1].end)) words.push({ ...word, cls });
+    }
+    const signals = signalWords(message, factors, spans).filter((s) =>
+      !words.some((w) => w.start < s.end && s.start < w.end && (w.start < s.start || w.end > s.end)));
     const parts = [];
     let cursor = 0;
+    for (const signal of signals) {
+      parts.push(...modelMarks(message, words, cursor, signal.start, spans, isUnmarked, onToggle));
+      parts.push(h("mark", { class: "sig", title: signal.label },
+        modelMarks(message, words, signal.start, signal.end, spans, isUnmarked, onToggle)));
+      cursor = signal.end;
+    }
+    parts.push(...modelMarks(message, words, cursor, text.length, spans, isUnmarked, onToggle));
+    return parts;
+  }
+
+  /* text[from, to) with the model's highlighted words inside it and a chip for each redaction. */
+  function modelMarks(message, words, from, to, spans, isUnmarked, onToggle) {
+    const text = message.text;
+    const parts = [];
+    let cursor = from;
     for (const word of words) {
-      const cls = level(word.attribution, maxAbs);
-      if (!cls || word.start < cursor) continue;
+      if (word.start < cursor || word.end > to) continue;
+      const cls = word.cls;
       parts.push(...withRedactions(text, cursor, word.start, spans));
-      const key = `${message.id}:${word.start}:${word.end}`;
+      const { start, end } = word.stored;  // as stored: what feedback sends back
+      const key = `${message.id}:${start}:${end}`;
       const mark = h("mark", {
         class: `hl ${cls}${isUnmarked(key) ? " unmarked" : ""}`,
         title: `attribution ${word.attribution >= 0 ? "+" : ""}${num(word.attribution, 3)} (click to unmark)`,
         tabindex: 0,
         dataset: { key, attribution: word.attribution },
       }, word.word);
-      const toggle = () => onToggle(key, { message_id: message.id, start: word.start, end: word.end, word: word.word }, mark);
+      const toggle = () => onToggle(key, { message_id: message.id, start, end, word: word.word }, mark);
       mark.addEventListener("click", toggle);
       mark.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); toggle(); } });
       parts.push(mark);
       cursor = word.end;
     }
-    parts.push(...withRedactions(text, cursor, text.length, spans));
+    parts.push(...withRedactions(text, cursor, to, spans));
     return parts;
   }
 
   const SENDER_LABEL = { customer: "Customer", bot: "Assistant", agent: "Agent", system: "System" };
 
-  function renderTranscript(list, messages, explanations, isUnmarked, onToggle) {
+  /* factors: the escalation's, whose signal factors point into a message by its id */
+  function renderTranscript(list, messages, explanations, isUnmarked, onToggle, factors = []) {
     list.replaceChildren();
     for (const message of messages) {
       const explanation = explanationFor(message, explanations);
@@ -167,7 +222,7 @@ const Explain = (() => {
       if (message.sender === "agent" && message.delivered === false) meta.push(h("span", { class: "pending" }, "sending…"));
       list.append(h("li", { class: `msg ${message.sender}${explanation ? " explained" : ""}`, dataset: { messageId: message.id } },
         h("div", { class: "msg-meta" }, meta),
-        h("p", { class: "msg-text" }, highlightedText(message, explanation, isUnmarked, onToggle))));
+        h("p", { class: "msg-text" }, highlightedText(message, explanation, isUnmarked, onToggle, factors))));
     }
     if (!messages.length) list.append(h("li", { class: "empty" }, "No messages yet."));
   }
