@@ -17,20 +17,18 @@ from sqlalchemy.orm import Session
 from sentiment.types import UtteranceScore
 from triage import audit, services
 from triage.domain.policy import DEFAULT_TIER, Decision, Policy
-from triage.storage.conversations import lifecycle
 from triage.storage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.worker.broker import BrokerEvent
 from triage.worker.explaining import driving_messages, pending_record
 from triage.worker.reading import TierSet, Utterance, read_events
 from triage.worker.scoring import PipelineMetrics, Scorer, score_batch
+from triage.worker.turns import customer_turn, decide
 
 if TYPE_CHECKING:
     from triage.worker.reading import Redact
 
 log = structlog.get_logger("triage.worker.pipeline")
 
-FALLBACK_INTENT = "nlu_fallback"
-HUMAN_INTENT = "request_human"
 # Each explanation is several model passes (the figures are in the README and the model card, measured
 # by `clearline bench sentiment` and `bench pipeline`): only the most stressed utterance that counted is
 # explained by default.
@@ -199,12 +197,8 @@ class BatchProcessor:
     def _update_conversation(
         session: Session, conversation: Conversation, utterance: Utterance, score: UtteranceScore | None
     ) -> None:
-        with lifecycle(conversation) as machine:
-            back = machine.customer_returns()  # a resolved conversation is the bot's again
-            if utterance.intent == FALLBACK_INTENT:
-                machine.note_fallback()
-            if utterance.intent == HUMAN_INTENT:
-                machine.request_person()
+        stress = score.stress if score is not None else None
+        back = customer_turn(conversation, utterance.intent, stress, utterance.channel)
         for note in back.audit:
             audit.record(
                 session,
@@ -213,20 +207,11 @@ class BatchProcessor:
                 conversation_id=conversation.id,
                 inputs={"source_event_id": utterance.event.id},
             )
-        if score is not None:
-            trajectory = [*(conversation.stress_trajectory or []), round(score.stress, 4)]
-            conversation.stress_trajectory = trajectory
-            # as stored on the message (unrounded), like migration 0005's fill from the messages
-            conversation.max_stress = max(score.stress, conversation.max_stress or 0.0)
-        if utterance.channel:
-            conversation.channel = utterance.channel
-        if utterance.intent:
-            conversation.latest_intent = utterance.intent
 
     def _apply_policy(
         self, session: Session, conversation: Conversation, utterance: Utterance, score: UtteranceScore
     ) -> bool:
-        decision = self.policy.evaluate(services.policy_input(conversation))
+        decision = decide(self.policy, conversation, utterance.text)  # the redacted text, as stored
         audit.record(
             session,
             audit.POLICY,
@@ -243,7 +228,8 @@ class BatchProcessor:
         if not decision.escalate:
             return False
         driving = self._driving(session, conversation, decision)
-        session.flush()  # message ids for the pending explanation entries
+        session.flush()  # message ids for the pending explanation entries and the signals' words
+        decision = decision.in_message(self._fresh[conversation.id][-1].id)
         escalation = services.escalate(
             session,
             conversation.id,
