@@ -27,10 +27,24 @@ from clearline_files import load
 redaction = load("triage/redaction.py")
 
 
+# Where the placeholders of a user's or the bot's text are, on the event itself (a key no channel can set:
+# customers reach only metadata); the worker stores them with the message (triage/worker/reading.py).
+REDACTIONS_KEY = "clearline_redactions"
+
+
 @lru_cache(maxsize=8192)
-def redact_text(text: str) -> str:
+def _redaction(text: str) -> tuple[str, tuple[tuple[str, int, int], ...]]:
     """Cached: bot responses repeat, and a text redacts the same way every time."""
-    return str(redaction.redact(text))
+    result = redaction.redact_with_spans(text)
+    return str(result.text), tuple((span.entity, span.start, span.end) for span in result.spans)
+
+
+def redact_text(text: str) -> str:
+    return _redaction(text)[0]
+
+
+def _spans(text: str) -> list[dict[str, Any]]:
+    return [{"entity": entity, "start": start, "end": end} for entity, start, end in _redaction(text)[1]]
 
 
 def redact_strings(value: Any) -> Any:
@@ -75,8 +89,11 @@ def redact_event(data: dict[str, Any]) -> dict[str, Any]:
     """An event's dict (``Event.as_dict()``) as Rasa may store and publish it. The input is not changed."""
     kind = data.get("event")
     redacted = dict(data)
-    if kind in ("user", "bot") and isinstance(data.get("text"), str):
-        redacted["text"] = redact_text(data["text"])
+    if kind in ("user", "bot"):
+        # always set, so a value that came with the event is never taken for ours
+        text = data.get("text")
+        redacted["text"] = redact_text(text) if isinstance(text, str) else text
+        redacted[REDACTIONS_KEY] = _spans(text) if isinstance(text, str) else []
     if kind == "user" and isinstance(data.get("parse_data"), dict):
         redacted["parse_data"] = _redact_parse_data(data["parse_data"])
     if kind == "bot" and "data" in data:

@@ -80,6 +80,20 @@ def test_an_event_is_redacted_and_its_input_left_alone() -> None:
     assert redacted["parse_data"]["intent"] == {"name": "inform", "confidence": 0.9}
     assert redacted["metadata"] == {"note": "typed by <EMAIL>"}
     assert not any(raw in json.dumps(redacted) for raw in RAW_VALUES)
+    # where the placeholders are, for the worker to store with the message (never read from the text)
+    spans = redacted["clearline_redactions"]
+    assert [(s["entity"], redacted["text"][s["start"] : s["end"]]) for s in spans] == [
+        ("EMAIL_ADDRESS", "<EMAIL>"),
+        ("CREDIT_CARD", "<CARD_NUMBER>"),
+        ("PHONE_NUMBER", "<PHONE>"),
+    ]
+
+
+def test_placeholders_a_customer_typed_are_not_listed_and_a_forged_list_is_replaced() -> None:
+    event = {"event": "user", "text": "I typed <EMAIL> myself", "clearline_redactions": [{"entity": "X"}]}
+    assert redact_event(event)["clearline_redactions"] == []
+    bot = redact_event({"event": "bot", "text": None})
+    assert bot["clearline_redactions"] == [] and bot["text"] is None
 
 
 def test_sealed_slots_open_again_and_other_slots_are_redacted() -> None:

@@ -161,6 +161,14 @@ async def _play(stack: Stack) -> str:
             return any("<PHONE>" in t and "<IBAN>" in t for t in texts) and any("<EMAIL>" in t for t in texts)
 
         await poll(stored, 30, "the redacted messages in the transcript")
+        # the placeholders Rasa's store put in are listed with the message, so the console shows them as
+        # redactions (a customer who types "<PHONE>" is shown as text)
+        body = (await api.get(f"/api/v1/conversations/{cid}", headers=sam)).json()
+        message = next(m for m in body["messages"] if "<IBAN>" in m["text"])
+        marked = {m["entity"]: message["text"][m["start"] : m["end"]] for m in message["redactions"] or []}
+        assert marked == {"PHONE_NUMBER": "<PHONE>", "IBAN_CODE": "<IBAN>", "CREDIT_CARD": "<CARD_NUMBER>"}, (
+            message
+        )
         return cid
     finally:
         await api.aclose()
