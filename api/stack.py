@@ -68,6 +68,8 @@ def stack_env(settings: CoreSettings, base: Mapping[str, str] | None = None) -> 
         {
             "CLEARLINE_DATABASE_URL": settings.database_url,
             "CLEARLINE_EVENTS_URL": settings.events_url,
+            # Rasa writes it, Clearline exports, erases and purges it: both must name the same database
+            "CLEARLINE_RASA_TRACKER_URL": settings.rasa_tracker_url,
             "CLEARLINE_RASA_TOKEN": settings.rasa_token,
             "CLEARLINE_TRIAGE_TOKEN": settings.triage_token,
             "CLEARLINE_SECRET_KEY": settings.secret_key,

@@ -55,6 +55,10 @@ def test_compose_file_validates_with_every_service_healthchecked() -> None:
     rasa_env = config["services"]["rasa"]["environment"]
     assert rasa_env["CLEARLINE_RASA_TRACKER_URL"] != rasa_env["CLEARLINE_EVENTS_URL"]
     assert worker_env["CLEARLINE_EVENTS_URL"].endswith(rasa_env["CLEARLINE_EVENTS_URL"].split("@")[1])
+    # the api and the worker export, erase and purge the tracker store Rasa writes, not a default file
+    tracker = rasa_env["CLEARLINE_RASA_TRACKER_URL"].split("@")[1]
+    for name in ("api", "worker"):
+        assert config["services"][name]["environment"]["CLEARLINE_RASA_TRACKER_URL"].endswith(tracker), name
 
 
 def test_compose_refuses_to_start_without_secrets() -> None:

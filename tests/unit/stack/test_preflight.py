@@ -76,9 +76,18 @@ def test_port_in_use_names_the_port_and_the_variable() -> None:
 
 
 def test_every_process_gets_the_same_resolved_settings() -> None:
-    settings = CoreSettings(database_url="sqlite:////tmp/x.db", rasa_token="tok")  # noqa: S106
+    settings = CoreSettings(
+        database_url="sqlite:////tmp/x.db",
+        rasa_tracker_url="sqlite:////tmp/tracker.db",
+        rasa_token="tok",  # noqa: S106
+        pii_key="pii",
+    )
     env = stack_env(settings, base={"CLEARLINE_API_PORT": "9100"})
     assert env["CLEARLINE_DATABASE_URL"] == "sqlite:////tmp/x.db"
+    # Rasa writes the tracker store that Clearline exports, erases and purges: one URL for both (a value
+    # from .env reaches Rasa too)
+    assert env["CLEARLINE_RASA_TRACKER_URL"] == "sqlite:////tmp/tracker.db"
+    assert env["CLEARLINE_PII_KEY"] == "pii"
     assert env["CLEARLINE_RASA_TOKEN"] == "tok"
     assert env["CLEARLINE_API_URL"] == "http://127.0.0.1:9100"
     assert stack_ports(env)["api"] == 9100
