@@ -368,10 +368,11 @@ class Policy:
             name, points = signals.PERSON_REQUEST, _points(self.config.factors.person_request.points)
         else:
             return None
+        text = f"asked for a person -> +{points}"
         if asked is None:
-            return FactorContribution(name, True, points, f"asked for a person -> +{points}")
-        quoted = ", ".join(f'"{span.word}"' for span in asked.spans)
-        text = f"asked for a person: {quoted} -> +{points}"
+            return FactorContribution(name, True, points, text)
+        # the words are in `words` only, never in the text: erasure and retention strip `words` from the
+        # audit trail, and a text quoting the customer would outlive them
         return FactorContribution(name, True, points, text, asked.spans)
 
     def _urgent_intent(self, topic: str | None) -> FactorContribution | None:

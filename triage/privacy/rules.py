@@ -35,7 +35,8 @@ HOLDINGS: dict[str, str] = {
     "clearline.escalations": "why the conversation went to people: policy factors, explanations that quote "
     "the redacted words. Deleted.",
     "clearline.feedback": "staff's verdicts on a flag, the words they unmarked, their comments. Deleted.",
-    "clearline.outbox": "commands for Rasa; an agent's reply is kept unredacted until delivered. Deleted.",
+    "clearline.outbox": "commands for Rasa; an agent's reply is kept sealed (encrypted) until delivered. "
+    "Deleted.",
     "clearline.audit_log": "every decision and action on the conversation, and who opened its transcript. "
     "Kept without the free text (reasons, comments, unmarked words), the conversation id replaced by "
     "a keyed pseudonym.",

@@ -226,7 +226,7 @@ def test_a_request_for_a_person_in_the_text_escalates_with_its_words(policy):
     decision = policy.evaluate(signal_input(policy, text, 0.2, intent="transaction_charged_twice"))
     f = factor(decision, "person_request")
     assert decision.escalate and f.contribution == 60
-    assert f.text == 'asked for a person: "speak to a manager" -> +60'
+    assert f.text == "asked for a person -> +60"  # the customer's words only in `words`
     assert [(w.word, w.start, w.end) for w in f.words] == [("speak to a manager", 34, 52)]
     assert factor(decision, "human_request") is None
     mention = policy.evaluate(signal_input(policy, "my manager said I would get a refund", 0.2))
