@@ -232,7 +232,9 @@ class UnmarkedWord(StrictModel):
     message_id: int = Field(ge=1)
     start: int = Field(ge=0, le=100_000)
     end: int = Field(ge=0, le=100_000)
-    word: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=_NO_NUL)]
+    word: Annotated[
+        str, StringConstraints(min_length=1, max_length=100, pattern=_NO_NUL), AfterValidator(_redacted)
+    ]
 
 
 class FeedbackIn(StrictModel):

@@ -20,7 +20,7 @@ EMAIL = "jane.doe@example.com"
 CARD = "4111 1111 1111 1111"
 PII_NOTE = f"customer {EMAIL} pasted card {CARD} here"
 REDACTED_NOTE = "customer <EMAIL> pasted card <CARD_NUMBER> here"
-FREE_TEXT_FIELDS = {"reason", "over_capacity_reason", "comment"}
+FREE_TEXT_FIELDS = {"reason", "over_capacity_reason", "comment", "word"}
 
 
 def _request_models() -> list[type[BaseModel]]:
@@ -48,6 +48,7 @@ def test_every_free_text_field_of_a_request_is_redacted_on_the_way_in() -> None:
         "TransferIn.reason",
         "ReassignIn.over_capacity_reason",
         "FeedbackIn.comment",
+        "UnmarkedWord.word",
     } <= set(checked)
 
 
