@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from actions.sealing import demo_mode
+
 BOT_DIR = Path(__file__).resolve().parent
 RUNTIME_DIR = BOT_DIR.parent / "data" / "runtime"
 DEMO_SECRET = "demo-only-secret-change-me"  # noqa: S105 - the same demo default as Clearline's settings
@@ -119,7 +121,7 @@ def sanic_workers(environ: Mapping[str, str]) -> str:
 
 def api_token(environ: Mapping[str, str]) -> str:
     token = environ.get("CLEARLINE_RASA_TOKEN", DEMO_SECRET)
-    demo = environ.get("CLEARLINE_DEMO", "true").lower() not in ("0", "false", "no")
+    demo = demo_mode(environ)
     if token == DEMO_SECRET and not demo:
         raise SystemExit("error: set CLEARLINE_RASA_TOKEN (the demo token is refused unless CLEARLINE_DEMO)")
     return token

@@ -31,10 +31,19 @@ class SealedValueUnreadable(ValueError):
     """A sealed value that does not open with this key (another key, or tampered with)."""
 
 
+# pydantic's true values (Clearline's settings read CLEARLINE_DEMO with pydantic): anything else is not demo
+# mode here, so a process outside pydantic never takes "off" or a typo for demo mode and its demo secret
+DEMO_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+
+
+def demo_mode(environ: Mapping[str, str]) -> bool:
+    return environ.get("CLEARLINE_DEMO", "true").strip().lower() in DEMO_TRUE
+
+
 def pii_secret(environ: Mapping[str, str]) -> str:
     """The sealing secret from an environment: CLEARLINE_PII_KEY, or the demo secret in demo mode."""
     secret = environ.get("CLEARLINE_PII_KEY", "").strip()
-    demo = environ.get("CLEARLINE_DEMO", "true").lower() not in ("0", "false", "no")
+    demo = demo_mode(environ)
     if not secret:
         if not demo:
             raise SealingKeyMissing("set CLEARLINE_PII_KEY: sealed values need a key outside demo mode")
@@ -54,9 +63,7 @@ def is_sealed(value: object) -> bool:
 
 
 def seal(value: str, secret: str) -> str:
-    """The text encrypted (a value already sealed is returned as it is)."""
-    if is_sealed(value):
-        return value
+    """The text encrypted (always: a text that happens to start with ``PREFIX`` is sealed too)."""
     return PREFIX + _fernet(secret).encrypt(value.encode("utf-8")).decode("ascii")
 
 

@@ -17,14 +17,16 @@ sealing = load("triage/sealing.py")
 PREFIX: str = sealing.PREFIX
 SealingKeyMissing: type[Exception] = sealing.SealingKeyMissing
 pii_secret = sealing.pii_secret
+demo_mode = sealing.demo_mode  # CLEARLINE_DEMO read the way Clearline's settings read it
 # Slots whose value is personal and needed across turns: sealed, never redacted (the bot still needs them).
 SEALED_SLOTS = frozenset({"customer_email"})
 
 
 def seal(value: Any) -> Any:
-    """The value encrypted, as a string; None and values already sealed as they are."""
-    if value is None:
-        return None
+    """The value encrypted, as a string; None and values already sealed (a slot carried over into a new
+    session, re-saved) as they are."""
+    if value is None or sealing.is_sealed(value):
+        return value
     return sealing.seal(str(value), pii_secret(os.environ))
 
 

@@ -4,6 +4,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from actions.sealing import demo_mode
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PROVIDER_DB_URL = f"sqlite:///{REPO_ROOT / 'data' / 'runtime' / 'provider.db'}"
 DEMO_TOKEN = "demo-only-secret-change-me"  # noqa: S105 - the same demo default as Clearline's settings
@@ -26,7 +28,7 @@ def _identity_channels() -> frozenset[str] | None:
     configured = os.environ.get("CLEARLINE_IDENTITY_CHANNELS")
     if configured is not None:
         return frozenset(name.strip() for name in configured.split(",") if name.strip())
-    demo = os.environ.get("CLEARLINE_DEMO", "true").lower() not in ("0", "false", "no")
+    demo = demo_mode(os.environ)
     return None if demo else DEFAULT_IDENTITY_CHANNELS
 
 

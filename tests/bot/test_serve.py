@@ -50,6 +50,9 @@ def test_demo_token_is_refused_outside_demo_mode() -> None:
     assert serve.api_token({}) == serve.DEMO_SECRET
     with pytest.raises(SystemExit, match="CLEARLINE_RASA_TOKEN"):
         serve.api_token({"CLEARLINE_DEMO": "false"})
+    # "off" is not demo mode for Clearline's settings (pydantic) and so not for Rasa either
+    with pytest.raises(SystemExit, match="CLEARLINE_RASA_TOKEN"):
+        serve.api_token({"CLEARLINE_DEMO": "off"})
 
 
 def test_a_redis_lock_store_is_added_to_the_endpoints_only_when_configured(tmp_path: Path) -> None:
