@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-08 10:00:00
+Create Date: 2026-12-06 10:00:00
 
 Cookies and tokens signed before this revision carry no session id: they are refused, and their
 users sign in again.

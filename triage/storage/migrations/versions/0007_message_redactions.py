@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-08 11:00:00
+Create Date: 2026-12-06 11:00:00
 
 A reader told a placeholder ("<EMAIL>") from the customer's own words by matching the text, so a
 customer who typed "<SCRIPT>" got a "redacted" chip. Now the writers store the spans the redactor

@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-12-08 14:00:00
+Create Date: 2026-12-06 14:00:00
 
 The policy took the queue from the latest intent only, so a complaint followed by a message the NLU
 could not place went to the default queue. It now picks the most recent specific intent of the last few
