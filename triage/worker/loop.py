@@ -1,8 +1,10 @@
 """The worker loop: broker events -> one transaction per batch; outbox relay; SLA checks; health.
 
-Exactly-once: the batch's rows and the new consumer offset commit in one transaction of Clearline's
-database, so a worker killed at any moment restarts from the last committed offset and neither loses
-nor repeats a message (the unique index on ``messages.source_event_id`` guards it too).
+Exactly-once: the batch's rows and the source's position (the SQL broker's offset, or a message
+broker's event keys) commit in one transaction of Clearline's database, and a message broker is
+acknowledged only after that commit; so a worker killed at any moment starts again from what was
+committed and neither loses nor repeats a message (the unique index on ``messages.source_event_id``
+guards it too).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
 from triage.domain.policy import Policy
 from triage.errors import PolicyError
-from triage.storage.db import ConsumerOffset, Conversation, ConversationState, session_scope, utcnow
+from triage.storage.db import Conversation, ConversationState, session_scope, utcnow
 from triage.storage.outbox import RasaCommands, deliver_outbox
-from triage.worker.broker import BrokerEvent, EventSource
+from triage.worker.broker import CONSUMER, BrokerEvent, EventSource
 from triage.worker.explaining import Explainer, explain_pending
 from triage.worker.observability import WorkerMetrics
 from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult
@@ -36,7 +38,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("triage.worker.loop")
 
-CONSUMER = "triage-worker"
 SLOW_BATCH_SECONDS = 0.5
 
 
@@ -85,7 +86,7 @@ class WorkerOptions:
     explain_interval: float = 0.1  # pending explanations
     retention_interval: float = 3600.0  # the purge of conversations past retention, when configured
     error_backoff: float = 1.0
-    consumer: str = CONSUMER
+    consumer: str = CONSUMER  # the name in the logs
     max_explained: int = MAX_EXPLAINED  # utterances explained per escalation (inside the transaction)
 
 
@@ -134,20 +135,22 @@ class Worker:
 
     def _process_next_batch(self) -> BatchResult | None:
         started = time.perf_counter()
-        with session_scope(self.session_factory) as session:
-            self._take_policy_snapshot(session)
-            offset = session.get(ConsumerOffset, self.options.consumer, with_for_update=True)
-            events = self.source.read_after(offset.last_event_id if offset else 0, self.options.batch_size)
-            if not events:
-                self.metrics.lag_seconds.set(0)  # caught up
-                return None
-            result = self.processor.process(session, events)
-            self._check_not_erased(session, events)
-            if offset is None:  # added only now: a pending row would take SQLite's write lock early
-                offset = ConsumerOffset(consumer=self.options.consumer)
-                session.add(offset)
-            offset.last_event_id = result.last_event_id
-            offset.updated_at = utcnow()
+        events: list[BrokerEvent] = []
+        try:
+            with session_scope(self.session_factory) as session:
+                self._take_policy_snapshot(session)
+                events = self.source.fetch(session, self.options.batch_size)
+                if not events:
+                    self.metrics.lag_seconds.set(0)  # caught up
+                    return None
+                result = self.processor.process(session, events)
+                self._check_not_erased(session, events)
+                self.source.record(session, events)
+        except BaseException:
+            if events:
+                self.source.release(events)
+            raise
+        self.source.settle(events)
         seconds = time.perf_counter() - started
         if seconds > SLOW_BATCH_SECONDS:
             log.warning(
@@ -162,10 +165,10 @@ class Worker:
         """An erasure deletes a customer's events from the broker and their rows from Clearline's tables
         (``triage.privacy``); a batch that read the events before must not store them again. With the
         batch's rows flushed this transaction holds SQLite's write lock (an erasure holds it until it
-        commits; on PostgreSQL the offset row's lock above does the same), so events still there now
-        were not erased before this commit."""
+        commits; on PostgreSQL the offset row's lock taken by ``fetch`` does the same), so events still
+        there now were not erased before this commit."""
         session.flush()
-        present = self.source.count_present([e.id for e in events])
+        present = self.source.count_present(events)
         if present != len(events):
             raise EventsErased(len(events) - present)
 
@@ -205,14 +208,13 @@ class Worker:
                     .group_by(Conversation.queue)
                 ).all()
             )
-            offset = session.get(ConsumerOffset, self.options.consumer)
+            waiting = self.source.waiting(session)
         for conversation_id in breached:
             self.metrics.sla_breaches.inc()
             log.warning("sla_breach", conversation_id=conversation_id)
         known = set(self.processor.policy.config.queue_names)
         self.metrics.set_queue_lengths({q: int(lengths.get(q, 0)) for q in known | {str(q) for q in lengths}})
-        last_seen = offset.last_event_id if offset else 0
-        self.metrics.lag_events.set(max(0, self.source.last_id() - last_seen))
+        self.metrics.lag_events.set(waiting)
 
     def explain_once(self) -> list[int]:
         """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``)."""

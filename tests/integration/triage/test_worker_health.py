@@ -50,17 +50,14 @@ def test_a_failing_batch_is_counted_retried_and_the_loop_goes_on(session_factory
         def __init__(self) -> None:
             self.calls = 0
 
-        def read_after(self, offset, limit):
+        def fetch(self, session, limit):
             self.calls += 1
             if self.calls == 1:
                 raise ConnectionError("broker unreachable")
-            return source.read_after(offset, limit)
+            return source.fetch(session, limit)
 
-        def last_id(self):
-            return source.last_id()
-
-        def count_present(self, ids):
-            return source.count_present(ids)
+        def __getattr__(self, name):
+            return getattr(source, name)
 
         def close(self):
             source.close()
