@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -178,7 +179,9 @@ class Message(Base):
     # 0007, when nobody recorded them (a "<EMAIL>" in such a text is shown as text, never as a redaction)
     redactions: Mapped[list[Any] | None] = mapped_column()
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    source_event_id: Mapped[int | None] = mapped_column(Integer)  # id in Rasa's events table
+    # the broker event's id: a row id of Rasa's SQL broker, or a message broker's ``event_number`` (53
+    # bits: BigInteger, which PostgreSQL's 32-bit integer cannot hold)
+    source_event_id: Mapped[int | None] = mapped_column(BigInteger)
     intent: Mapped[str | None] = mapped_column(String(128))
     intent_confidence: Mapped[float | None] = mapped_column(Float)
     # emotion scores: {"emotions": {label: p}, "labels": [...], "stress": p, "flag": bool}
@@ -215,7 +218,7 @@ class Escalation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
     trigger: Mapped[str] = mapped_column(String(32))  # policy | bot_request | supervisor
-    source_event_id: Mapped[int | None] = mapped_column(Integer)  # the broker event that tipped it
+    source_event_id: Mapped[int | None] = mapped_column(BigInteger)  # the broker event that tipped it
     priority: Mapped[int] = mapped_column(Integer)
     priority_band: Mapped[str] = mapped_column(String(16))
     queue: Mapped[str] = mapped_column(String(64))
@@ -272,12 +275,30 @@ class AuditRecord(Base):
 
 
 class ConsumerOffset(Base):
-    """The worker's position in Rasa's event table, committed with the rows it produced."""
+    """The worker's position in Rasa's event table (or in a Kafka partition, ``kafka:<topic>:<partition>``),
+    committed with the rows it produced."""
 
     __tablename__ = "consumer_offsets"
     consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last_event_id: Mapped[int] = mapped_column(Integer, default=0)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)  # Kafka offsets pass 2**31
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventReceipt(Base):
+    """A message broker's event the worker processed, by its stable key (``triage.rabbitmq_topology.
+    event_key``), committed with the rows it produced: a redelivered or re-published event is skipped.
+    ``event_at`` (Rasa's timestamp) tells the worker which event of a conversation it saw last. Rows older
+    than a few days are purged (``triage.worker.receipts.purge_receipts``); an erasure removes a
+    customer's rows."""
+
+    __tablename__ = "event_receipts"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sender_id: Mapped[str] = mapped_column(String(255))
+    event_at: Mapped[datetime | None] = mapped_column()  # None: the event had no timestamp
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    # the newest event of a conversation: one index lookup per conversation of a batch
+    __table_args__ = (Index("ix_event_receipts_sender_event_at", "sender_id", "event_at"),)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
