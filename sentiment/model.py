@@ -7,8 +7,10 @@ loaded model serves concurrent callers without a lock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +31,17 @@ from sentiment.types import Explanation, UtteranceScore
 CONFIG_NAME = "clearline.json"
 DEFAULT_THRESHOLD = 0.5  # label threshold for checkpoints without clearline.json
 MAX_TOKENS_LIMIT = 512
+
+
+# the environment variable that overrides the stress flag's threshold (SentimentSettings.stress_threshold)
+THRESHOLD_VARIABLE = "CLEARLINE_STRESS_THRESHOLD"
+
+
+@functools.lru_cache(maxsize=8)
+def _threshold_override(raw: str | None) -> float | None:
+    """The override as the settings read it, once per value of the variable: building the settings reads
+    the environment and the .env file, which cost more than the rest of a batch's post-processing."""
+    return SentimentSettings().stress_threshold
 
 
 def kept_positions(n_tokens: int, max_length: int) -> list[int]:
@@ -153,7 +166,7 @@ class EmotionModel:
     # -- public API -----------------------------------------------------------------------------------
     @property
     def flag_threshold(self) -> float:
-        override = SentimentSettings().stress_threshold
+        override = _threshold_override(os.environ.get(THRESHOLD_VARIABLE))
         return self.stress.threshold if override is None else override
 
     def logits(self, texts: Sequence[object], batch_size: int = 64) -> tuple[Encoded, torch.Tensor]:
