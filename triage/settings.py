@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from triage.rabbitmq_topology import DEFAULT_PARTITIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_DIR = ROOT / "data" / "runtime"
@@ -31,6 +34,10 @@ class CoreSettings(BaseSettings):
     # an erasure sweeps the stores again after this many seconds: a turn Rasa was in the middle of when
     # the rows went saves its whole tracker again (see docs/privacy.md)
     erase_settle_s: float = Field(default=2.0, ge=0, le=60)
+    # RabbitMQ, when Rasa publishes there (CLEARLINE_EVENT_BROKER=rabbitmq for bot/serve.py): the URL names
+    # the vhost (%2F is "/"); the partitions are how many queues `clearline broker setup` declares
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    rabbitmq_partitions: int = Field(default=DEFAULT_PARTITIONS, ge=1)
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = DEMO_SECRET  # Rasa HTTP API token (rasa run --auth-token)
     triage_token: str = DEMO_SECRET  # bearer token the action server uses for the hand-off endpoint
@@ -47,6 +54,9 @@ class CoreSettings(BaseSettings):
     # spinning threads per process run several times slower than one (measured: scoring 8 texts
     # 1.8 s with 2 threads vs 0.08 s with 1 while other processes used the CPU)
     worker_threads: int = 1
+    # where the worker reads Rasa's events: "sql", Rasa's SQL event broker table at events_url (the
+    # embedded default), or "rabbitmq", the partition queues at rabbitmq_url (worker/rabbitmq_source.py)
+    event_source: Literal["sql", "rabbitmq"] = "sql"
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> CoreSettings:
