@@ -1,4 +1,9 @@
-"""The worker loop: broker events -> one transaction per batch; outbox relay; SLA checks; health.
+"""The worker loop: broker events -> one transaction per batch; the leader's jobs; health.
+
+Every worker scores batches. Routing, SLA checks, the outbox relay, the explainer backlog and retention
+run on threads that act only while this worker leads (``triage.worker.leader``): with several workers
+they would otherwise fight over the same rows. A batch never routes, so a routing conflict cannot roll a
+batch back.
 
 Exactly-once: the batch's rows and the source's position (the SQL broker's offset, or a message
 broker's event keys) commit in one transaction of Clearline's database, and a message broker is
@@ -10,6 +15,8 @@ guards it too).
 from __future__ import annotations
 
 import importlib
+import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +36,7 @@ from triage.storage.db import Conversation, ConversationState, session_scope, ut
 from triage.storage.outbox import RasaCommands, deliver_outbox
 from triage.worker.broker import CONSUMER, BrokerEvent, EventSource
 from triage.worker.explaining import Explainer, explain_pending
+from triage.worker.leader import LeaderElection, LeaderLock, LeadershipChange, lock_for
 from triage.worker.observability import WorkerMetrics
 from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult
 from triage.worker.scoring import Scorer
@@ -81,7 +89,10 @@ class SentimentScorer:
 class WorkerOptions:
     batch_size: int = 256
     poll_interval: float = 0.05  # seconds to sleep when the broker has nothing new
-    housekeeping_interval: float = 1.0  # SLA check, routing, queue gauges, lag
+    housekeeping_interval: float = 1.0  # the leader's SLA check and queue gauges; every worker's lag
+    routing_interval: float = 0.2  # the leader routes waiting conversations (a new escalation among them)
+    leader_check_interval: float = 1.0  # the leader confirms it still holds the lock
+    leader_retry_interval: float = 2.0  # a follower tries to take the lock
     relay_interval: float = 0.2  # outbox delivery
     explain_interval: float = 0.1  # pending explanations
     retention_interval: float = 3600.0  # the purge of conversations past retention, when configured
@@ -103,9 +114,11 @@ class Worker:
         options: WorkerOptions | None = None,
         explainer: Explainer | None = None,
         retention: Callable[[], object] | None = None,
+        leader_lock: LeaderLock | None = None,
     ) -> None:
         """``retention``: the purge (``triage.privacy.RetentionJob``), run on a thread of its own every
-        ``options.retention_interval`` seconds; None when no retention is configured."""
+        ``options.retention_interval`` seconds; None when no retention is configured. ``leader_lock``:
+        by default the one for ``session_factory``'s database (``triage.worker.leader.lock_for``)."""
         self.session_factory = session_factory
         self.retention = retention
         self.explainer: Explainer = explainer or scorer
@@ -123,6 +136,13 @@ class Worker:
         self.heartbeat = time.monotonic()
         self._last_housekeeping = 0.0
         self._threads: list[threading.Thread] = []
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"  # in the audit of leadership changes
+        self.election = LeaderElection(
+            leader_lock or lock_for(_database_url(session_factory)),
+            self._leadership_changed,
+            self.options.leader_check_interval,
+            self.options.leader_retry_interval,
+        )
 
     # -- one step ------------------------------------------------------------------------------
     def process_next_batch(self) -> BatchResult | None:
@@ -196,11 +216,21 @@ class Worker:
         self._applied_policy = version
 
     def housekeeping(self) -> None:
-        """SLA breaches, routing of waiting conversations (agents come and go), gauges."""
-        now = utcnow()
+        """This worker's lag (events its source has not processed yet)."""
         with session_scope(self.session_factory) as session:
-            breached = services.check_sla(session, now)
-            services.assign_waiting(session, now)
+            waiting = self.source.waiting(session)
+        self.metrics.lag_events.set(waiting)
+
+    # -- the leader's jobs (each also callable on its own, as the tests do) ---------------------
+    def route_once(self) -> list[tuple[str, int]]:
+        """Route waiting conversations to free agents (agents come and go; escalations arrive)."""
+        with session_scope(self.session_factory) as session:
+            return services.assign_waiting(session, utcnow())
+
+    def check_sla_once(self) -> list[str]:
+        """First-reply SLA breaches, and the queue gauges."""
+        with session_scope(self.session_factory) as session:
+            breached = services.check_sla(session, utcnow())
             lengths = dict(
                 session.execute(
                     select(Conversation.queue, func.count())
@@ -208,13 +238,12 @@ class Worker:
                     .group_by(Conversation.queue)
                 ).all()
             )
-            waiting = self.source.waiting(session)
         for conversation_id in breached:
             self.metrics.sla_breaches.inc()
             log.warning("sla_breach", conversation_id=conversation_id)
         known = set(self.processor.policy.config.queue_names)
         self.metrics.set_queue_lengths({q: int(lengths.get(q, 0)) for q in known | {str(q) for q in lengths}})
-        self.metrics.lag_events.set(waiting)
+        return breached
 
     def explain_once(self) -> list[int]:
         """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``)."""
@@ -241,9 +270,34 @@ class Worker:
         except Exception:
             return False
 
+    # -- leadership ----------------------------------------------------------------------------
+    def _leadership_changed(self, change: LeadershipChange) -> None:
+        """The gauge at once; then the audit (a database that is down loses the record, not the change)."""
+        self.metrics.leader.set(1 if change.leading else 0)
+        if not change.leading:
+            self.metrics.queue_length.clear()  # the new leader reports the queues; stale values would add up
+        with session_scope(self.session_factory) as session:
+            audit.record(
+                session,
+                audit.WORKER,
+                f"leader_{change.reason}",
+                inputs={"worker": self.identity},
+                outcome={"leading": change.leading} | ({"error": change.error} if change.error else {}),
+            )
+
+    def _keep_leadership(self) -> None:
+        while not self.stop_event.wait(self.election.interval()):
+            try:
+                self.election.check()
+            except Exception:  # it handles the lock's failures itself; this thread must never end early
+                log.exception("leadership_check_failed")
+
     # -- loops ---------------------------------------------------------------------------------
-    def _repeat(self, step: Callable[[], object], interval: float, name: str) -> None:
+    def _repeat_while_leading(self, step: Callable[[], object], interval: float, name: str) -> None:
         while not self.stop_event.is_set():
+            if not self.election.leading:  # look again soon: leadership may come
+                self.stop_event.wait(min(interval, self.options.leader_retry_interval))
+                continue
             try:
                 busy = step()
             except Exception:
@@ -253,18 +307,40 @@ class Worker:
                 self.stop_event.wait(interval)
 
     def _start(self, step: Callable[[], object], interval: float, name: str) -> None:
-        thread = threading.Thread(target=self._repeat, args=(step, interval, name), name=name, daemon=True)
+        thread = threading.Thread(
+            target=self._repeat_while_leading, args=(step, interval, name), name=name, daemon=True
+        )
         thread.start()
         self._threads.append(thread)
 
-    def run(self) -> None:
-        """Loop until ``stop()``; the current batch always finishes (or rolls back) first."""
-        log.info("worker_started", consumer=self.options.consumer)
+    def _start_leader_jobs(self) -> None:
+        self._start(self.route_once, self.options.routing_interval, "router")
+        self._start(self.check_sla_once, self.options.housekeeping_interval, "sla")
         self._start(self.explain_once, self.options.explain_interval, "explainer")
         if self.rasa is not None:
             self._start(self.relay_once, self.options.relay_interval, "outbox_relay")
         if self.retention is not None:
             self._start(self.retention, self.options.retention_interval, "retention")
+
+    def run(self) -> None:
+        """Loop until ``stop()``; the current batch always finishes (or rolls back) first. Leadership is
+        given up only after the leader's jobs have stopped, so a successor never overlaps them."""
+        log.info("worker_started", consumer=self.options.consumer, worker=self.identity)
+        self.metrics.leader.set(0)
+        self.election.check()  # before the jobs start: a single worker leads from its first moment
+        self._start_leader_jobs()
+        leadership = threading.Thread(target=self._keep_leadership, name="leadership", daemon=True)
+        leadership.start()
+        try:
+            self._run_batches()
+        finally:
+            self.stop_event.set()  # also when the loop raised: the jobs end before the lock is given up
+            for thread in [*self._threads, leadership]:
+                thread.join(timeout=30)
+            self.election.resign()
+        log.info("worker_stopped", consumer=self.options.consumer)
+
+    def _run_batches(self) -> None:
         while not self.stop_event.is_set():
             self.heartbeat = time.monotonic()
             try:
@@ -281,9 +357,12 @@ class Worker:
                 self.stop_event.wait(self.options.poll_interval)
             elif result.escalated:
                 log.info("batch_escalated", escalated=result.escalated, events=result.events)
-        for thread in self._threads:
-            thread.join(timeout=30)
-        log.info("worker_stopped", consumer=self.options.consumer)
 
     def stop(self) -> None:
         self.stop_event.set()
+
+
+def _database_url(session_factory: sessionmaker[Session]) -> str:
+    """The URL (with its password) of the engine the session factory is bound to."""
+    bind = session_factory.kw.get("bind")
+    return bind.url.render_as_string(hide_password=False) if bind is not None else ""

@@ -55,6 +55,11 @@ class WorkerMetrics:
             registry=r,
         )
         self.batch_failures = Counter("clearline_worker_batch_failures", "Batches rolled back", registry=r)
+        self.leader = Gauge(
+            "clearline_worker_leader",
+            "1 while this worker leads (routing, SLA, outbox relay, explanations, retention), else 0",
+            registry=r,
+        )
 
     def observe_scoring(self, seconds: float, count: int) -> None:
         self.scoring_seconds.observe(seconds)

@@ -1,7 +1,9 @@
 """One batch of Rasa events -> stored messages, scores, policy decisions and escalations.
 
 Everything a batch produces is added to one session; the worker commits it together with the new
-consumer offset, so a crash at any point leaves either all of it or none of it.
+consumer offset, so a crash at any point leaves either all of it or none of it. A batch does not route
+escalated conversations to agents: the leading worker does (``Worker.route_once``), so that two workers'
+batches never conflict over agents' seats and roll back.
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ class BatchResult:
     skipped: int = 0
     tiers: int = 0  # customer_tier slot events
     escalated: list[str] = field(default_factory=list)
-    assigned: list[tuple[str, int]] = field(default_factory=list)
     newest_event_at: datetime | None = None
 
 
@@ -95,7 +96,6 @@ class BatchProcessor:
             in_bot = score is not None and conversation.state == ConversationState.BOT
             if in_bot and score is not None and self._apply_policy(session, conversation, utterance, score):
                 result.escalated.append(conversation.id)
-        result.assigned = services.assign_waiting(session, utcnow())
         return result
 
     @staticmethod

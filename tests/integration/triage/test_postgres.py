@@ -78,7 +78,8 @@ def test_worker_and_services_on_postgres(pg_url, policy):
         )
     worker = Worker(factory, source, FakeScorer(), policy, redact_with_spans)
     result = worker.process_next_batch()
-    assert result is not None and result.escalated == ["pg-1"] and len(result.assigned) == 1
+    assert result is not None and result.escalated == ["pg-1"]
+    assert len(worker.route_once()) == 1  # the leader's routing step, after the batch
     assert worker.process_next_batch() is None
     assert worker.explain_once() == [1]
     with factory() as s:

@@ -142,7 +142,10 @@ def test_stressed_conversation_escalates_with_redacted_explanations_and_is_route
     scorer = FakeScorer()
     worker = make_worker(session_factory, source, policy, scorer, batch_size=2)
     result = worker.process_next_batch()
-    assert result is not None and result.escalated == ["c1"] and result.assigned == [("c1", 1)]
+    assert result is not None and result.escalated == ["c1"]
+    with session_factory() as s:  # the batch does not route: the leader's routing step does, just after
+        assert s.get(Conversation, "c1").state == ConversationState.QUEUED
+    assert worker.route_once() == [("c1", 1)]
     with session_factory() as s:  # the escalation is visible at once, its explanation follows
         pending = s.scalars(select(Escalation)).one()
         assert pending.explanations_pending and pending.explanations[0]["pending"] is True
@@ -338,7 +341,7 @@ def test_waiting_conversations_from_earlier_batches_are_ordered_with_new_ones(
     worker.process_next_batch()  # c1 waits (no agents); its timestamps now come back from SQLite
     write(source, [("c2", user_event("I am furious", intent="compromised_card"))])
     result = worker.process_next_batch()
-    assert result is not None and result.escalated == ["c2"] and result.assigned == []
+    assert result is not None and result.escalated == ["c2"] and worker.route_once() == []
     with session_scope(session_factory) as s:
         s.add(
             User(
@@ -353,7 +356,8 @@ def test_waiting_conversations_from_earlier_batches_are_ordered_with_new_ones(
         )
     write(source, [("c3", user_event("I am furious", intent="compromised_card"))])
     result = worker.process_next_batch()
-    assert result is not None and result.assigned == [("c1", 1)]  # equal priority: the longest wait first
+    assert result is not None and result.escalated == ["c3"]
+    assert worker.route_once() == [("c1", 1)]  # equal priority: the longest wait first
 
 
 def test_explains_the_most_stressed_driving_utterances_up_to_the_limit(session_factory, source, policy):
