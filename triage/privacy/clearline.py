@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Text, and_, cast, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, Text, and_, cast, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from triage import audit
@@ -21,6 +21,7 @@ from triage.storage.db import (
     Conversation,
     ConversationState,
     Escalation,
+    EventReceipt,
     Feedback,
     Message,
     OutboxCommand,
@@ -33,6 +34,13 @@ feedback: Table = Feedback.__table__  # type: ignore[assignment]
 outbox: Table = OutboxCommand.__table__  # type: ignore[assignment]
 audit_log: Table = AuditRecord.__table__  # type: ignore[assignment]
 offsets: Table = ConsumerOffset.__table__  # type: ignore[assignment]
+receipts: Table = EventReceipt.__table__  # type: ignore[assignment]
+
+# A PostgreSQL advisory lock (this constant, and a hash of the schema Clearline's tables are in, so that
+# several Clearline schemas in one database do not wait for each other): a message broker's worker batch
+# holds it shared (``triage.worker.receipts.hold_off_erasure``), an erasure alone (``hold_off_worker``).
+ERASURE_LOCK = 0x434C_4552  # "CLER"
+ERASURE_LOCK_SQL = "(:space, hashtext(current_schema()))"
 
 ERASE = "erase"
 ERASE_SETTLE = "erase_settle"
@@ -114,13 +122,22 @@ def hold_off_worker(session: Session) -> None:
     back. On SQLite it takes the database's write lock, and the worker, which reads its batch without a
     lock, checks after taking that lock that the events it read are still in the broker
     (``Worker.process_next_batch``).
+
+    A message broker's workers (RabbitMQ, Kafka) hold ``ERASURE_LOCK`` shared through each batch; the
+    erasure takes it alone on PostgreSQL, so it waits for their batches in flight and holds the next ones
+    back until its audit record, which they read to skip the erased conversation's queued events, is
+    committed.
     """
     session.execute(update(offsets).values(last_event_id=offsets.c.last_event_id))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_advisory_xact_lock{ERASURE_LOCK_SQL}"), {"space": ERASURE_LOCK})
 
 
 def worker_offset(session: Session) -> int:
-    """The broker event id up to which every consumer has stored what it read (0: none has run)."""
-    return int(session.scalar(select(func.min(offsets.c.last_event_id))) or 0)
+    """The broker event id up to which every consumer has stored what it read (0: none has run). The
+    rows of Kafka partitions (``kafka:<topic>:<partition>``) hold Kafka offsets, not ids of Rasa's table."""
+    sql_consumers = ~offsets.c.consumer.startswith("kafka:", autoescape=True)
+    return int(session.scalar(select(func.min(offsets.c.last_event_id)).where(sql_consumers)) or 0)
 
 
 def remove(session: Session, ids: Sequence[str], names: Mapping[str, str]) -> dict[str, int]:
@@ -136,6 +153,7 @@ def remove(session: Session, ids: Sequence[str], names: Mapping[str, str]) -> di
         "messages": _rowcount(session.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))),
         "outbox": _rowcount(session.execute(delete(outbox).where(outbox.c.conversation_id.in_(ids)))),
         "conversations": _rowcount(session.execute(delete(conversations).where(conversations.c.id.in_(ids)))),
+        "event_receipts": _rowcount(session.execute(delete(receipts).where(receipts.c.sender_id.in_(ids)))),
         "audit_log_pseudonymised": 0,
         "audit_log_references": 0,
     }
@@ -168,6 +186,7 @@ def count(session: Session, ids: Sequence[str]) -> dict[str, int]:
         "messages": number(messages, messages.c.conversation_id.in_(ids)),
         "outbox": number(outbox, outbox.c.conversation_id.in_(ids)),
         "conversations": number(conversations, conversations.c.id.in_(ids)),
+        "event_receipts": number(receipts, receipts.c.sender_id.in_(ids)),
         "audit_log_pseudonymised": number(audit_log, audit_log.c.conversation_id.in_(ids)),
         "audit_log_references": sum(
             rules.replace_references(r["outcome"] or {}, {i: i for i in ids})[1]
@@ -191,6 +210,19 @@ def previous_erasure(session: Session, name: str) -> Erasure | None:
         .limit(1)
     ).first()
     return Erasure(as_utc(row.at), row.actor) if row is not None else None
+
+
+def erasure_times(session: Session, names: Sequence[str]) -> dict[str, datetime]:
+    """The latest erasure of each of these pseudonyms that was ever erased: a message broker's worker
+    skips the queued events of an erased conversation that are older than its erasure."""
+    if not names:
+        return {}
+    rows = session.execute(
+        select(audit_log.c.conversation_id, func.max(audit_log.c.at))
+        .where(audit_log.c.conversation_id.in_(names), audit_log.c.action == ERASE)
+        .group_by(audit_log.c.conversation_id)
+    ).all()
+    return {name: as_utc(at) for name, at in rows if at is not None}
 
 
 @dataclass(frozen=True)

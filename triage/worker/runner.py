@@ -17,7 +17,7 @@ from triage.logs import configure_logging
 from triage.rasa.client import RasaClient
 from triage.settings import CoreSettings, get_settings
 from triage.storage.db import make_engine, make_session_factory
-from triage.worker.broker import SqlEventSource
+from triage.worker.broker import EventSource, SqlEventSource
 from triage.worker.explaining import Explainer
 from triage.worker.loop import SentimentScorer, Worker, WorkerOptions
 from triage.worker.observability import HealthServer, ModelProbe, WorkerMetrics, with_model_probe
@@ -50,19 +50,34 @@ def build_worker(
         from triage.privacy import RetentionJob, Stores
 
         retention = RetentionJob(Stores.from_settings(settings, factory), settings.retention_days)
+    metrics = WorkerMetrics()
     return Worker(
         factory,
-        SqlEventSource(settings.events_url),
+        event_source(settings, metrics),
         scorer,
         # the file's current version at every batch, read by policy_at as the api's services read it
         functools.partial(policy_at, settings.policy_path),
         redact_with_spans,
         RasaClient(settings.rasa_url, settings.rasa_token),
-        WorkerMetrics(),
+        metrics,
         options,
         explainer,
         retention,
     )
+
+
+def event_source(settings: CoreSettings, metrics: WorkerMetrics) -> EventSource:
+    """Where the worker reads Rasa's events (``CLEARLINE_EVENT_SOURCE``)."""
+    if settings.event_source == "rabbitmq":
+        from triage.worker.rabbitmq_source import RabbitMQEventSource  # pika: only when asked for
+
+        return RabbitMQEventSource(
+            settings.rabbitmq_url,
+            settings.rabbitmq_partitions,
+            pseudonym_key=settings.secret_key,
+            registry=metrics.registry,
+        )
+    return SqlEventSource(settings.events_url)
 
 
 @dataclass(frozen=True)

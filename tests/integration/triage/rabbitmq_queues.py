@@ -1,0 +1,102 @@
+"""A test's own RabbitMQ topology on the local server (127.0.0.1:5672, guest/guest): the exchange and
+partition queues of ``triage.rabbitmq_topology`` under names of the test's own, so that tests running at
+the same time never share a queue; and a publisher that publishes as Clearline's Rasa broker does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pika
+
+from triage import rabbitmq_topology as topology
+
+URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+@dataclass(frozen=True)
+class QueueTopology:
+    exchange: str
+    queue_prefix: str
+    partitions: int
+
+    @property
+    def queues(self) -> list[str]:
+        return [f"{self.queue_prefix}{index}" for index in range(self.partitions)]
+
+
+@contextmanager
+def declared_topology(partitions: int = 3) -> Iterator[QueueTopology]:
+    """Declare the exchange and quorum queues (with the production arguments), delete them after."""
+    name = f"test.{uuid.uuid4().hex[:10]}"
+    made = QueueTopology(f"{name}.events", f"{name}.p", partitions)
+    connection = pika.BlockingConnection(pika.URLParameters(URL))
+    channel = connection.channel()
+    channel.exchange_declare(
+        made.exchange, topology.EXCHANGE_TYPE, durable=True, arguments=topology.EXCHANGE_ARGUMENTS
+    )
+    for queue in made.queues:
+        channel.queue_declare(queue, durable=True, arguments=topology.QUEUE_ARGUMENTS)
+        channel.queue_bind(queue, made.exchange, routing_key=topology.BINDING_WEIGHT)
+    try:
+        yield made
+    finally:
+        for queue in made.queues:
+            channel.queue_delete(queue)
+        channel.exchange_delete(made.exchange)
+        connection.close()
+
+
+class Publisher:
+    """Publishes Rasa events as ``bot/clearline_broker.py`` does: persistent, ``message_id`` = the event's
+    key, a ``sender_id`` header (hashed by the exchange), with publisher confirms."""
+
+    def __init__(self, made: QueueTopology) -> None:
+        self.made = made
+        self.connection = pika.BlockingConnection(pika.URLParameters(URL))
+        self.channel = self.connection.channel()
+        self.channel.confirm_delivery()
+
+    def event(self, sender_id: str, event: dict[str, Any], *, stock: bool = False) -> str:
+        """Publish one event; ``stock``: as Rasa's own PikaEventBroker would (no id, no header). Returns
+        the key the worker will know it by."""
+        body = {**event, "sender_id": sender_id}
+        properties = pika.BasicProperties(
+            delivery_mode=2,
+            message_id=None if stock else topology.event_key(body),
+            headers={topology.HASH_HEADER: sender_id if not stock else ""},
+        )
+        self.raw(json.dumps(body).encode(), properties)
+        return topology.event_key(body)
+
+    def raw(self, body: bytes, properties: pika.BasicProperties) -> None:
+        self.channel.basic_publish(self.made.exchange, "", body, properties, mandatory=True)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def close_from_server(connection: pika.BlockingConnection) -> None:
+    """Have the server close this client connection (``rabbitmqctl close_connection``), as when a node
+    restarts or an operator kicks it: found by the client's local port."""
+    port = connection._impl._transport._sock.getsockname()[1]  # noqa: SLF001 - the test needs the socket
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "pid", "peer_port"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    pids = [line.split("\t")[0] for line in listed.splitlines() if line.endswith(f"\t{port}")]
+    assert len(pids) == 1, listed
+    subprocess.run(
+        ["rabbitmqctl", "-q", "close_connection", pids[0], "closed by the test"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )

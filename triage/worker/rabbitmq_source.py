@@ -1,0 +1,255 @@
+"""Rasa's events from RabbitMQ: the worker's ``EventSource`` over the partition queues that
+``clearline broker setup`` declares (``triage.rabbitmq_topology``).
+
+The worker consumes every partition queue; the queues have a single active consumer, so only those this
+worker is active on deliver, and RabbitMQ hands a partition to another worker when this one's connection
+goes. A batch is acknowledged only after its rows and its events' receipts committed (``settle``); a
+rolled-back batch is given back to the queues (``release``). Anything the connection held unacknowledged
+when it was lost is redelivered by RabbitMQ, to this worker or another, and skipped there by its receipt
+(``triage.worker.receipts``): at-least-once delivery, each event applied once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pika
+import pika.exceptions
+import structlog
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic, BasicProperties
+from prometheus_client import CollectorRegistry
+from sqlalchemy.orm import Session
+
+from triage import rabbitmq_topology as topology
+from triage.worker.broker import BrokerEvent, parse_event_data
+from triage.worker.receipts import KeyedAdmission, hold_off_erasure
+
+log = structlog.get_logger("triage.worker.rabbitmq")
+
+# what our publisher sets as ``message_id`` (``topology.event_key``); any other id is not trusted as a key
+OUR_KEY = re.compile(r"[0-9a-f]{64}")
+# what pika raises when the connection or channel is gone or refuses an operation
+CONNECTION_ERRORS = (pika.exceptions.AMQPError, OSError)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    tag: int
+    generation: int  # the channel it came on: a tag means nothing on another channel
+    event: BrokerEvent
+
+
+def delivered_event(properties: BasicProperties, body: bytes) -> BrokerEvent:
+    """The delivery as a broker event. The key is our publisher's ``message_id``, or for a stock
+    publisher (no id) the same key computed from the body; a body that is not a JSON object becomes an
+    event without data, which the worker skips (and which is acknowledged like any other)."""
+    data = parse_event_data(body)
+    headers = properties.headers or {}
+    sender = headers.get(topology.HASH_HEADER)
+    if not isinstance(sender, str):
+        sender = data.get("sender_id") if data is not None else None
+    message_id = properties.message_id
+    if isinstance(message_id, str) and OUR_KEY.fullmatch(message_id):
+        key = message_id
+    elif data is not None:
+        key = topology.event_key(data)
+    else:
+        key = hashlib.sha256(body).hexdigest()
+    return BrokerEvent(topology.event_number(key), sender if isinstance(sender, str) else "", data, key)
+
+
+class RabbitMQEventSource:
+    """An ``EventSource`` (``triage.worker.broker``) over RabbitMQ's partition queues."""
+
+    def __init__(
+        self,
+        url: str,
+        partitions: int = topology.DEFAULT_PARTITIONS,
+        *,
+        pseudonym_key: str,
+        queue_prefix: str = topology.QUEUE_PREFIX,
+        prefetch: int = 256,
+        fetch_wait_s: float = 0.05,
+        backoff_s: tuple[float, float] = (0.5, 30.0),
+        registry: CollectorRegistry | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """
+        Args:
+            url: the server and vhost, e.g. ``amqp://guest:guest@127.0.0.1:5672/%2F``.
+            partitions: how many partition queues there are (``CLEARLINE_RABBITMQ_PARTITIONS``).
+            pseudonym_key: the privacy service's key (``CoreSettings.secret_key``), to recognise the
+                queued events of an erased conversation.
+            queue_prefix: the queues' names are the prefix and the partition's number.
+            prefetch: unacknowledged deliveries per queue; a batch takes at most ``limit`` of them.
+            fetch_wait_s: how long ``fetch`` waits for deliveries when none is buffered.
+            backoff_s: the first and the longest wait before connecting again after a failure.
+            registry: where the counters go (the worker's metrics registry).
+        """
+        self.url = url
+        self.queues = [f"{queue_prefix}{index}" for index in range(partitions)]
+        self.prefetch = prefetch
+        self.fetch_wait_s = fetch_wait_s
+        self.backoff_s = backoff_s
+        self.clock = clock
+        self.admission = KeyedAdmission(pseudonym_key, registry)
+        self._connection: pika.BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+        self._stats_channel: BlockingChannel | None = None
+        self._generation = 0
+        self._buffer: list[Delivery] = []  # delivered, not yet in a batch
+        self._batch: list[Delivery] = []  # the batch in flight, skipped deliveries included
+        self._session: Session | None = None  # the batch's transaction, for ``count_present``
+        self._retry_at = 0.0
+        self._backoff = backoff_s[0]
+        self.reconnects = 0  # connections opened after the first
+
+    # -- the connection ----------------------------------------------------------------------------
+    def _connected(self) -> bool:
+        if self._channel is not None and self._channel.is_open:
+            return True
+        if self._connection is not None:  # the broker closed the channel (the connection may live on)
+            self._lost(RuntimeError("channel closed"), "rabbitmq_channel_closed")
+        if self.clock() < self._retry_at:
+            return False
+        try:
+            connection = pika.BlockingConnection(pika.URLParameters(self.url))
+            channel = connection.channel()
+            channel.basic_qos(prefetch_count=self.prefetch)
+            for queue in self.queues:
+                channel.basic_consume(queue, self._on_message, auto_ack=False)
+        except CONNECTION_ERRORS as exc:
+            self._lost(exc, "rabbitmq_connect_failed")
+            return False
+        if self._generation > 0:
+            self.reconnects += 1
+        self._generation += 1
+        self._connection, self._channel = connection, channel
+        self._backoff = self.backoff_s[0]
+        log.info("rabbitmq_consuming", queues=len(self.queues), reconnects=self.reconnects)
+        return True
+
+    def _on_message(
+        self, _channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+    ) -> None:
+        tag = method.delivery_tag
+        assert tag is not None  # noqa: S101 - a delivery always has one
+        self._buffer.append(Delivery(tag, self._generation, delivered_event(properties, body)))
+
+    def _lost(self, error: BaseException, what: str) -> None:
+        """Forget the connection and what it delivered (RabbitMQ redelivers it) and wait before the next
+        try, longer after each failure."""
+        log.warning(what, error=repr(error), retry_in_s=self._backoff)
+        connection, self._connection, self._channel, self._stats_channel = self._connection, None, None, None
+        self._buffer = []
+        self._retry_at = self.clock() + self._backoff
+        self._backoff = min(self._backoff * 2, self.backoff_s[1])
+        _close_quietly(connection)
+
+    def _deliveries(self, limit: int) -> list[Delivery]:
+        if not self._connected():
+            return []
+        assert self._connection is not None  # noqa: S101 - _connected set it
+        try:
+            deadline = self.clock() + (0 if self._buffer else self.fetch_wait_s)
+            while True:  # returns as soon as something was delivered, so wait again until full or late
+                self._connection.process_data_events(time_limit=max(0.0, deadline - self.clock()))
+                if len(self._buffer) >= limit or self.clock() >= deadline:
+                    break
+        except CONNECTION_ERRORS as exc:
+            self._lost(exc, "rabbitmq_connection_lost")
+            return []
+        taken, self._buffer = self._buffer[:limit], self._buffer[limit:]
+        return taken
+
+    def _acknowledge(self, deliveries: Sequence[Delivery], what: str) -> None:
+        """Ack (``settle``) or nack with requeue (``release``) the deliveries still on this channel."""
+        live = [d for d in deliveries if d.generation == self._generation]
+        if self._channel is None or not live:
+            return
+        try:
+            for delivery in sorted(live, key=lambda d: d.tag):
+                if what == "ack":
+                    self._channel.basic_ack(delivery.tag)
+                else:
+                    self._channel.basic_nack(delivery.tag, requeue=True)
+        except CONNECTION_ERRORS as exc:
+            # committed (ack) or rolled back (nack) already: the broker redelivers the rest, and a
+            # redelivered committed event is skipped by its receipt
+            self._lost(exc, f"rabbitmq_{what}_failed")
+
+    # -- EventSource -------------------------------------------------------------------------------
+    def fetch(self, session: Session, limit: int) -> list[BrokerEvent]:
+        """Up to ``limit`` deliveries, without those processed before, twice in the batch or of an erased
+        conversation (all of them are acknowledged with the batch)."""
+        deliveries = self._deliveries(limit)
+        if not deliveries:
+            return []
+        hold_off_erasure(session)
+        admitted = self.admission.admit(session, [d.event for d in deliveries])
+        if not admitted.events:  # nothing to commit: what was skipped is known from committed rows
+            self._acknowledge(deliveries, "ack")
+            return []
+        self._batch, self._session = deliveries, session
+        if admitted.duplicates or admitted.erased:
+            log.info("rabbitmq_skipped", duplicates=admitted.duplicates, erased=admitted.erased)
+        return admitted.events
+
+    def record(self, session: Session, events: list[BrokerEvent]) -> None:
+        self.admission.record(session, events)
+
+    def settle(self, events: list[BrokerEvent]) -> None:
+        batch, self._batch, self._session = self._batch, [], None
+        self._acknowledge(batch, "ack")
+
+    def release(self, events: list[BrokerEvent]) -> None:
+        """Give the batch back, and what was delivered after it, so that RabbitMQ delivers them again in
+        their order."""
+        given_back, self._batch, self._buffer, self._session = self._batch + self._buffer, [], [], None
+        self._acknowledge(given_back, "nack")
+
+    def count_present(self, events: Sequence[BrokerEvent]) -> int:
+        """A queue has no "still there": an event counts as gone when its conversation was erased after
+        it was published (read in the batch's transaction, which ``fetch`` was given)."""
+        if self._session is None:
+            raise RuntimeError("count_present is asked about a batch: call fetch first")
+        return self.admission.count_present(self._session, events)
+
+    def waiting(self, session: Session) -> int:
+        """Messages ready in all partition queues (this worker's and the others'), one passive declare
+        each on a channel of its own (a failed declare closes its channel, not the consumer's); 0 while
+        the source is not connected."""
+        if not self._connected():
+            return 0
+        assert self._connection is not None  # noqa: S101 - _connected set it
+        try:
+            if self._stats_channel is None or not self._stats_channel.is_open:
+                self._stats_channel = self._connection.channel()
+            return sum(
+                int(self._stats_channel.queue_declare(queue, passive=True).method.message_count or 0)
+                for queue in self.queues
+            )
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            log.warning("rabbitmq_queue_missing", error=repr(exc))
+            self._stats_channel = None
+            return 0
+        except CONNECTION_ERRORS as exc:
+            self._lost(exc, "rabbitmq_connection_lost")
+            return 0
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        _close_quietly(connection)
+
+
+def _close_quietly(connection: pika.BlockingConnection | None) -> None:
+    """Close a connection that may be broken already: nothing is left to save on it."""
+    if connection is not None and connection.is_open:
+        with contextlib.suppress(*CONNECTION_ERRORS):
+            connection.close()
