@@ -11,6 +11,9 @@ Rasa refuses a `${VAR}` in endpoints.yml or credentials.yml that is not set, so 
 - with CLEARLINE_RASA_LOCK_STORE_URL (redis://host:port/db) adds Rasa's Redis lock store, which lets
   CLEARLINE_RASA_WORKERS > 1 run several Rasa processes behind the one port (Sanic workers; a
   conversation's messages are still handled one at a time, across processes);
+- publishes events to Rasa's SQL event broker, or with CLEARLINE_EVENT_BROKER=rabbitmq to RabbitMQ through
+  clearline_broker.ClearlineEventBroker (bot/endpoints.rabbitmq.yml), after checking that RabbitMQ is
+  reachable and has the topology `clearline broker setup` declares (it refuses to start otherwise);
 - stores through privacy_store.RedactingSQLTrackerStore (nothing personal in Rasa's tracker store or event
   broker), refusing to start when it does not import or CLEARLINE_PII_KEY is missing outside demo mode;
 - applies Clearline's patches to Rasa's hot path (rasa_patches.py; CLEARLINE_RASA_PATCHES=off for stock
@@ -27,10 +30,15 @@ from urllib.parse import urlsplit
 import yaml
 
 from actions.sealing import demo_mode
+from clearline_files import load
+
+topology = load("triage/rabbitmq_topology.py")
 
 BOT_DIR = Path(__file__).resolve().parent
 RUNTIME_DIR = BOT_DIR.parent / "data" / "runtime"
+EFFECTIVE_ENDPOINTS = RUNTIME_DIR / "endpoints.effective.yml"
 DEMO_SECRET = "demo-only-secret-change-me"  # noqa: S105 - the same demo default as Clearline's settings
+EVENT_BROKERS = ("sql", "rabbitmq")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -39,6 +47,9 @@ def endpoint_defaults() -> dict[str, str]:
         "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{RUNTIME_DIR / 'rasa_tracker.db'}",
         "CLEARLINE_EVENTS_URL": f"sqlite:///{RUNTIME_DIR / 'rasa_events.db'}",
         "CLEARLINE_ACTION_URL": "http://127.0.0.1:5055/webhook",
+        # read only with CLEARLINE_EVENT_BROKER=rabbitmq (bot/endpoints.rabbitmq.yml)
+        "CLEARLINE_RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
+        "CLEARLINE_RABBITMQ_PARTITIONS": str(topology.DEFAULT_PARTITIONS),
     }
 
 
@@ -97,9 +108,21 @@ def lock_store_endpoint(url: str) -> dict:
     return endpoint
 
 
+def event_broker_kind(environ: Mapping[str, str]) -> str:
+    value = environ.get("CLEARLINE_EVENT_BROKER", "").strip().lower() or "sql"
+    if value not in EVENT_BROKERS:
+        choices = ", ".join(EVENT_BROKERS)
+        raise SystemExit(f"error: CLEARLINE_EVENT_BROKER must be one of {choices}, not {value!r}")
+    return value
+
+
 def write_endpoints(environ: Mapping[str, str], out: Path) -> Path:
-    """endpoints.yml, plus the lock store when one is configured (its ${VAR}s are left to Rasa)."""
+    """endpoints.yml, with RabbitMQ's event broker and the lock store when they are configured (their
+    ${VAR}s are left to Rasa)."""
     endpoints = yaml.safe_load((BOT_DIR / "endpoints.yml").read_text()) or {}
+    if event_broker_kind(environ) == "rabbitmq":
+        rabbitmq = yaml.safe_load((BOT_DIR / "endpoints.rabbitmq.yml").read_text())
+        endpoints["event_broker"] = rabbitmq["event_broker"]
     if environ.get("CLEARLINE_RASA_LOCK_STORE_URL"):
         endpoints["lock_store"] = lock_store_endpoint(environ["CLEARLINE_RASA_LOCK_STORE_URL"])
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +152,7 @@ def api_token(environ: Mapping[str, str]) -> str:
 
 def rasa_command(environ: Mapping[str, str], extra: list[str]) -> list[str]:
     credentials = write_credentials(environ, RUNTIME_DIR / "credentials.effective.yml")
-    endpoints = write_endpoints(environ, RUNTIME_DIR / "endpoints.effective.yml")
+    endpoints = write_endpoints(environ, EFFECTIVE_ENDPOINTS)
     return [
         str(Path(sys.executable).parent / "rasa"),
         "run",
@@ -140,6 +163,24 @@ def rasa_command(environ: Mapping[str, str], extra: list[str]) -> list[str]:
         "--credentials", str(credentials),
         *extra,
     ]  # fmt: skip
+
+
+def check_event_broker(endpoints: Path) -> None:
+    """With RabbitMQ, connect and check the topology as Rasa will, and stop here with one line when that
+    fails (Rasa itself refuses too, with a traceback from inside its server's start-up)."""
+    import asyncio
+
+    from rasa.utils.endpoints import read_endpoint_config
+
+    import clearline_broker
+
+    config = read_endpoint_config(str(endpoints), "event_broker")
+    if config is None or config.type != "clearline_broker.ClearlineEventBroker":
+        return
+    try:
+        asyncio.run(clearline_broker.check_broker(config))
+    except clearline_broker.BrokerNotReady as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def patches_wanted(environ: Mapping[str, str]) -> bool:
@@ -163,6 +204,7 @@ def main() -> None:
         pii_secret(os.environ)  # outside demo mode CLEARLINE_PII_KEY must be set before anything is sealed
     except SealingKeyMissing as exc:
         raise SystemExit(f"error: {exc}") from None
+    check_event_broker(EFFECTIVE_ENDPOINTS)
     if patches_wanted(os.environ):
         import rasa_patches
 
