@@ -3,20 +3,17 @@ topology: serve.py's check before Rasa starts, and Rasa's own start-up with our 
 
 import importlib.util
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from tests.bot.conftest import BOT_DIR
 from tests.bot.test_clearline_broker import broker_setup
-from tests.bot.test_rasa_server import free_port
+from tests.bot.test_rasa_server import free_port, running
 from tests.rabbitmq import temporary_vhost
 
 spec = importlib.util.spec_from_file_location("serve", BOT_DIR / "serve.py")
@@ -118,52 +115,34 @@ def rasa_endpoints(path: Path, url: str) -> Path:
     return path
 
 
-def start_rasa(endpoints: Path, port: int, log: Path) -> subprocess.Popen:
+def rasa_command(endpoints: Path, port: int) -> list[str]:
     """Rasa's own `rasa run`, not serve.py: what happens when our class fails inside Rasa's start-up."""
-    env = {**os.environ, "PYTHONPATH": str(BOT_DIR), "RASA_TELEMETRY_ENABLED": "false"}
-    with log.open("w") as output:
-        return subprocess.Popen(
-            [str(RASA), "run", "--endpoints", str(endpoints), "--port", str(port), "-i", "127.0.0.1"],
-            cwd=BOT_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    return [str(RASA), "run", "--endpoints", str(endpoints), "--port", str(port), "-i", "127.0.0.1"]
+
+
+def rasa_environment() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(BOT_DIR), "RASA_TELEMETRY_ENABLED": "false"}
 
 
 def test_rasa_itself_exits_when_our_broker_finds_no_topology_and_serves_when_it_does(
     empty_url: str, tmp_path: Path
 ) -> None:
-    log = tmp_path / "refused.log"
-    refused = start_rasa(rasa_endpoints(tmp_path / "refused.yml", empty_url), free_port(), log)
-    try:
-        assert refused.wait(timeout=START_TIMEOUT_S) != 0
-    finally:
-        if refused.poll() is None:
-            os.killpg(refused.pid, signal.SIGKILL)
-    assert "clearline_broker.TopologyMissing" in log.read_text()
-    assert "Rasa server is up and running" not in log.read_text()
+    refused = subprocess.run(
+        rasa_command(rasa_endpoints(tmp_path / "refused.yml", empty_url), free_port()),
+        cwd=BOT_DIR,
+        env=rasa_environment(),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+    )
+    assert refused.returncode != 0
+    assert "clearline_broker.TopologyMissing" in refused.stdout + refused.stderr
+    assert "Rasa server is up and running" not in refused.stdout + refused.stderr
 
     broker_setup(empty_url, 2)
     port = free_port()
     log = tmp_path / "served.log"
-    served = start_rasa(rasa_endpoints(tmp_path / "served.yml", empty_url), port, log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert served.poll() is None, log.read_text()[-3000:]
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, f"Rasa did not answer within {START_TIMEOUT_S} s"
-            time.sleep(1)
-    finally:
-        os.killpg(served.pid, signal.SIGTERM)
-        try:
-            served.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(served.pid, signal.SIGKILL)
+    command = rasa_command(rasa_endpoints(tmp_path / "served.yml", empty_url), port)
+    with running(command, rasa_environment(), log, f"http://127.0.0.1:{port}/", {}):
+        pass  # it answered
     assert "RabbitMQ connection to 'amqp://127.0.0.1:5672/clearline-serve-" in log.read_text()
