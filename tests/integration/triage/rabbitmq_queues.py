@@ -1,12 +1,11 @@
-"""A test's own RabbitMQ topology on the local server (127.0.0.1:5672, guest/guest): the exchange and
-partition queues of ``triage.rabbitmq_topology`` under names of the test's own, so that tests running at
-the same time never share a queue; and a publisher that publishes as Clearline's Rasa broker does."""
+"""A test's own RabbitMQ topology on the local server (127.0.0.1:5672, guest/guest): Clearline's exchange
+and partition queues in a vhost of the test's own, so that tests running at the same time never share a
+queue; and a publisher that publishes as Clearline's Rasa broker does."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,42 +13,28 @@ from typing import Any
 
 import pika
 
+from tests.rabbitmq import temporary_vhost
 from triage import rabbitmq_topology as topology
+from triage.rabbitmq_setup import declare_topology
 
 URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
 @dataclass(frozen=True)
 class QueueTopology:
+    url: str  # the test's own vhost
     exchange: str
     queue_prefix: str
     partitions: int
 
-    @property
-    def queues(self) -> list[str]:
-        return [f"{self.queue_prefix}{index}" for index in range(self.partitions)]
-
 
 @contextmanager
 def declared_topology(partitions: int = 3) -> Iterator[QueueTopology]:
-    """Declare the exchange and quorum queues (with the production arguments), delete them after."""
-    name = f"test.{uuid.uuid4().hex[:10]}"
-    made = QueueTopology(f"{name}.events", f"{name}.p", partitions)
-    connection = pika.BlockingConnection(pika.URLParameters(URL))
-    channel = connection.channel()
-    channel.exchange_declare(
-        made.exchange, topology.EXCHANGE_TYPE, durable=True, arguments=topology.EXCHANGE_ARGUMENTS
-    )
-    for queue in made.queues:
-        channel.queue_declare(queue, durable=True, arguments=topology.QUEUE_ARGUMENTS)
-        channel.queue_bind(queue, made.exchange, routing_key=topology.BINDING_WEIGHT)
-    try:
-        yield made
-    finally:
-        for queue in made.queues:
-            channel.queue_delete(queue)
-        channel.exchange_delete(made.exchange)
-        connection.close()
+    """Clearline's topology, declared by ``clearline broker setup``'s function in a vhost of the test's own
+    (deleted after with everything in it)."""
+    with temporary_vhost("worker") as url:
+        declared = declare_topology(url, partitions)
+        yield QueueTopology(url, declared.exchange, topology.QUEUE_PREFIX, partitions)
 
 
 class Publisher:
@@ -58,7 +43,7 @@ class Publisher:
 
     def __init__(self, made: QueueTopology) -> None:
         self.made = made
-        self.connection = pika.BlockingConnection(pika.URLParameters(URL))
+        self.connection = pika.BlockingConnection(pika.URLParameters(made.url))
         self.channel = self.connection.channel()
         self.channel.confirm_delivery()
 

@@ -78,7 +78,11 @@ def publish(queues: QueueTopology) -> Iterator[Publisher]:
 @pytest.fixture
 def source(queues: QueueTopology) -> Iterator[RabbitMQEventSource]:
     built = RabbitMQEventSource(
-        URL, queues.partitions, pseudonym_key=SECRET, queue_prefix=queues.queue_prefix, backoff_s=(0.05, 0.2)
+        queues.url,
+        queues.partitions,
+        pseudonym_key=SECRET,
+        queue_prefix=queues.queue_prefix,
+        backoff_s=(0.05, 0.2),
     )
     yield built
     built.close()
