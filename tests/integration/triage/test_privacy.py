@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests.integration.triage import privacy_seed as seed
 from tests.postgres import temporary_schema
@@ -230,8 +231,8 @@ def test_a_batch_that_read_the_events_before_the_erasure_is_read_again(stores: S
         def __init__(self) -> None:
             self.reads = 0
 
-        def read_after(self, offset: int, limit: int):  # noqa: ANN201
-            events = source.read_after(offset, limit)
+        def fetch(self, session: Session, limit: int):  # noqa: ANN201
+            events = source.fetch(session, limit)
             self.reads += 1
             if self.reads == 1:
                 erase(stores, [CUSTOMER], reason="mid-batch", actor=ROOT)
