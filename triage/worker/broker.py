@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, func, inspect, select
 from sqlalchemy.orm import Session
 
+from triage.storage.commit_order import read_complete, tracker_for
 from triage.storage.db import ConsumerOffset, make_engine, utcnow
 
 # the consumer_offsets row of the SQL source (one reader of Rasa's events table)
@@ -87,12 +88,17 @@ def parse_event_data(raw: str | bytes | None) -> dict[str, Any] | None:
 
 
 class SqlEventSource:
-    """Rasa's SQL event broker table, on SQLite or PostgreSQL."""
+    """Rasa's SQL event broker table, on SQLite or PostgreSQL.
+
+    Read by id after the committed offset, but never past an id that may still commit (two Rasa processes
+    writing to PostgreSQL commit ids out of order): ``triage.storage.commit_order``. So every event at or
+    below the offset is processed or will never exist."""
 
     def __init__(self, url: str, consumer: str = CONSUMER) -> None:
         self.engine = make_engine(url)
         self.consumer = consumer
         self._table_seen = False
+        self._gaps = tracker_for(self.engine, events_table.name)
 
     def _table_exists(self) -> bool:
         """Rasa creates the table when it starts: until then there is simply nothing to read."""
@@ -105,14 +111,19 @@ class SqlEventSource:
         events_metadata.create_all(self.engine)
 
     def read_after(self, offset: int, limit: int) -> list[BrokerEvent]:
+        """Events after ``offset`` in id order, up to the first id that may still commit."""
         if not self._table_exists():
             return []
-        query = (
-            select(events_table).where(events_table.c.id > offset).order_by(events_table.c.id).limit(limit)
-        )
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [BrokerEvent(row.id, row.sender_id, parse_event_data(row.data)) for row in rows]
+
+        def read(after: int) -> list[BrokerEvent]:
+            query = (
+                select(events_table).where(events_table.c.id > after).order_by(events_table.c.id).limit(limit)
+            )
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            return [BrokerEvent(row.id, row.sender_id, parse_event_data(row.data)) for row in rows]
+
+        return read_complete(self._gaps, offset, read, lambda event: event.id)
 
     def last_id(self) -> int:
         if not self._table_exists():
