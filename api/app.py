@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import live, observability, pages
 from api.app_csp import CSP, DOCS_CSP
+from api.audit_horizon import AuditHorizon
 from api.errors import install_error_handlers
 from api.ratelimit import limiter
 from api.relay import OutboxRelay
@@ -133,6 +134,7 @@ def create_app(
     # Rasa's stores too, for an admin's export and erasure of a customer (opened on first use)
     app.state.privacy_stores = Stores.from_settings(core, factory)
     app.state.limiter = limiter
+    app.state.audit_horizon = AuditHorizon()  # how far the live feed may go (ids commit out of order)
     app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)  # type: ignore[arg-type]
     install_error_handlers(app)
     app.middleware("http")(observability.record_request)

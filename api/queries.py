@@ -149,20 +149,28 @@ def _audit_visible_to(user: User) -> ColumnElement[bool]:
     return or_(AuditRecord.conversation_id.in_(visible_ids), own)
 
 
-def audit_after(session: Session, user: User, after_id: int, *, limit: int = 200) -> list[AuditRecord]:
-    """Audit records newer than ``after_id`` that this user may see (the live feed's query)."""
+def audit_after(
+    session: Session, user: User, after_id: int, *, through: int, limit: int = 200
+) -> list[AuditRecord]:
+    """Audit records newer than ``after_id`` and at most ``through`` that this user may see (the live
+    feed's query; ``through``: the audit horizon, ``api.audit_horizon``)."""
     stmt = (
         select(AuditRecord)
-        .where(AuditRecord.id > after_id, _audit_visible_to(user))
+        .where(AuditRecord.id > after_id, AuditRecord.id <= through, _audit_visible_to(user))
         .order_by(AuditRecord.id)
         .limit(limit)
     )
     return list(session.scalars(stmt))
 
 
-def newest_audit(session: Session, user: User, *, limit: int) -> list[AuditRecord]:
-    """The newest audit records this user may see, newest first."""
-    stmt = select(AuditRecord).where(_audit_visible_to(user)).order_by(AuditRecord.id.desc()).limit(limit)
+def newest_audit(session: Session, user: User, *, through: int, limit: int) -> list[AuditRecord]:
+    """The newest audit records at most ``through`` (the audit horizon) this user may see, newest first."""
+    stmt = (
+        select(AuditRecord)
+        .where(AuditRecord.id <= through, _audit_visible_to(user))
+        .order_by(AuditRecord.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.deps import CurrentUser, SessionDep
 from api.queries import audit_after, newest_audit
@@ -17,6 +17,7 @@ MAX_ID = 2**63 - 1  # ids are 64-bit integers in both databases
 
 @router.get("", response_model=list[AuditOut])
 def feed(
+    request: Request,
     user: CurrentUser,
     session: SessionDep,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
@@ -24,6 +25,10 @@ def feed(
     newest: bool = False,
 ) -> list[AuditRecord]:
     """Audit records this user may see: after ``after``, oldest first; or the newest first."""
+    # only up to the horizon: an id returned is a cursor (``after``) that skips no record still to come
+    through = request.app.state.audit_horizon.current(session)
+    if through is None:
+        return []
     if newest:
-        return newest_audit(session, user, limit=limit)
-    return audit_after(session, user, after, limit=limit)
+        return newest_audit(session, user, through=through, limit=limit)
+    return audit_after(session, user, after, through=through, limit=limit)

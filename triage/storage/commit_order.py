@@ -16,7 +16,8 @@ transaction (a backup, a report) does not hold the gap open.
 Why not ``pg_snapshot_xmin(pg_current_snapshot()) >= xmax`` of a snapshot taken when the gap was seen: a
 transaction gets its xid at its first row write, after the INSERT took its id (column defaults are
 computed first), so a writer between those two steps is in no snapshot and the gap would be declared final
-while its row is still to come. Transactions in other databases of the cluster also held it open.
+while its row is still to come. And any transaction with an xid, on any table or database of the cluster,
+would hold the gap open.
 
 What this assumes (the defaults, true for Rasa's ``events`` and Clearline's ``audit_log``): ids come from
 the column's default in the INSERT (not from a ``nextval()`` called before it), the sequence has

@@ -135,8 +135,10 @@ def test_no_record_is_sent_once_the_session_has_ended(
 ) -> None:
     """The session ends between the poll's check and its read: what was read is not sent."""
 
-    def read_then_deactivate(session: Session, user: factories.User, after_id: int) -> list[Any]:
-        found = audit_after(session, user, after_id)
+    def read_then_deactivate(
+        session: Session, user: factories.User, after_id: int, through: int
+    ) -> list[Any]:
+        found = audit_after(session, user, after_id, through=through)
         if found:
             with session_scope(factory) as other:
                 other.get_one(factories.User, team["sam"]).is_active = False

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+from sqlalchemy import create_engine, create_mock_engine
+
 from triage.storage.commit_order import (
     GapTracker,
     IdRange,
     Witness,
     missing_ranges,
     read_complete,
+    tracker_for,
 )
 
 
@@ -135,3 +139,10 @@ def test_a_cut_off_read_has_no_gap_past_its_last_row() -> None:
 
 def test_without_a_tracker_rows_come_as_read() -> None:
     assert read_complete(None, 0, FakeTable(1, 3).read, int) == [1, 3]
+
+
+def test_sqlite_needs_no_tracker_and_an_unknown_database_is_refused() -> None:
+    assert tracker_for(create_engine("sqlite://"), "events") is None
+    other = create_mock_engine("mysql+pymysql://", lambda *_args, **_kw: None)
+    with pytest.raises(ValueError, match="mysql"):
+        tracker_for(other, "events")  # type: ignore[arg-type]
