@@ -10,6 +10,8 @@ resume notice) is a bot event in the customer's tracker, read here through Rasa'
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -79,6 +81,16 @@ class RestCustomer:
         await poll(delivered, timeout_s, f"{needle!r} in the customer's tracker")
 
 
+def assert_whole_turns(events: list[dict[str, Any]]) -> None:
+    """Every user message is answered, and the bot listens again, before the next user message."""
+    users = [i for i, event in enumerate(events) if event["event"] == "user"]
+    for this, following in itertools.pairwise(users):
+        turn = events[this + 1 : following]
+        assert any(e["event"] == "bot" for e in turn), f"no answer to {events[this]['text']!r}: {turn}"
+        listens = [e for e in turn if e["event"] == "action" and e["name"] == "action_listen"]
+        assert turn and listens and turn[-1] in listens, f"turns interleaved: {turn}"
+
+
 async def test_rest_customer_escalates_through_two_rasa_servers_and_two_workers(stack: ScaleOutStack) -> None:
     customer = RestCustomer(stack)
     api = httpx.AsyncClient(base_url=stack.api_url, timeout=30)
@@ -102,6 +114,16 @@ async def play_conversation(stack: ScaleOutStack, customer: RestCustomer, api: h
         assert user_texts == ["hello", QUESTION], user_texts
         starts = [e for e in events if e["event"] == "action" and e["name"] == "action_session_start"]
         assert len(starts) == 1, "server B started a session of its own: the tracker is not shared"
+
+    # 1b. Two messages at the same moment, one to each server: Redis's lock store makes the servers take
+    #     them one after the other, so each turn is whole in the one tracker (with each server's own
+    #     in-memory lock both would load the same tracker and interleave or lose a turn).
+    at_once = ["hello again", "How long does a transfer abroad take?"]
+    answers = await asyncio.gather(*(customer.say(text) for text in at_once))
+    assert all(answers), answers
+    events = await customer.tracker_events(1)
+    assert sorted(e["text"] for e in events if e["event"] == "user") == sorted(["hello", QUESTION, *at_once])
+    assert_whole_turns(events)
 
     # 2. The leading worker crashes; the other must take over its partitions and its leadership. Worker-1
     #    started first, so it is the single active consumer of every partition: worker-2 has read nothing.
