@@ -71,10 +71,16 @@ def event_source(settings: CoreSettings, metrics: WorkerMetrics) -> EventSource:
     if settings.event_source == "rabbitmq":
         from triage.worker.rabbitmq_source import RabbitMQEventSource  # pika: only when asked for
 
+        # Few unacknowledged deliveries per queue, so that everything a worker holds fits in one batch:
+        # when a worker dies RabbitMQ hands its deliveries to the next one, not always in their first
+        # order (measured by tests/integration/test_scale_out.py), and a batch puts each conversation's
+        # events back in order (triage.worker.receipts.in_conversation_order).
+        prefetch = max(1, WorkerOptions().batch_size // settings.rabbitmq_partitions)
         return RabbitMQEventSource(
             settings.rabbitmq_url,
             settings.rabbitmq_partitions,
             pseudonym_key=settings.secret_key,
+            prefetch=prefetch,
             registry=metrics.registry,
         )
     return SqlEventSource(settings.events_url)
