@@ -54,21 +54,47 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                 help="keep Clearline's SQLite database here (a new file), e.g. for `clearline replay`"
             ),
         ] = None,
+        broker: Annotated[
+            str, typer.Option(help="sql (Rasa's SQL broker table, one worker) or rabbitmq")
+        ] = "sql",
+        workers: Annotated[
+            int, typer.Option(help="worker processes (rabbitmq; more than 1 needs PostgreSQL)")
+        ] = 1,
+        kill_worker_every: Annotated[
+            float | None, typer.Option(help="SIGKILL a random worker every S seconds and start a new one")
+        ] = None,
+        database_url: Annotated[
+            str | None, typer.Option(help="Clearline's database (default a temporary SQLite file)")
+        ] = None,
+        rabbitmq_url: Annotated[
+            str | None, typer.Option(help="an empty RabbitMQ virtual host (default: a temporary one)")
+        ] = None,
+        partitions: Annotated[int, typer.Option(help="RabbitMQ partition queues")] = 8,
     ) -> None:
-        """Offer Rasa-shaped events to a real worker (real model) and measure throughput and latency."""
+        """Offer Rasa-shaped events to real workers (real model) and measure throughput and latency."""
         from triage.benchmarks.pipeline import BenchConfig, run_pipeline_bench
+        from triage.benchmarks.scaled import ScaleConfig, run_scaled_bench
 
-        figures = run_pipeline_bench(
-            BenchConfig(
-                rate=rate,
-                duration=duration,
-                conversations=conversations,
-                conversation_length=conversation_length,
-                stressed_conversations=stressed,
-                keep_worker_log=worker_log,
-                keep_db=keep_db,
-            )
+        config = BenchConfig(
+            rate=rate,
+            duration=duration,
+            conversations=conversations,
+            conversation_length=conversation_length,
+            stressed_conversations=stressed,
+            keep_worker_log=worker_log,
+            keep_db=keep_db,
         )
+        if broker == "rabbitmq":
+            figures = run_scaled_bench(
+                ScaleConfig(config, workers, kill_worker_every, database_url, rabbitmq_url, partitions)
+            )
+        elif broker == "sql" and workers == 1 and kill_worker_every is None and database_url is None:
+            figures = run_pipeline_bench(config)
+        else:
+            figures = {
+                "error": "--broker sql runs one worker on temporary SQLite files; --workers, "
+                "--kill-worker-every and --database-url need --broker rabbitmq"
+            }
         if as_json:
             typer.echo(json.dumps(figures))
         else:
