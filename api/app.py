@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from slowapi import _rate_limit_exceeded_handler
 from slowapi.errors import RateLimitExceeded
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import live, observability, pages
@@ -79,15 +80,29 @@ async def security_headers(request: Request, call_next: Callable[[Request], Awai
     return response
 
 
+DEMO_SEED_ATTEMPTS = 3
+
+
 def _seed_demo(factory: sessionmaker[Session]) -> None:
     with factory() as probe:
         if not inspect(probe.get_bind()).has_table("users"):
             log.warning("demo users not seeded: the database has no tables yet (run the migrations)")
             return
-    with session_scope(factory) as session:
-        created = seed_demo_users(session)
-    if created:
-        log.info("demo users seeded", users=created)
+    # Several api processes may start at once on one database (compose runs two): each checks which demo
+    # users are missing, and the one that commits second meets the first one's rows. Its next attempt
+    # finds them there.
+    for attempt in range(1, DEMO_SEED_ATTEMPTS + 1):
+        try:
+            with session_scope(factory) as session:
+                created = seed_demo_users(session)
+        except IntegrityError:
+            if attempt == DEMO_SEED_ATTEMPTS:
+                raise
+            log.info("demo users seeded concurrently by another process; checking again", attempt=attempt)
+            continue
+        if created:
+            log.info("demo users seeded", users=created)
+        return
 
 
 def _warm_up_redaction() -> None:
