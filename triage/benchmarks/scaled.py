@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from sqlalchemy import func, select
 
 from triage.benchmarks.pipeline import BenchConfig, _Script, _seed_agents, percentile
@@ -123,6 +124,33 @@ class WorkerPool:
     def cpu_seconds(self) -> float:
         self.sample_cpu()
         return sum(self._last_cpu.values())
+
+    def cpu_by_process(self) -> list[float]:
+        """CPU seconds of every worker process started so far (a killed one: until its kill)."""
+        self.sample_cpu()
+        return [round(self._last_cpu.get(p.pid, 0.0), 1) for p in self.processes]
+
+    def processed_by_live_worker(self) -> list[int]:
+        """Broker events each live worker consumed (``clearline_events_processed_total``), in start order."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        counts = []
+        for process, port in zip(self.processes, self.ports, strict=True):
+            if process.poll() is not None:
+                continue
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except httpx.HTTPError:
+                counts.append(-1)  # alive but not answering: shown, not hidden
+                continue
+            samples = [
+                s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+                if s.name == "clearline_events_processed_total"
+            ]
+            counts.append(int(sum(samples)))
+        return counts
 
     def stop(self) -> None:
         for process in self.processes:
@@ -343,10 +371,16 @@ def _measure(
     ):
         time.sleep(0.05)
     cpu_seconds = pool.cpu_seconds() - cpu_before
+    cpu_by_process = pool.cpu_by_process()
+    processed_by_worker = pool.processed_by_live_worker()
     observer.stop.set()
     poller.join()
     observer.poll()
-    return _figures(config, observer, published, started, publish_seconds, cpu_seconds, pool, database_url)
+    figures = _figures(config, observer, published, started, publish_seconds, cpu_seconds, pool, database_url)
+    # per process, start-up included (a restarted worker's ~20 s of imports and model load count here)
+    figures["worker_cpu_s_by_process"] = cpu_by_process
+    figures["events_by_live_worker"] = processed_by_worker
+    return figures
 
 
 def _order_and_duplicates(database_url: str) -> tuple[int, int, int]:
