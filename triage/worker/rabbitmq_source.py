@@ -1,17 +1,22 @@
 """Rasa's events from RabbitMQ: the worker's ``EventSource`` over the partition queues that
 ``clearline broker setup`` declares (``triage.rabbitmq_topology``).
 
-The worker consumes every partition queue; the queues have a single active consumer, so only those this
-worker is active on deliver, and RabbitMQ hands a partition to another worker when this one's connection
-goes. A batch is acknowledged only after its rows and its events' receipts committed (``settle``); a
-rolled-back batch is given back to the queues (``release``). Anything the connection held unacknowledged
-when it was lost is redelivered by RabbitMQ, to this worker or another, and skipped there by its receipt
+With partition leases (``triage.worker.partitions``, on PostgreSQL) the worker consumes only the
+partition queues it holds a lease on, so that several workers split the partitions; without them (SQLite,
+one worker) it consumes every queue. The queues have a single active consumer as a safety net: were two
+workers to consume one queue for a moment, only one of them would get deliveries, and RabbitMQ hands a
+partition to the other when the first one's connection goes.
+
+A batch is acknowledged only after its rows and its events' receipts committed (``settle``); a rolled-back
+batch is given back to the queues (``release``). Anything the connection held unacknowledged when it was
+lost is redelivered by RabbitMQ, to this worker or another, and skipped there by its receipt
 (``triage.worker.receipts``): at-least-once delivery, each event applied once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 import time
@@ -23,11 +28,12 @@ import pika.exceptions
 import structlog
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic, BasicProperties
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy.orm import Session
 
 from triage import rabbitmq_topology as topology
 from triage.worker.broker import BrokerEvent, parse_event_data
+from triage.worker.partitions import PartitionLeases
 from triage.worker.receipts import KeyedAdmission, hold_off_erasure
 
 log = structlog.get_logger("triage.worker.rabbitmq")
@@ -43,6 +49,7 @@ class Delivery:
     tag: int
     generation: int  # the channel it came on: a tag means nothing on another channel
     event: BrokerEvent
+    partition: int = 0  # the queue it came from
 
 
 def delivered_event(properties: BasicProperties, body: bytes) -> BrokerEvent:
@@ -79,6 +86,7 @@ class RabbitMQEventSource:
         backoff_s: tuple[float, float] = (0.5, 30.0),
         registry: CollectorRegistry | None = None,
         clock: Callable[[], float] = time.monotonic,
+        leases: PartitionLeases | None = None,
     ) -> None:
         """
         Args:
@@ -91,6 +99,7 @@ class RabbitMQEventSource:
             fetch_wait_s: how long ``fetch`` waits for deliveries when none is buffered.
             backoff_s: the first and the longest wait before connecting again after a failure.
             registry: where the counters go (the worker's metrics registry).
+            leases: which partitions this worker consumes, rebalanced between batches; None: all of them.
         """
         self.url = url
         self.queues = [f"{queue_prefix}{index}" for index in range(partitions)]
@@ -99,6 +108,14 @@ class RabbitMQEventSource:
         self.backoff_s = backoff_s
         self.clock = clock
         self.admission = KeyedAdmission(pseudonym_key, registry)
+        self.leases = leases
+        self.partitions_held = Gauge(
+            "clearline_worker_partitions_held",
+            "Partition queues this worker holds and consumes",
+            registry=registry or CollectorRegistry(),
+        )
+        self.partitions_held.set(partitions if leases is None else 0)
+        self._consumers: dict[int, str] = {}  # partition -> consumer tag on the current channel
         self._connection: pika.BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
         self._stats_channel: BlockingChannel | None = None
@@ -122,8 +139,6 @@ class RabbitMQEventSource:
             connection = pika.BlockingConnection(pika.URLParameters(self.url))
             channel = connection.channel()
             channel.basic_qos(prefetch_count=self.prefetch)
-            for queue in self.queues:
-                channel.basic_consume(queue, self._on_message, auto_ack=False)
         except CONNECTION_ERRORS as exc:
             self._lost(exc, "rabbitmq_connect_failed")
             return False
@@ -132,22 +147,73 @@ class RabbitMQEventSource:
         self._generation += 1
         self._connection, self._channel = connection, channel
         self._backoff = self.backoff_s[0]
-        log.info("rabbitmq_consuming", queues=len(self.queues), reconnects=self.reconnects)
+        for partition in self._partitions_consumed():  # after a reconnect: only those still held
+            self._start_consuming(partition)
+        if self._channel is None:  # a basic_consume failed, and _lost said why
+            return False
+        log.info("rabbitmq_consuming", queues=len(self._consumers), reconnects=self.reconnects)
         return True
 
+    def _partitions_consumed(self) -> list[int]:
+        return list(range(len(self.queues))) if self.leases is None else sorted(self.leases.held)
+
+    def _start_consuming(self, partition: int) -> None:
+        """Consume a partition's queue on the current channel (a taken lease, or a reconnect); while not
+        connected nothing happens: the next connection consumes every held partition."""
+        if self._channel is None or not self._channel.is_open:
+            return
+        try:
+            on_message = functools.partial(self._on_message, partition)
+            self._consumers[partition] = self._channel.basic_consume(
+                self.queues[partition], on_message, auto_ack=False
+            )
+        except CONNECTION_ERRORS as exc:
+            self._lost(exc, "rabbitmq_consume_failed")
+
+    def _stop_consuming(self, partition: int) -> None:
+        """Before a partition's lease is given back: cancel its consumer, then give its buffered
+        deliveries back to the queue in their order, so that the next holder gets them first."""
+        tag = self._consumers.pop(partition, None)
+        if tag is not None and self._connection is not None and self._channel is not None:
+            try:
+                # what already arrived goes to the buffer first: pika would reject it ahead of the
+                # buffered deliveries, which RabbitMQ would then hand out after it
+                self._connection.process_data_events(time_limit=0)
+                self._channel.basic_cancel(tag)
+            except CONNECTION_ERRORS as exc:  # everything unacknowledged goes back with the connection
+                self._lost(exc, "rabbitmq_cancel_failed")
+                return
+        returned = [d for d in self._buffer if d.partition == partition]
+        self._buffer = [d for d in self._buffer if d.partition != partition]
+        self._acknowledge(returned, "nack")
+
+    def _rebalance(self) -> None:
+        """Give back and take partitions (``PartitionLeases.rebalance``); between batches only, so that no
+        delivery of a partition given back is in a batch."""
+        assert self.leases is not None  # noqa: S101 - the caller checked
+        change = self.leases.rebalance(self._stop_consuming)
+        for partition in change.taken:
+            self._start_consuming(partition)
+        self.partitions_held.set(len(self.leases.held))
+
     def _on_message(
-        self, _channel: BlockingChannel, method: Basic.Deliver, properties: BasicProperties, body: bytes
+        self,
+        partition: int,
+        _channel: BlockingChannel,
+        method: Basic.Deliver,
+        properties: BasicProperties,
+        body: bytes,
     ) -> None:
         tag = method.delivery_tag
         assert tag is not None  # noqa: S101 - a delivery always has one
-        self._buffer.append(Delivery(tag, self._generation, delivered_event(properties, body)))
+        self._buffer.append(Delivery(tag, self._generation, delivered_event(properties, body), partition))
 
     def _lost(self, error: BaseException, what: str) -> None:
         """Forget the connection and what it delivered (RabbitMQ redelivers it) and wait before the next
         try, longer after each failure."""
         log.warning(what, error=repr(error), retry_in_s=self._backoff)
         connection, self._connection, self._channel, self._stats_channel = self._connection, None, None, None
-        self._buffer = []
+        self._buffer, self._consumers = [], {}
         self._retry_at = self.clock() + self._backoff
         self._backoff = min(self._backoff * 2, self.backoff_s[1])
         _close_quietly(connection)
@@ -187,7 +253,11 @@ class RabbitMQEventSource:
     # -- EventSource -------------------------------------------------------------------------------
     def fetch(self, session: Session, limit: int) -> list[BrokerEvent]:
         """Up to ``limit`` deliveries, without those processed before, twice in the batch or of an erased
-        conversation (all of them are acknowledged with the batch)."""
+        conversation (all of them are acknowledged with the batch). With leases, the partitions are
+        rebalanced first when it is time (no batch is in flight here: the last one was settled or
+        released)."""
+        if self.leases is not None and not self._batch and self.leases.due():
+            self._rebalance()
         deliveries = self._deliveries(limit)
         if not deliveries:
             return []
@@ -244,8 +314,12 @@ class RabbitMQEventSource:
             return 0
 
     def close(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
+        """Close the connection (RabbitMQ takes back what it delivered), then give the leases up."""
+        connection, self._connection, self._channel, self._consumers = self._connection, None, None, {}
         _close_quietly(connection)
+        if self.leases is not None:
+            self.leases.close()
+            self.partitions_held.set(0)
 
 
 def _close_quietly(connection: pika.BlockingConnection | None) -> None:

@@ -69,6 +69,7 @@ def build_worker(
 def event_source(settings: CoreSettings, metrics: WorkerMetrics) -> EventSource:
     """Where the worker reads Rasa's events (``CLEARLINE_EVENT_SOURCE``)."""
     if settings.event_source == "rabbitmq":
+        from triage.worker.partitions import leases_for
         from triage.worker.rabbitmq_source import RabbitMQEventSource  # pika: only when asked for
 
         # Few unacknowledged deliveries per queue, so that everything a worker holds fits in one batch:
@@ -82,6 +83,8 @@ def event_source(settings: CoreSettings, metrics: WorkerMetrics) -> EventSource:
             pseudonym_key=settings.secret_key,
             prefetch=prefetch,
             registry=metrics.registry,
+            # PostgreSQL: the workers split the partitions by leases; SQLite: the one worker takes all
+            leases=leases_for(settings.database_url, settings.rabbitmq_partitions),
         )
     return SqlEventSource(settings.events_url)
 
