@@ -21,6 +21,7 @@ import random
 import subprocess
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from sqlalchemy import func, select
 from tests.postgres import temporary_schema
 from tests.rabbitmq import temporary_vhost
 from triage.benchmarks.pipeline import CALM, STRESSED, _seed_agents
+from triage.benchmarks.processes import wait_until_answers
 from triage.benchmarks.rasa_events import bot_event, user_event
 from triage.benchmarks.scaled import WorkerPool, _order_and_duplicates
 from triage.domain.policy import load_policy
@@ -49,6 +51,7 @@ PARTITIONS = 8
 WORKERS = 3
 DUPLICATE_EVERY = 40  # every 40th event is published twice (once more at once, once more later)
 DRAIN_TIMEOUT_S = 600
+SHARE = 0.15  # of the events, processed by each of at least two workers (an even split is a third each)
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 
@@ -183,9 +186,20 @@ def test_three_workers_under_kills_drops_and_duplicates_lose_repeat_and_reorder_
             wait_for(lambda: explanations_pending(database_url) == 0, 300)
             time.sleep(3)  # anything that would still arrive (a repeat) has the time to
             assert len(pool.alive()) == WORKERS
+            # the restarted worker may still be loading its model: once it answers, the three settle
+            for process, port in zip(pool.processes, pool.ports, strict=True):
+                if process.poll() is None:
+                    url = f"http://127.0.0.1:{port}/readyz"
+                    assert wait_until_answers(process, url, 300, "worker") is None
+            wait_for(lambda: split_evenly(shares(pool)[1]), 30)
+            processed, held = shares(pool)
         finally:
             pool.stop()
 
+    # the load is shared: the partitions are split between the three (each held once), and besides the
+    # killed worker (its counts died with it) two workers each processed a real share of the events
+    assert split_evenly(held), held
+    assert sorted(processed)[-2] >= len(events) * SHARE, processed
     factory = make_session_factory(make_engine(database_url))
     with factory() as session:
         stored = session.scalars(select(Message.source_event_id)).all()
@@ -201,6 +215,29 @@ def test_three_workers_under_kills_drops_and_duplicates_lose_repeat_and_reorder_
         for entry in escalation.explanations:
             assert "error" not in entry and not entry.get("pending") and entry["words"]
     assert sum(1 for e in escalations if e.explanations) >= len(escalations) // 2
+
+
+def shares(pool: WorkerPool) -> tuple[list[float], list[float]]:
+    """Each live worker's events processed and partitions held, from its /metrics."""
+    processed, held = [], []
+    for process, port in zip(pool.processes, pool.ports, strict=True):
+        if process.poll() is None:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+                metrics = response.read().decode()
+            processed.append(metric(metrics, "clearline_events_processed_total"))
+            held.append(metric(metrics, "clearline_worker_partitions_held"))
+    return processed, held
+
+
+def split_evenly(held: list[float]) -> bool:
+    """Each partition held by one worker, none holding more than its fair share (8 over 3: 3/3/2)."""
+    return sum(held) == PARTITIONS and max(held) <= -(-PARTITIONS // WORKERS)
+
+
+def metric(text: str, name: str) -> float:
+    values = [float(line.split()[1]) for line in text.splitlines() if line.startswith(f"{name} ")]
+    assert len(values) == 1, f"{name} not in /metrics"
+    return values[0]
 
 
 def stored_late(database_url: str) -> set[int]:
