@@ -27,6 +27,7 @@ from triage.services.handoff import (
     set_agent_status,
     transfer,
 )
+from triage.services.locking import lock_conversations
 from triage.storage.conversations import as_utc, get_conversation, new_conversation, policy_input
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "escalate",
     "follow_tier",
     "get_conversation",
+    "lock_conversations",
     "new_conversation",
     "policy_input",
     "record_feedback",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from triage import audit
@@ -15,6 +15,7 @@ from triage.domain import routing
 from triage.domain.lifecycle import OPEN_STATES, AgentSeat
 from triage.domain.policy import Policy, current_policy
 from triage.errors import AgentNotFound, ValidationError
+from triage.services.locking import hold_write_lock, lock_free_queued
 from triage.storage.conversations import (
     as_utc,
     flush,
@@ -75,10 +76,12 @@ def _override(actor: Actor, session: Session, reason: str | None) -> str | None:
 
 
 def assign_waiting(session: Session, now: datetime) -> list[tuple[str, int]]:
-    """Route queued conversations to free agents; return (conversation id, agent id) pairs."""
-    queued = list(session.scalars(select(Conversation).where(Conversation.state == ConversationState.QUEUED)))
-    if not queued:
-        return []
+    """Route queued conversations to free agents; return (conversation id, agent id) pairs. A queued
+    conversation that another transaction holds (a scoring batch) is left for the next call
+    (``triage.services.locking``)."""
+    if not session.scalar(select(exists().where(Conversation.state == ConversationState.QUEUED))):
+        return []  # nothing to route: no lock taken
+    hold_write_lock(session)
     agents = {
         a.id: a
         for a in session.scalars(
@@ -88,6 +91,9 @@ def assign_waiting(session: Session, now: datetime) -> list[tuple[str, int]]:
             .with_for_update()  # as in seat_of: no accept or reassign fills a seat while this plan is made
         )
     }
+    queued = lock_free_queued(session)  # after the agents: the order an accept or a transfer locks in
+    if not queued:
+        return []
     counts = open_counts(session)
     slots = [
         routing.AgentSlot(a.id, frozenset(a.skills or []), a.capacity, counts.get(a.id, 0), True)

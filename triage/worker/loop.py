@@ -2,8 +2,9 @@
 
 Every worker scores batches. Routing, SLA checks, the outbox relay, the explainer backlog and retention
 run on threads that act only while this worker leads (``triage.worker.leader``): with several workers
-they would otherwise fight over the same rows. A batch never routes, so a routing conflict cannot roll a
-batch back.
+they would otherwise fight over the same rows. A batch never routes, and it locks the conversations it
+reads until it commits (``triage.services.locking``): routing passes those rows by until the next tick
+(PostgreSQL) or waits for the batch (SQLite), so a routing conflict cannot roll a batch back.
 
 Exactly-once: the batch's rows and the source's position (the SQL broker's offset, or a message
 broker's event keys) commit in one transaction of Clearline's database, and a message broker is

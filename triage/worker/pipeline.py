@@ -3,7 +3,9 @@
 Everything a batch produces is added to one session; the worker commits it together with the new
 consumer offset, so a crash at any point leaves either all of it or none of it. A batch does not route
 escalated conversations to agents: the leading worker does (``Worker.route_once``), so that two workers'
-batches never conflict over agents' seats and roll back.
+batches never conflict over agents' seats and roll back. The batch locks the conversations it reads
+(``triage.services.locking``): neither routing nor an agent's edit can change one of them before the batch
+writes it, so the batch does not roll back over them either.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sentiment.types import UtteranceScore
@@ -76,12 +77,11 @@ class BatchProcessor:
         )
         result.scored = sum(1 for score in scores if score is not None)
         score_iter = iter(scores)
-        # one query for the batch's conversations instead of a lookup (and autoflush) per event
+        # one query for the batch's conversations instead of a lookup (and autoflush) per event; after
+        # scoring, and locked until the batch commits: routing or an agent's edit waits for the batch or
+        # passes the row by, instead of changing it between this read and the batch's write
         self._fresh = {}
-        senders = {item.event.sender_id for item in items}
-        conversations = {
-            c.id: c for c in session.scalars(select(Conversation).where(Conversation.id.in_(senders)))
-        }
+        conversations = services.lock_conversations(session, {item.event.sender_id for item in items})
         for item in items:
             if isinstance(item, TierSet):
                 self._set_tier(session, conversations, item)
