@@ -26,7 +26,6 @@ from triage.errors import StaleUpdate
 from triage.redaction import redact_with_spans
 from triage.storage.db import (
     AgentStatus,
-    AuditRecord,
     ConsumerOffset,
     Conversation,
     ConversationState,
@@ -210,7 +209,7 @@ class Hammer:
     worker: Worker
     agent_id: int
     stop: threading.Event = field(default_factory=threading.Event)
-    rounds: int = 0
+    requeued: int = 0  # conversations the agent going offline put back in the queue
     refused: int = 0  # the agent's status change lost to a batch: a 409 for the person
     errors: list[BaseException] = field(default_factory=list)
 
@@ -223,12 +222,12 @@ class Hammer:
                     with session_scope(self.factory) as s:
                         agent = s.get(User, self.agent_id)
                         assert agent is not None
-                        services.set_agent_status(s, agent, status, actor=supervisor)
+                        requeued = services.set_agent_status(s, agent, status, actor=supervisor)
+                    self.requeued += len(requeued)
                 except StaleUpdate:
                     self.refused += 1
                 except Exception as exc:  # a deadlock or anything else: the test fails on it
                     self.errors.append(exc)
-            self.rounds += 1
 
 
 def test_batches_never_fail_while_routing_and_agents_hammer_their_conversations(pg_tables, policy):
@@ -258,10 +257,14 @@ def test_batches_never_fail_while_routing_and_agents_hammer_their_conversations(
     running.start()
     hammering.start()
     try:
-        for round_ in range(15):  # the customers keep writing while they wait and while they are served
+        # the customers keep writing while they wait and while they are served, at least until the agent
+        # going offline has put a few of them back in the queue
+        rounds = 0
+        while rounds < 15 or (hammer.requeued < 3 and rounds < 150):
             written += pg_tables.write(
-                [(c, user_event(f"any news? ({round_})", intent="compromised_card")) for c in conversations]
+                [(c, user_event(f"any news? ({rounds})", intent="compromised_card")) for c in conversations]
             )
+            rounds += 1
             time.sleep(0.1)
 
         def caught_up() -> bool:
@@ -280,10 +283,8 @@ def test_batches_never_fail_while_routing_and_agents_hammer_their_conversations(
         running.join(timeout=30)
     assert worker.metrics.batch_failures._value.get() == 0
     assert hammer.errors == []
-    assert hammer.rounds >= 5
+    assert hammer.requeued >= 3  # the rows changed under the batches, not only beside them
     with pg_tables.factory() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == len(written)
-        assigned = s.scalar(select(func.count()).where(AuditRecord.action == "assign"))
         trajectories = s.scalars(select(Conversation.stress_trajectory)).all()
-    assert assigned is not None and assigned > len(conversations)  # routed again after each requeue
-    assert sorted(len(t) for t in trajectories) == [16] * len(conversations)  # every batch's update kept
+    assert [len(t) for t in trajectories] == [1 + rounds] * len(conversations)  # every batch's update kept
