@@ -47,7 +47,7 @@ CONNECTION_ERRORS = (pika.exceptions.AMQPError, OSError)
 @dataclass(frozen=True)
 class Delivery:
     tag: int
-    generation: int  # the channel it came on: a tag means nothing on another channel
+    channel: BlockingChannel  # the channel it came on: a tag means nothing on another channel
     event: BrokerEvent
     partition: int = 0  # the queue it came from
 
@@ -115,11 +115,12 @@ class RabbitMQEventSource:
             registry=registry or CollectorRegistry(),
         )
         self.partitions_held.set(partitions if leases is None else 0)
-        self._consumers: dict[int, str] = {}  # partition -> consumer tag on the current channel
+        # partition -> the channel consuming it: one channel per partition, so that giving a partition back
+        # is closing its channel, and RabbitMQ returns what that channel held in delivery order
+        self._consumers: dict[int, BlockingChannel] = {}
         self._connection: pika.BlockingConnection | None = None
-        self._channel: BlockingChannel | None = None
         self._stats_channel: BlockingChannel | None = None
-        self._generation = 0
+        self._connections_opened = 0
         self._buffer: list[Delivery] = []  # delivered, not yet in a batch
         self._batch: list[Delivery] = []  # the batch in flight, skipped deliveries included
         self._session: Session | None = None  # the batch's transaction, for ``count_present``
@@ -129,27 +130,29 @@ class RabbitMQEventSource:
 
     # -- the connection ----------------------------------------------------------------------------
     def _connected(self) -> bool:
-        if self._channel is not None and self._channel.is_open:
+        if (
+            self._connection is not None
+            and self._connection.is_open
+            and all(channel.is_open for channel in self._consumers.values())
+        ):
             return True
-        if self._connection is not None:  # the broker closed the channel (the connection may live on)
-            self._lost(RuntimeError("channel closed"), "rabbitmq_channel_closed")
+        if self._connection is not None:  # the broker closed a channel (the connection may live on)
+            self._lost(RuntimeError("channel or connection closed"), "rabbitmq_channel_closed")
         if self.clock() < self._retry_at:
             return False
         try:
             connection = pika.BlockingConnection(pika.URLParameters(self.url))
-            channel = connection.channel()
-            channel.basic_qos(prefetch_count=self.prefetch)
         except CONNECTION_ERRORS as exc:
             self._lost(exc, "rabbitmq_connect_failed")
             return False
-        if self._generation > 0:
+        if self._connections_opened > 0:
             self.reconnects += 1
-        self._generation += 1
-        self._connection, self._channel = connection, channel
+        self._connections_opened += 1
+        self._connection = connection
         self._backoff = self.backoff_s[0]
         for partition in self._partitions_consumed():  # after a reconnect: only those still held
             self._start_consuming(partition)
-        if self._channel is None:  # a basic_consume failed, and _lost said why
+        if self._connection is None:  # opening a channel or a consumer failed, and _lost said why
             return False
         log.info("rabbitmq_consuming", queues=len(self._consumers), reconnects=self.reconnects)
         return True
@@ -160,32 +163,31 @@ class RabbitMQEventSource:
     def _start_consuming(self, partition: int) -> None:
         """Consume a partition's queue on the current channel (a taken lease, or a reconnect); while not
         connected nothing happens: the next connection consumes every held partition."""
-        if self._channel is None or not self._channel.is_open:
+        if self._connection is None or not self._connection.is_open:
             return
         try:
-            on_message = functools.partial(self._on_message, partition)
-            self._consumers[partition] = self._channel.basic_consume(
-                self.queues[partition], on_message, auto_ack=False
-            )
+            channel = self._connection.channel()
+            channel.basic_qos(prefetch_count=self.prefetch)
+            on_message = functools.partial(self._on_message, partition, channel)
+            channel.basic_consume(self.queues[partition], on_message, auto_ack=False)
         except CONNECTION_ERRORS as exc:
             self._lost(exc, "rabbitmq_consume_failed")
+            return
+        self._consumers[partition] = channel
 
     def _stop_consuming(self, partition: int) -> None:
-        """Before a partition's lease is given back: cancel its consumer, then give its buffered
-        deliveries back to the queue in their order, so that the next holder gets them first."""
-        tag = self._consumers.pop(partition, None)
-        if tag is not None and self._connection is not None and self._channel is not None:
-            try:
-                # what already arrived goes to the buffer first: pika would reject it ahead of the
-                # buffered deliveries, which RabbitMQ would then hand out after it
-                self._connection.process_data_events(time_limit=0)
-                self._channel.basic_cancel(tag)
-            except CONNECTION_ERRORS as exc:  # everything unacknowledged goes back with the connection
-                self._lost(exc, "rabbitmq_cancel_failed")
-                return
-        returned = [d for d in self._buffer if d.partition == partition]
+        """Before a partition's lease is given back: close its channel. RabbitMQ then returns everything
+        the channel held unacknowledged (what is buffered here, and what was still on the way) to the
+        front of the queue, sorted in delivery order, so the next holder gets it first and in order.
+        (Cancelling the consumer instead would let pika reject what was on the way ahead of the buffered
+        deliveries, handing later events out before earlier ones.)"""
+        channel = self._consumers.pop(partition, None)
         self._buffer = [d for d in self._buffer if d.partition != partition]
-        self._acknowledge(returned, "nack")
+        if channel is not None and channel.is_open:
+            try:
+                channel.close()
+            except CONNECTION_ERRORS as exc:  # everything unacknowledged goes back with the connection
+                self._lost(exc, "rabbitmq_channel_close_failed")
 
     def _rebalance(self) -> None:
         """Give back and take partitions (``PartitionLeases.rebalance``); between batches only, so that no
@@ -199,6 +201,7 @@ class RabbitMQEventSource:
     def _on_message(
         self,
         partition: int,
+        channel: BlockingChannel,
         _channel: BlockingChannel,
         method: Basic.Deliver,
         properties: BasicProperties,
@@ -206,13 +209,13 @@ class RabbitMQEventSource:
     ) -> None:
         tag = method.delivery_tag
         assert tag is not None  # noqa: S101 - a delivery always has one
-        self._buffer.append(Delivery(tag, self._generation, delivered_event(properties, body), partition))
+        self._buffer.append(Delivery(tag, channel, delivered_event(properties, body), partition))
 
     def _lost(self, error: BaseException, what: str) -> None:
         """Forget the connection and what it delivered (RabbitMQ redelivers it) and wait before the next
         try, longer after each failure."""
         log.warning(what, error=repr(error), retry_in_s=self._backoff)
-        connection, self._connection, self._channel, self._stats_channel = self._connection, None, None, None
+        connection, self._connection, self._stats_channel = self._connection, None, None
         self._buffer, self._consumers = [], {}
         self._retry_at = self.clock() + self._backoff
         self._backoff = min(self._backoff * 2, self.backoff_s[1])
@@ -234,17 +237,22 @@ class RabbitMQEventSource:
         taken, self._buffer = self._buffer[:limit], self._buffer[limit:]
         return taken
 
+    def _on_current_channel(self, delivery: Delivery) -> bool:
+        """Its channel still consumes its partition: a tag from a closed channel means nothing."""
+        channel = self._consumers.get(delivery.partition)
+        return channel is not None and channel is delivery.channel and bool(channel.is_open)
+
     def _acknowledge(self, deliveries: Sequence[Delivery], what: str) -> None:
         """Ack (``settle``) or nack with requeue (``release``) the deliveries still on this channel."""
-        live = [d for d in deliveries if d.generation == self._generation]
-        if self._channel is None or not live:
+        live = [d for d in deliveries if self._on_current_channel(d)]
+        if not live:
             return
         try:
-            for delivery in sorted(live, key=lambda d: d.tag):
+            for delivery in sorted(live, key=lambda d: (d.partition, d.tag)):
                 if what == "ack":
-                    self._channel.basic_ack(delivery.tag)
+                    delivery.channel.basic_ack(delivery.tag)
                 else:
-                    self._channel.basic_nack(delivery.tag, requeue=True)
+                    delivery.channel.basic_nack(delivery.tag, requeue=True)
         except CONNECTION_ERRORS as exc:
             # committed (ack) or rolled back (nack) already: the broker redelivers the rest, and a
             # redelivered committed event is skipped by its receipt
@@ -315,7 +323,7 @@ class RabbitMQEventSource:
 
     def close(self) -> None:
         """Close the connection (RabbitMQ takes back what it delivered), then give the leases up."""
-        connection, self._connection, self._channel, self._consumers = self._connection, None, None, {}
+        connection, self._connection, self._consumers = self._connection, None, {}
         _close_quietly(connection)
         if self.leases is not None:
             self.leases.close()
