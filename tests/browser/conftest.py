@@ -6,11 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser.seed import seed
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, RunningApi, running_api
 from tests.unit.api.factories import PASSWORD
+
+# Playwright's 5 s default for an expectation was too short once on a 2-core CI machine busy with other
+# processes (a feedback POST answered after it); what is expected is unchanged, only the wait is longer
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")

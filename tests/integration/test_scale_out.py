@@ -7,10 +7,9 @@ processes with the real emotion model on one PostgreSQL schema. 10,000 events ov
 duplicate publishes mixed in; while the workers drain them one is killed with SIGKILL and started
 again, and the server drops another's RabbitMQ connection.
 
-Order: in about half of the runs RabbitMQ (3.10, quorum queues with single active consumer) hands a
-failed consumer's deliveries to the next one after later events of the same conversations. The worker
-then applies them late and records each in the audit (``event_out_of_order``); this test asserts that
-none goes unrecorded. Zero reordering, as issue #18 asks, is not reached yet.
+Order: nothing may be stored after a newer event of its conversation, and nothing is flagged as out of
+order. (Before a partition given back was closed without pika's cancel, about one run in three stored
+some events late: pika rejected the deliveries still on the way ahead of the buffered ones.)
 """
 
 from __future__ import annotations
@@ -208,7 +207,7 @@ def test_three_workers_under_kills_drops_and_duplicates_lose_repeat_and_reorder_
     assert len(stored) == len(expected)  # nothing stored twice
     _out_of_order, duplicated, _flagged = _order_and_duplicates(database_url)
     assert duplicated == 0
-    assert stored_late(database_url) <= flagged_out_of_order(database_url)  # no reordering unrecorded
+    assert stored_late(database_url) == set() and flagged_out_of_order(database_url) == set()
     assert len(escalations) >= 20  # about a tenth of 500 conversations turn angry
     for escalation in escalations:  # every escalation explained: factors, and words where stress drove it
         assert escalation.factors and not escalation.explanations_pending

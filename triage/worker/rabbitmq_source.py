@@ -178,16 +178,15 @@ class RabbitMQEventSource:
     def _stop_consuming(self, partition: int) -> None:
         """Before a partition's lease is given back: close its channel. RabbitMQ then returns everything
         the channel held unacknowledged (what is buffered here, and what was still on the way) to the
-        front of the queue, sorted in delivery order, so the next holder gets it first and in order.
-        (Cancelling the consumer instead would let pika reject what was on the way ahead of the buffered
-        deliveries, handing later events out before earlier ones.)"""
+        front of the queue, sorted in delivery order, so the next holder gets it first and in order."""
         channel = self._consumers.pop(partition, None)
-        self._buffer = [d for d in self._buffer if d.partition != partition]
         if channel is not None and channel.is_open:
             try:
-                channel.close()
+                _close_without_cancelling(channel)
             except CONNECTION_ERRORS as exc:  # everything unacknowledged goes back with the connection
                 self._lost(exc, "rabbitmq_channel_close_failed")
+        # after the close: nothing that reached this worker while it closed stays in its buffer
+        self._buffer = [d for d in self._buffer if d.partition != partition]
 
     def _rebalance(self) -> None:
         """Give back and take partitions (``PartitionLeases.rebalance``); between batches only, so that no
@@ -328,6 +327,18 @@ class RabbitMQEventSource:
         if self.leases is not None:
             self.leases.close()
             self.partitions_held.set(0)
+
+
+def _close_without_cancelling(channel: BlockingChannel) -> None:
+    """Close a consuming channel the way a dead worker's channel goes: RabbitMQ returns all it held, in
+    delivery order. ``BlockingChannel.close`` cancels the consumers first, and pika then rejects each
+    delivery still on the way one by one, ahead of those buffered here: RabbitMQ would hand the later
+    events out before the earlier ones (seen in the scale-out proof test). So this does the close without
+    the cancel: the same steps as pika 1.4's ``BlockingChannel.close`` (pinned in requirements.lock), less
+    ``_cancel_all_consumers``."""
+    channel._impl.close(reply_code=0, reply_text="partition given back")  # noqa: SLF001
+    channel._flush_output(lambda: channel.is_closed)  # noqa: SLF001
+    channel._cleanup()  # noqa: SLF001
 
 
 def _close_quietly(connection: pika.BlockingConnection | None) -> None:
