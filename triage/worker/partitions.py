@@ -227,7 +227,7 @@ class PartitionLeases:
         return Rebalance(given_back=held, lost=True)
 
 
-def leases_for(database_url: str, partitions: int, interval: float = 2.0) -> PartitionLeases | None:
+def leases_for(database_url: str, partitions: int, interval: float = 1.0) -> PartitionLeases | None:
     """Leases on PostgreSQL; None on SQLite, where the single worker consumes every partition."""
     if database_url.startswith("postgresql"):
         return PartitionLeases(partitions, AdvisoryPartitionLocks(database_url), interval)
