@@ -126,7 +126,11 @@ def write_endpoints(environ: Mapping[str, str], out: Path) -> Path:
     if environ.get("CLEARLINE_RASA_LOCK_STORE_URL"):
         endpoints["lock_store"] = lock_store_endpoint(environ["CLEARLINE_RASA_LOCK_STORE_URL"])
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    # replaced in one step: a second Rasa server starting at the same moment must never read a half-written
+    # file (it would start without the lock store or the broker)
+    partial = out.with_name(f".{out.name}.{os.getpid()}")
+    partial.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    os.replace(partial, out)
     return out
 
 

@@ -20,7 +20,13 @@ import httpx
 import pytest
 
 from api.users import DEMO_PASSWORD
-from tests.e2e.scale_out_stack import ScaleOutStack, leader_gauge, running_scale_out_stack, worker_metric
+from tests.e2e.scale_out_stack import (
+    PARTITIONS,
+    ScaleOutStack,
+    leader_gauge,
+    running_scale_out_stack,
+    worker_metric,
+)
 from tests.e2e.stack import poll
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow, pytest.mark.postgres]
@@ -28,6 +34,7 @@ pytestmark = [pytest.mark.rasa, pytest.mark.slow, pytest.mark.postgres]
 HANDOFF_NOTICE = "A member of our team will join shortly"  # utter_handoff_notice (bot/domain/core.yml)
 RESUMED_NOTICE = "You're back with the assistant"  # utter_handoff_resumed
 PROCESSED = "clearline_events_processed_total"  # the worker's counter of broker events consumed
+HELD = "clearline_worker_partitions_held"  # partition leases a worker holds
 QUESTION = "What exchange rate do you use when I pay abroad?"
 
 
@@ -125,15 +132,19 @@ async def play_conversation(stack: ScaleOutStack, customer: RestCustomer, api: h
     assert sorted(e["text"] for e in events if e["event"] == "user") == sorted(["hello", QUESTION, *at_once])
     assert_whole_turns(events)
 
-    # 2. The leading worker crashes; the other must take over its partitions and its leadership. Worker-1
-    #    started first, so it is the single active consumer of every partition: worker-2 has read nothing.
+    # 2. The leading worker crashes; the other must take over its partitions and its leadership. The two
+    #    split the partitions by lease (4 and 4): whichever holds this conversation's, after the kill the
+    #    survivor holds all of them.
     assert leader_gauge(stack.worker_urls[0]) == 1.0
 
-    async def first_worker_read() -> bool:
-        return (worker_metric(stack.worker_urls[0], PROCESSED) or 0) > 0
+    async def first_turns_read() -> bool:
+        return sum(worker_metric(url, PROCESSED) or 0 for url in stack.worker_urls) > 0
 
-    await poll(first_worker_read, 60, "worker-1 to process the first turns")
-    assert worker_metric(stack.worker_urls[1], PROCESSED) == 0
+    async def partitions_split() -> bool:
+        return [worker_metric(url, HELD) for url in stack.worker_urls] == [PARTITIONS / 2] * 2
+
+    await poll(first_turns_read, 60, "a worker to process the first turns")
+    await poll(partitions_split, 60, "the two workers to split the partitions")
     stack.kill("worker-1")
 
     async def second_worker_leads() -> bool:
@@ -205,7 +216,8 @@ async def play_conversation(stack: ScaleOutStack, customer: RestCustomer, api: h
     assert texts.count(reply) == 1, texts
     resumed = [i for i, text in enumerate(texts) if RESUMED_NOTICE in text]
     assert len(resumed) == 1 and resumed[0] > texts.index(reply), texts
-    # the kill was real: the survivor took the partition and did all of this alone
+    # the kill was real: the survivor took every partition and did all of this alone
     assert stack.services["worker-1"].process.poll() is not None
     assert (worker_metric(stack.worker_urls[1], PROCESSED) or 0) > 0
+    assert worker_metric(stack.worker_urls[1], HELD) == PARTITIONS
     assert leader_gauge(stack.worker_urls[1]) == 1.0

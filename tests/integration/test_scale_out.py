@@ -33,7 +33,8 @@ from tests.rabbitmq import temporary_vhost
 from triage.benchmarks.pipeline import CALM, STRESSED, _seed_agents
 from triage.benchmarks.processes import wait_until_answers
 from triage.benchmarks.rasa_events import bot_event, user_event
-from triage.benchmarks.scaled import WorkerPool, _order_and_duplicates
+from triage.benchmarks.scaled import _order_and_duplicates
+from triage.benchmarks.worker_pool import WorkerPool
 from triage.domain.policy import load_policy
 from triage.rabbitmq_setup import declare_topology
 from triage.rabbitmq_topology import event_key, event_number
