@@ -118,6 +118,9 @@ class Conversation(Base):
     # triage.domain.policy.MAX_RECENT_INTENTS: the policy's topic. NULL for rows from before 0008.
     recent_intents: Mapped[list[Any] | None] = mapped_column()
     fallback_count: Mapped[int] = mapped_column(Integer, default=0)
+    # the customer's language (ISO 639-1) as of their latest message that the detector could judge
+    # (triage.domain.language); NULL: none judged yet, or a row from before 0010
+    language: Mapped[str | None] = mapped_column(String(8))
     human_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # stress of each customer utterance in order, for the trajectory chart and the trend factor
     stress_trajectory: Mapped[list[Any]] = mapped_column(default=list)
@@ -184,6 +187,11 @@ class Message(Base):
     source_event_id: Mapped[int | None] = mapped_column(BigInteger)
     intent: Mapped[str | None] = mapped_column(String(128))
     intent_confidence: Mapped[float | None] = mapped_column(Float)
+    # customer messages: the language they are taken to be in (ISO 639-1), detected, or inherited from the
+    # conversation when the detector could not judge the text; language_confidence is the detector's and
+    # NULL when inherited. Both NULL: unknown, or stored before 0010
+    language: Mapped[str | None] = mapped_column(String(8))
+    language_confidence: Mapped[float | None] = mapped_column(Float)
     # emotion scores: {"emotions": {label: p}, "labels": [...], "stress": p, "flag": bool}
     stress: Mapped[float | None] = mapped_column(Float)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)

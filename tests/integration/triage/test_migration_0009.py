@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
+from tests.integration.triage.migration_rows import insert_conversation_and_message
 from tests.postgres import temporary_schema
 from triage.rabbitmq_topology import event_key, event_number
 from triage.storage.db import Base, make_engine
@@ -23,20 +24,7 @@ def _check_0009(url: str) -> None:
     command.upgrade(config, "0008")
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO conversations (id, state, customer_tier, fallback_count, human_requested,"
-                " stress_trajectory, priority_overridden, version, started_at, last_message_at,"
-                " sla_breached) VALUES ('c1', 'bot', 'standard', 0, false, '[]', false, 1,"
-                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, false)"
-            )
-        )
-        conn.execute(
-            text(
-                "INSERT INTO messages (conversation_id, sender, text, source_event_id, flagged, created_at)"
-                " VALUES ('c1', 'customer', 'before', 7, false, CURRENT_TIMESTAMP)"
-            )
-        )
+        insert_conversation_and_message(conn)
     upgrade(url)
     with engine.begin() as conn:
         conn.execute(
