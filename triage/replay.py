@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from triage.domain.language import MessageLanguage
 from triage.domain.lifecycle import ConversationState
 from triage.domain.policy import Policy
 from triage.storage.conversations import as_utc, new_conversation
@@ -54,6 +55,7 @@ class Turn:
     stress: float | None  # as scored then (None: the model refused it)
     at: datetime  # when the worker stored it: its "now" for the time spent
     source_event_id: int | None = None  # the broker event it came from
+    language: MessageLanguage = MessageLanguage(None, None)  # as stored (triage.domain.language)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def candidate_escalation(policy: Policy, history: History, stresses: Sequence[fl
     conversation = new_conversation(history.conversation_id, history.started_at)  # transient, never stored
     conversation.customer_tier = history.tier
     for turn, stress in zip(history.turns, stresses, strict=True):
-        customer_turn(conversation, turn.intent, stress)
+        customer_turn(conversation, turn.intent, stress, language=turn.language)
         if stress is None or conversation.state != ConversationState.BOT:
             continue
         decision = decide(policy, conversation, turn.text, as_utc(turn.at))
@@ -246,13 +248,23 @@ def read_histories(
             Message.stress,
             Message.created_at,
             Message.source_event_id,
+            Message.language,
+            Message.language_confidence,
         )
         .where(Message.sender == Sender.CUSTOMER)
         .order_by(Message.id)
     ):
         if m.conversation_id in ids:
             turns.setdefault(m.conversation_id, []).append(
-                Turn(m.id, m.text, m.intent, m.stress, as_utc(m.created_at), m.source_event_id)
+                Turn(
+                    m.id,
+                    m.text,
+                    m.intent,
+                    m.stress,
+                    as_utc(m.created_at),
+                    m.source_event_id,
+                    MessageLanguage(m.language, m.language_confidence),
+                )
             )
     first: dict[str, Escalation] = {}
     for e in session.scalars(select(Escalation).order_by(Escalation.id)):

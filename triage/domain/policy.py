@@ -4,7 +4,8 @@ Each factor adds whole points to a priority (0..100); the conversation escalates
 reaches ``escalate_at``. The decision lists every factor with its value and contribution, so "why was
 this escalated?" is answered by the decision itself. Besides the emotion model's stress, the policy weighs
 what ``triage.domain.signals`` finds in the latest customer text (capitals, repeated punctuation, angry
-emoji, profanity, threats, a request for a person); those factors carry the words they point at.
+emoji, profanity, threats, a request for a person); those factors carry the words they point at. The
+model's stress counts only for a message in a language the model reads (``triage.domain.language``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from triage.domain import signals
+from triage.domain.language import model_reads
 from triage.domain.signals import Finding, Span, WordList
 from triage.errors import PolicyError
 
@@ -28,6 +30,8 @@ DEFAULT_TIER = "standard"
 # how many of a conversation's latest customer intents are kept for the topic (``topic.turns`` is at most
 # this; the worker keeps this many with the conversation)
 MAX_RECENT_INTENTS = 10
+# the factor that shows a stress score set aside because the model does not read the message's language
+STRESS_UNRELIABLE = "stress_unreliable"
 
 
 class _Strict(BaseModel):
@@ -37,6 +41,9 @@ class _Strict(BaseModel):
 class StressFactor(_Strict):
     weight: float = Field(ge=0)
     min: float = Field(ge=0, le=1)
+    # the languages the emotion model was trained on (ISO 639-1): its stress of a message in another
+    # language is set aside (shown, never counted), and so is the trend it would make
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
 
 
 class TrendFactor(_Strict):
@@ -165,6 +172,8 @@ class PolicyInput:
     recent_intents: Sequence[str | None] = ()
     # what ``Policy.detect`` found in the latest customer text
     signals: Sequence[Finding] = ()
+    # the latest customer message's language (ISO 639-1; None: unknown, taken as one the model reads)
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +260,10 @@ class Policy:
         """The signals in a customer's (redacted) text, with this policy's word lists."""
         return signals.detect(text, self._profane)
 
+    def stress_reliable(self, language: str | None) -> bool:
+        """Whether the model's stress of a message in ``language`` counts (``stress.languages``)."""
+        return model_reads(language, self.config.factors.stress.languages)
+
     def band_for(self, priority: int) -> Band:
         for band in self.config.bands:
             if priority >= band.min:
@@ -307,6 +320,16 @@ class Policy:
         cfg = self.config.factors.stress
         if data.latest_stress is None or data.latest_stress < cfg.min:
             return None
+        if not self.stress_reliable(data.language):
+            # listed with no points, so the agent sees that a high score was there and why it did not count
+            languages = ", ".join(cfg.languages)
+            return FactorContribution(
+                STRESS_UNRELIABLE,
+                round(data.latest_stress, 2),
+                0,
+                f"stress {data.latest_stress:.2f} not counted: the message is in {data.language}, the model "
+                f"reads {languages} -> +0",
+            )
         points = _points(cfg.weight * data.latest_stress)
         return FactorContribution(
             "stress", round(data.latest_stress, 2), points, f"stress {data.latest_stress:.2f} -> +{points}"
@@ -314,6 +337,8 @@ class Policy:
 
     def _trend(self, data: PolicyInput) -> FactorContribution | None:
         cfg = self.config.factors.trend
+        if not self.stress_reliable(data.language):
+            return None  # a rise to a score the model cannot vouch for
         rise = stress_rise(data.stress_trajectory, cfg.window)
         if rise is None or rise < cfg.min_rise:
             return None

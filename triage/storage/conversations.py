@@ -101,6 +101,8 @@ def policy_input(
         minutes_elapsed=max(0.0, elapsed),
         recent_intents=tuple(conversation.recent_intents or ()),
         signals=tuple(signals),
+        # the latest customer message's: its own when the detector judged it, else the conversation's
+        language=conversation.language,
     )
 
 

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from sentiment.types import UtteranceScore
 from triage import audit, services
+from triage.domain.language import MessageLanguage, message_language
 from triage.domain.policy import DEFAULT_TIER, Decision, Policy
+from triage.language import detect
 from triage.storage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.worker.broker import BrokerEvent
 from triage.worker.explaining import driving_messages, pending_record
@@ -171,7 +173,10 @@ class BatchProcessor:
         conversation.last_message_at = utterance.at
         if utterance.sender == Sender.CUSTOMER:
             message.intent, message.intent_confidence = utterance.intent, utterance.confidence
-            self._update_conversation(session, conversation, utterance, score)
+            found = detect(utterance.text)  # the redacted text: its placeholders are not read
+            language = message_language(found.language, found.confidence, conversation.language)
+            message.language, message.language_confidence = language.language, language.confidence
+            self._update_conversation(session, conversation, utterance, score, language)
         if score is not None:
             message.stress, message.flagged = score.stress, score.flag
             message.emotions, message.labels = dict(score.emotions), list(score.labels)
@@ -189,16 +194,21 @@ class BatchProcessor:
             outcome={"stress": score.stress, "flag": score.flag, "labels": list(score.labels)}
             if score
             else {},
-            versions={"model": score.model} if score else {},
+            # the active pair this batch scores and decides with
+            versions={"model": score.model, "policy": self.policy.version} if score else {},
             at=now,
         )
 
     @staticmethod
     def _update_conversation(
-        session: Session, conversation: Conversation, utterance: Utterance, score: UtteranceScore | None
+        session: Session,
+        conversation: Conversation,
+        utterance: Utterance,
+        score: UtteranceScore | None,
+        language: MessageLanguage,
     ) -> None:
         stress = score.stress if score is not None else None
-        back = customer_turn(conversation, utterance.intent, stress, utterance.channel)
+        back = customer_turn(conversation, utterance.intent, stress, utterance.channel, language)
         for note in back.audit:
             audit.record(
                 session,
@@ -221,6 +231,7 @@ class BatchProcessor:
                 "source_event_id": utterance.event.id,
                 "stress": score.stress,
                 "intent": conversation.latest_intent,
+                "language": conversation.language,
             },
             outcome=decision.as_dict(),
             versions={"policy": decision.policy_version, "model": score.model},

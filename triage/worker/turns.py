@@ -9,24 +9,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from triage.domain.language import MessageLanguage, conversation_language
 from triage.domain.lifecycle import Effects
 from triage.domain.policy import MAX_RECENT_INTENTS, Decision, Policy
 from triage.storage.conversations import lifecycle, policy_input
 from triage.storage.db import Conversation
 
 FALLBACK_INTENT = "nlu_fallback"
+# the bot's intent for a message in a language it does not speak (bot/components/language.py): the bot did
+# not understand it either, so it counts as a fallback
+OTHER_LANGUAGE_INTENT = "other_language"
 HUMAN_INTENT = "request_human"
 
 
 def customer_turn(
-    conversation: Conversation, intent: str | None, stress: float | None, channel: str | None = None
+    conversation: Conversation,
+    intent: str | None,
+    stress: float | None,
+    channel: str | None = None,
+    language: MessageLanguage | None = None,
 ) -> Effects:
     """Apply one customer utterance to the row: back to the bot after a resolve, fallbacks, a request
-    for a person, the stress trajectory, intents. Returns the state machine's effects (its audit notes
+    for a person, the stress trajectory, intents, the conversation's language (``language``: the
+    message's, see ``triage.domain.language``). Returns the state machine's effects (its audit notes
     are the caller's to record)."""
     with lifecycle(conversation) as machine:
         back = machine.customer_returns()  # a resolved conversation is the bot's again
-        if intent == FALLBACK_INTENT:
+        if intent in (FALLBACK_INTENT, OTHER_LANGUAGE_INTENT):
             machine.note_fallback()
         if intent == HUMAN_INTENT:
             machine.request_person()
@@ -36,6 +45,8 @@ def customer_turn(
         conversation.max_stress = max(stress, conversation.max_stress or 0.0)
     if channel:
         conversation.channel = channel
+    if language is not None:
+        conversation.language = conversation_language(conversation.language, language)
     if intent:
         conversation.latest_intent = intent
     # every customer turn, one without an intent too: the policy's topic looks back a number of turns
