@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
+from triage.domain.routing import queue_skills
 from triage.storage.conversations import as_utc, sla_missed_clause
 from triage.storage.db import Conversation, ConversationState, Escalation, Feedback, Message, Role, User
 
@@ -35,7 +36,7 @@ def queues_overview(session: Session, user: User, now: datetime) -> list[QueueOu
     )
     queues: dict[str, QueueOut] = {}
     if user.role == Role.AGENT:
-        for skill in user.skills or []:
+        for skill in queue_skills(str(s) for s in user.skills or []):  # not the languages they speak
             queues[str(skill)] = QueueOut(
                 name=str(skill), waiting=[], assigned=0, breaches=0, oldest_wait_s=0
             )

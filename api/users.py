@@ -38,9 +38,12 @@ class NewUser:
     display_name: str | None = None
 
 
+# skills: queues, and the languages an agent speaks besides English ("lang-fr"; triage.domain.routing)
+ALICE_SKILLS = ("cards", "general", "lang-fr", "lang-es")
+BOB_SKILLS = ("transfers", "refunds", "general", "lang-de")
 DEMO_USERS = (
-    NewUser("alice", DEMO_PASSWORD, Role.AGENT, ("cards", "general"), 3, "Alice Moreau"),
-    NewUser("bob", DEMO_PASSWORD, Role.AGENT, ("transfers", "refunds", "general"), 3, "Bob Okafor"),
+    NewUser("alice", DEMO_PASSWORD, Role.AGENT, ALICE_SKILLS, 3, "Alice Moreau"),
+    NewUser("bob", DEMO_PASSWORD, Role.AGENT, BOB_SKILLS, 3, "Bob Okafor"),
     NewUser("sam", DEMO_PASSWORD, Role.SUPERVISOR, (), 0, "Sam Lindqvist"),
     NewUser("admin", DEMO_PASSWORD, Role.ADMIN, (), 0, "Administrator"),
 )

@@ -13,8 +13,9 @@ from triage import audit
 from triage.audit import Actor
 from triage.domain import routing
 from triage.domain.lifecycle import OPEN_STATES, AgentSeat
-from triage.domain.policy import Policy, current_policy
+from triage.domain.policy import Policy
 from triage.errors import AgentNotFound, ValidationError
+from triage.registry.active import active_policy
 from triage.services.locking import hold_write_lock, lock_free_queued
 from triage.storage.conversations import (
     as_utc,
@@ -101,7 +102,7 @@ def assign_waiting(session: Session, now: datetime) -> list[tuple[str, int]]:
     ]
     waiting = [
         routing.WaitingConversation(
-            c.id, c.queue or "general", c.priority or 0, as_utc(c.queued_at or c.last_message_at)
+            c.id, c.queue or "general", c.priority or 0, as_utc(c.queued_at or c.last_message_at), c.language
         )
         for c in queued
     ]
@@ -187,7 +188,7 @@ def transfer(
         machine.require_open("not open")
         require_owner_or_supervisor(session, conversation, actor)
         if to_queue is not None:
-            known = (policy or current_policy()).config.queue_names
+            known = (policy or active_policy(session)).config.queue_names
             effects = machine.transfer_to_queue(to_queue, list(known), now, reason=reason)
         else:
             assert to_agent_id is not None  # one of the two, checked above
