@@ -96,7 +96,9 @@ def lock_store_endpoint(url: str) -> dict:
             f"error: CLEARLINE_RASA_LOCK_STORE_URL: the database must be a number, not {database!r}"
         )
     endpoint = {
-        "type": "redis",
+        # not Rasa's "redis" store: its ticket queue is read-modify-write, so two servers can both take a
+        # conversation's lock at once (bot/concurrent_lock_store.py)
+        "type": "concurrent_lock_store.ConcurrentRedisLockStore",
         "url": parts.hostname or "127.0.0.1",
         "port": parts.port or 6379,
         "db": int(database),

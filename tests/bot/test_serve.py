@@ -62,7 +62,7 @@ def test_a_redis_lock_store_is_added_to_the_endpoints_only_when_configured(tmp_p
     environ = {"CLEARLINE_RASA_LOCK_STORE_URL": "redis://:s3cret@cache.internal:6380/4"}
     locked = yaml.safe_load(serve.write_endpoints(environ, tmp_path / "locked.yml").read_text())
     assert locked["lock_store"] == {
-        "type": "redis",
+        "type": "concurrent_lock_store.ConcurrentRedisLockStore",
         "url": "cache.internal",
         "port": 6380,
         "db": 4,
