@@ -114,6 +114,8 @@ class ConversationSummary(BaseModel):
     first_agent_reply_at: UtcDateTime | None
     last_message_at: UtcDateTime
     version: int
+    # the customer's language (ISO 639-1) as of their latest message the detector could judge; null: unknown
+    language: str | None = None
 
 
 class ConversationPage(BaseModel):
@@ -144,6 +146,12 @@ class MessageOut(BaseModel):
     labels: list[Any] | None
     created_at: UtcDateTime
     delivered: bool | None
+    # customer messages: the language they are taken to be in (ISO 639-1; null: unknown) and the detector's
+    # confidence (null: too short to tell, the conversation's language was taken)
+    language: str | None = None
+    language_confidence: float | None = None
+    # false when the emotion model was not trained on the message's language: its stress does not count
+    stress_reliable: bool = True
 
 
 class EscalationOut(BaseModel):
@@ -170,6 +178,8 @@ class ConversationDetail(ConversationSummary):
     stress_trajectory: list[Any]
     # the triage policy counts an utterance's stress from this value on (the chart's reference line)
     stress_counts_from: float
+    # the languages the emotion model reads (the policy's stress.languages)
+    stress_languages: list[str]
     started_at: UtcDateTime
     assigned_at: UtcDateTime | None
     resolved_at: UtcDateTime | None

@@ -14,7 +14,7 @@ from triage.audit import Actor
 from triage.domain.policy import current_policy
 from triage.privacy import record_transcript_view
 from triage.storage.conversations import as_utc
-from triage.storage.db import AuditRecord, ConversationState
+from triage.storage.db import AuditRecord, ConversationState, Message
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -61,6 +61,10 @@ def list_(
     return ConversationPage(items=items, total=total)
 
 
+def message_out(message: Message, stress_reliable: bool) -> MessageOut:
+    return MessageOut.model_validate(message).model_copy(update={"stress_reliable": stress_reliable})
+
+
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def detail(conversation_id: ConversationId, user: CurrentUser, session: SessionDep) -> ConversationDetail:
     """Transcript (PII redacted), stress trajectory, escalations with factors and explanations (audited)."""
@@ -69,17 +73,19 @@ def detail(conversation_id: ConversationId, user: CurrentUser, session: SessionD
         raise not_found(conversation_id)
     latest = conv.escalations[-1] if conv.escalations else None
     summary = summarise(conv, latest, None, conv.assigned_agent.username if conv.assigned_agent else None)
+    policy = current_policy()
     answer = ConversationDetail(
         **summary.model_dump(),
         customer_tier=conv.customer_tier,
         fallback_count=conv.fallback_count,
         human_requested=conv.human_requested,
         stress_trajectory=conv.stress_trajectory or [],
-        stress_counts_from=current_policy().config.factors.stress.min,
+        stress_counts_from=policy.config.factors.stress.min,
+        stress_languages=policy.config.factors.stress.languages,
         started_at=conv.started_at,
         assigned_at=conv.assigned_at,
         resolved_at=conv.resolved_at,
-        messages=[MessageOut.model_validate(m) for m in conv.messages],
+        messages=[message_out(m, policy.stress_reliable(m.language)) for m in conv.messages],
         escalations=[EscalationOut.model_validate(e) for e in conv.escalations],
     )
     # who opened it, once per viewer in ten minutes; no record, no transcript (a failure is a 500)

@@ -44,6 +44,7 @@ const ConversationView = (() => {
       detail.queue ? h("span", { class: "queue" }, `queue ${detail.queue}`) : null,
       detail.assigned_agent_name ? h("span", {}, `agent ${detail.assigned_agent_name}`) : null,
       h("span", {}, `tier ${detail.customer_tier}`),
+      detail.language ? h("span", { class: "lang", title: "the customer's language" }, `language ${detail.language}`) : null,
       slaBadge(detail),
     ].filter(Boolean));
     renderActions();

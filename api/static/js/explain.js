@@ -215,7 +215,12 @@ const Explain = (() => {
     for (const message of messages) {
       const explanation = explanationFor(message, explanations);
       const meta = [h("span", { class: "sender" }, SENDER_LABEL[message.sender] || message.sender)];
-      if (message.stress !== null && message.stress !== undefined) {
+      if (message.language) meta.push(languageLabel(message));
+      if (message.stress !== null && message.stress !== undefined && message.stress_reliable === false) {
+        /* the emotion model was trained on English: the policy does not count this score */
+        meta.push(h("span", { class: "stress-chip unreliable", title: "stress score of a language the emotion model does not read: not counted" }, `stress ${num(message.stress)}`));
+        meta.push(h("span", { class: "unreliable-note" }, "unreliable"));
+      } else if (message.stress !== null && message.stress !== undefined) {
         meta.push(h("span", { class: `stress-chip${message.flagged ? " high" : ""}`, title: "stress score" }, `stress ${num(message.stress)}`));
       }
       if (message.intent) meta.push(h("span", { class: "intent" }, message.intent));
@@ -225,6 +230,15 @@ const Explain = (() => {
         h("p", { class: "msg-text" }, highlightedText(message, explanation, isUnmarked, onToggle, factors))));
     }
     if (!messages.length) list.append(h("li", { class: "empty" }, "No messages yet."));
+  }
+
+  /* the message's language (ISO 639-1); dashed when it was too short to tell and took the conversation's */
+  function languageLabel(message) {
+    const inherited = message.language_confidence === null || message.language_confidence === undefined;
+    const title = inherited
+      ? "language of the conversation (this message is too short to tell)"
+      : `language detected (confidence ${num(message.language_confidence)})`;
+    return h("span", { class: `lang${inherited ? " inherited" : ""}`, title }, String(message.language).toUpperCase());
   }
 
   function renderEmotions(list, messages) {
