@@ -18,7 +18,9 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
     def add(
         username: str,
         role: Annotated[str, typer.Option(help="agent, supervisor or admin")] = "agent",
-        skills: Annotated[str, typer.Option(help="comma-separated queues, e.g. cards,transfers")] = "",
+        skills: Annotated[
+            str, typer.Option(help="comma-separated queues and spoken languages, e.g. cards,lang-es")
+        ] = "",
         capacity: Annotated[int, typer.Option(min=0, max=50, help="conversations at once")] = 3,
         display_name: Annotated[str | None, typer.Option(help="shown in the console")] = None,
     ) -> None:
