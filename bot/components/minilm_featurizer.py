@@ -2,6 +2,9 @@
 
 Used in config.yml as `components.minilm_featurizer.MiniLMFeaturizer` (Rasa puts bot/ on the import path).
 Only sentence features are produced: the classifier needs one vector per message.
+The forward pass runs on ONNX Runtime by default; config `runtime: numpy` (or $CLEARLINE_MINILM_RUNTIME,
+used by benchmarks to compare the two on one trained model) selects the NumPy pass. Both give the same
+vectors to ~1e-6, so a model trained with one predicts the same with the other.
 """
 
 import os
@@ -19,7 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from threadpoolctl import ThreadpoolController
 
-from components.minilm_encoder import MiniLMEncoder
+from components.minilm_encoder import RUNTIMES, MiniLMEncoder
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "data" / "models" / "minilm"
 
@@ -29,6 +32,11 @@ def model_dir_from(config: dict[str, Any]) -> Path:
     return Path(config.get("model_dir") or os.environ.get("CLEARLINE_MINILM_DIR") or DEFAULT_MODEL_DIR)
 
 
+def runtime_from(config: dict[str, Any]) -> str:
+    """Config `runtime`, else $CLEARLINE_MINILM_RUNTIME, else onnx."""
+    return str(config.get("runtime") or os.environ.get("CLEARLINE_MINILM_RUNTIME") or "onnx")
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
@@ -36,18 +44,21 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         return {
             **DenseFeaturizer.get_default_config(),
             "model_dir": None,
+            # onnx (ONNX Runtime) or numpy; None: $CLEARLINE_MINILM_RUNTIME, else onnx.
+            "runtime": None,
             "batch_size": 64,
             # The unit vectors are multiplied by this so that a linear classifier with its default
             # regularisation (LogisticRegressionClassifier: C=1) can give them enough weight.
             "scale": 1.0,
-            # BLAS threads while encoding. One is ~4x faster than OpenBLAS's default when the machine is
-            # busy (measured: 128 texts in 11.5 s vs 44.8 s on 2 shared cores).
+            # Threads of the forward pass (ONNX Runtime's intra-op pool, or BLAS for numpy). One is ~4x
+            # faster than OpenBLAS's default when the machine is busy (measured: 128 texts in 11.5 s vs
+            # 44.8 s on 2 shared cores), and Rasa serves messages from one process.
             "blas_threads": 1,
         }
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["tokenizers", "safetensors"]
+        return ["tokenizers", "safetensors", "onnxruntime", "onnx"]
 
     @classmethod
     def create(
@@ -61,7 +72,8 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self.encoder = MiniLMEncoder(model_dir_from(config))
+        threads = int(self._config["blas_threads"])
+        self.encoder = MiniLMEncoder(model_dir_from(config), runtime=runtime_from(config), threads=threads)
         # One controller, made once: `threadpool_limits()` would scan every loaded library per message.
         self._threadpools = ThreadpoolController()
 
@@ -70,7 +82,10 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
         if not with_text:
             return
         texts = [message.get(TEXT) for message in with_text]
-        with self._threadpools.limit(limits=int(self._config["blas_threads"]), user_api="blas"):
+        if self.encoder.runtime == "numpy":
+            with self._threadpools.limit(limits=int(self._config["blas_threads"]), user_api="blas"):
+                vectors = self.encoder.encode(texts, self._config["batch_size"])
+        else:  # ONNX Runtime sizes its own thread pool (blas_threads) and does not use BLAS
             vectors = self.encoder.encode(texts, self._config["batch_size"])
         vectors *= float(self._config["scale"])
         for message, vector in zip(with_text, vectors, strict=False):
@@ -90,3 +105,5 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     def validate_config(cls, config: dict[str, Any]) -> None:
         if float(config.get("scale", 1.0)) <= 0:
             raise ValueError("MiniLMFeaturizer: scale must be positive")
+        if config.get("runtime") not in (None, *RUNTIMES):
+            raise ValueError(f"MiniLMFeaturizer: runtime must be one of {', '.join(RUNTIMES)}")

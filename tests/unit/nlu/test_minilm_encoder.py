@@ -1,4 +1,8 @@
-"""The NumPy MiniLM forward pass used inside Rasa (bot/components/) against the torch model it copies."""
+"""The NumPy MiniLM forward pass (bot/components/) against the torch model it copies.
+
+The NumPy pass is the float reference of the Rasa featurizer; its ONNX Runtime pass is checked against it
+in tests/bot/test_minilm_encoder.py (the Rasa environment, where onnxruntime is installed).
+"""
 
 import sys
 from pathlib import Path
@@ -37,7 +41,7 @@ def test_numpy_forward_matches_sentence_transformers_pooling() -> None:
         "hi",
         "My transfer to my landlord failed twice; what is going on?",
     ]
-    ours = MiniLMEncoder(model_dir).encode(texts, batch_size=2)
+    ours = MiniLMEncoder(model_dir, runtime="numpy").encode(texts, batch_size=2)
     reference = torch_embeddings(model_dir, texts)
     assert ours.shape == (3, 384)
     assert np.abs(ours - reference).max() < 1e-4
@@ -46,4 +50,4 @@ def test_numpy_forward_matches_sentence_transformers_pooling() -> None:
 
 def test_missing_model_files_say_how_to_get_them(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nlu.export_minilm"):
-        MiniLMEncoder(tmp_path)
+        MiniLMEncoder(tmp_path, runtime="numpy")
