@@ -53,10 +53,26 @@ def test_other_fallbacks_are_left_as_they_are(component, text):
     assert message.get("intent")["name"] == "nlu_fallback" and message.get("entities") == []
 
 
-def test_a_message_the_nlu_understood_keeps_its_intent(component):
-    # a Spanish text the classifier placed (e.g. an affirm learnt from "sí, por favor") is not overridden
-    (message,) = component.process([parsed("Sí, quiero hablar con una persona por favor", "affirm", 0.8)])
-    assert message.get("intent")["name"] == "affirm" and message.get("entities") == []
+@pytest.mark.parametrize("intent", ["out_of_scope", "direct_debit_payment_not_recognised", "greet"])
+def test_the_english_nlus_guess_at_another_language_is_replaced(component, intent):
+    # what the English NLU made of Spanish, Italian and French support messages (out_of_scope mostly)
+    (message,) = component.process([parsed("Mi tarjeta no llega y nadie me contesta", intent, 0.35)])
+    assert message.get("intent")["name"] == OTHER_LANGUAGE_INTENT
+    assert message.get("intent_ranking")[1]["name"] == intent
+
+
+def test_a_request_for_a_person_stands_in_any_language(component):
+    (message,) = component.process(
+        [parsed("Je veux parler à quelqu'un, ma carte est bloquée", "request_human", 0.4)]
+    )
+    assert message.get("intent")["name"] == "request_human" and message.get("entities") == []
+
+
+def test_an_english_message_keeps_its_intent(component):
+    (message,) = component.process(
+        [parsed("Where is my new card? It has been two weeks", "card_arrival", 0.3)]
+    )
+    assert message.get("intent")["name"] == "card_arrival" and message.get("entities") == []
 
 
 def test_the_reply_exists_in_each_language_of_the_issue_with_the_hand_off_buttons():
