@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.unit.triage.fakes import FakeScorer
 from tests.unit.triage.policies import pinned_policy
+from triage.domain.language import MessageLanguage
 from triage.domain.policy import Policy, parse_policy
 from triage.replay import Flag, History, Turn, candidate_escalation, compare, replay
 
@@ -110,3 +111,16 @@ def test_explain_lists_the_top_words_that_change_for_escalations_both_agree_on_u
         }
     ]
     assert replay([agreed], doubled_stress()).explanation_changes == []  # off by default
+
+
+def test_the_replay_reads_each_turns_stored_language_as_the_worker_did():
+    """A Spanish turn's stress is set aside, and a short turn after it inherits Spanish (issue #21)."""
+    spanish = MessageLanguage("es", 0.95)
+    turns = (
+        Turn(1, "Mi tarjeta no llega y nadie me contesta", "other_language", 1.0, T0, language=spanish),
+        Turn(2, "sí", "affirm", 1.0, T0 + timedelta(seconds=1), language=MessageLanguage("es", None)),
+    )
+    policy = pinned_policy()
+    assert candidate_escalation(policy, History("es", T0, "standard", turns), [1.0, 1.0]) is None
+    english = tuple(Turn(t.message_id, t.text, t.intent, t.stress, t.at) for t in turns)  # before 0010
+    assert candidate_escalation(policy, History("en", T0, "standard", english), [1.0, 1.0]) is not None
