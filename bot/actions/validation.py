@@ -1,14 +1,23 @@
 """Slot validation for the provider forms: identity (email + a card's last four digits) and references."""
 
 from abc import ABCMeta, abstractmethod
+from contextvars import ContextVar
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecutionRejected
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.parsing import extract_email, extract_last_four, extract_reference, looks_like_full_card_number
+from actions import form_listening as listening
+from actions.parsing import (
+    extract_email,
+    extract_last_four,
+    extract_reference,
+    looks_like_full_card_number,
+    looks_like_phone_number,
+)
 from actions.provider_access import ProviderUnavailable, provider
 from actions.sealing import slot, unseal
 
@@ -19,6 +28,14 @@ FULL_CARD_NUMBER_WARNING = (
     "Please never share your full card number, not even with us. I only need the last four digits."
 )
 ASK_LAST_FOUR_AGAIN = "I need exactly the last four digits of your card, for example 4242."
+NOT_A_PHONE_NUMBER = (
+    "That looks like a phone number or a longer number. I only need the last four digits of your card, "
+    "for example 4242."
+)
+# domain responses (domain/forms_listen.yml): the offer of a person in a form, and the answer to an upset
+# customer there
+OFFER_PERSON = "utter_form_offer_person"
+SORRY_OFFER_PERSON = "utter_form_upset_offer_person"
 NO_MATCH_PREFIX = "I couldn't match a card ending in"
 NO_MATCH = NO_MATCH_PREFIX + " {last_four} to the email {email}. Let's try again, or ask to talk to a person."
 # Four digits are easy to guess: after this many mismatches in a session no more cards are checked.
@@ -35,7 +52,71 @@ ASK_REFERENCE_AGAIN = {
 }
 
 
-class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
+# set per run (each request is its own asyncio task): the form's execution is to be rejected, so that
+# Rasa's rules answer the message instead (a different request, or a yes to the offer of a person)
+_reject: ContextVar[list[bool] | None] = ContextVar("clearline_form_reject", default=None)
+
+
+class ListeningFormValidation(FormValidationAction, metaclass=ABCMeta):
+    """A form validation that listens (``actions.form_listening``): a message without the detail asked for
+    is read first; only an attempt at the detail is told what was wrong, and the second failed attempt is
+    offered a person. Every message the bot says here carries the structural ``form_help`` marker."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        flag: list[bool] = [False]
+        token = _reject.set(flag)
+        try:
+            events = await super().run(dispatcher, tracker, domain)
+        finally:
+            _reject.reset(token)
+        if flag[0]:
+            events = [*events, ActionExecutionRejected(self.form_name())]
+        return events
+
+    def not_the_detail(
+        self, slot_name: str, slot_value: Any, hint: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """The message holds no valid ``slot_name``: reject the form for a different request or a yes to
+        the offer, say sorry and offer a person to an upset customer, else count a failed attempt."""
+        if slot_value is None:  # a slot reset (a form starting after another): no answer to judge
+            return {slot_name: None}
+        if tracker.get_slot("requested_slot") != slot_name:  # prefilled at activation: nothing was asked
+            dispatcher.utter_message(text=hint)
+            return {slot_name: None}
+        form = self.form_name()
+        turn = listening.read_turn(tracker, form)
+        failed = listening.failed_attempts(tracker, form)
+        if turn in (listening.REQUEST, listening.ACCEPT):
+            flag = _reject.get()
+            if flag is not None:
+                flag[0] = True
+        elif turn == listening.UPSET:
+            mark = listening.marker(form, slot_name, failed, reason="upset", offer=True)
+            dispatcher.utter_message(response=SORRY_OFFER_PERSON, **mark)
+        elif turn == listening.ATTEMPT:
+            self.failed_attempt(slot_name, hint, failed + 1, "invalid", dispatcher)
+        return {slot_name: None}  # a no to the offer: the form asks its question again
+
+    def failed_attempt(
+        self, slot_name: str, hint: str, failed: int, reason: str, dispatcher: CollectingDispatcher
+    ) -> None:
+        """Say what was wrong (marked with the count); from the second failed attempt on, offer a person."""
+        form = self.form_name()
+        offer = failed >= listening.OFFER_AFTER_FAILURES
+        dispatcher.utter_message(
+            text=hint, **listening.marker(form, slot_name, failed, reason=reason, offer=False)
+        )
+        if offer:
+            mark = listening.marker(form, slot_name, failed, reason=reason, offer=True)
+            dispatcher.utter_message(response=OFFER_PERSON, **mark)
+
+
+class IdentityFormValidation(ListeningFormValidation, metaclass=ABCMeta):
     """Shared by every provider form: checks the email format, then that the card belongs to that customer
     (whose tier it then sets: Clearline's triage weighs it)."""
 
@@ -49,23 +130,27 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         plain = unseal(slot_value)
         email = extract_email(str(plain)) if plain is not None else None
         if email is None:
-            dispatcher.utter_message(text=ASK_EMAIL_AGAIN)
+            return self.not_the_detail("customer_email", slot_value, ASK_EMAIL_AGAIN, dispatcher, tracker)
         return {"customer_email": email}
 
     def validate_card_last_four(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(slot_value)
+        form = self.form_name()
         if looks_like_full_card_number(text):
-            dispatcher.utter_message(text=FULL_CARD_NUMBER_WARNING)
+            failed = listening.failed_attempts(tracker, form) + 1
+            self.failed_attempt("card_last_four", FULL_CARD_NUMBER_WARNING, failed, "invalid", dispatcher)
             return {"card_last_four": None}
         last_four = extract_last_four(text)
         if last_four is None:
-            dispatcher.utter_message(text=ASK_LAST_FOUR_AGAIN)
-            return {"card_last_four": None}
+            hint = NOT_A_PHONE_NUMBER if looks_like_phone_number(text) else ASK_LAST_FOUR_AGAIN
+            return self.not_the_detail("card_last_four", slot_value, hint, dispatcher, tracker)
         mismatches = identity_mismatches(tracker)
         if mismatches >= MAX_IDENTITY_MISMATCHES:
-            dispatcher.utter_message(text=IDENTITY_LOCKED)
+            failed = listening.failed_attempts(tracker, form)
+            mark = listening.marker(form, "card_last_four", failed, reason="locked", offer=True)
+            dispatcher.utter_message(text=IDENTITY_LOCKED, **mark)
             return {"customer_email": None, "card_last_four": None}
         email = slot(tracker, "customer_email")  # sealed in Rasa's stores
         if not email:  # unset, or sealed under a key since changed: the form asks for it again
@@ -77,12 +162,25 @@ class IdentityFormValidation(FormValidationAction, metaclass=ABCMeta):
         except ProviderUnavailable:
             return {"card_last_four": None}
         if customer is None:
+            failed = listening.failed_attempts(tracker, form) + 1
             if mismatches + 1 >= MAX_IDENTITY_MISMATCHES:
-                dispatcher.utter_message(text=IDENTITY_LOCKED)
+                mark = listening.marker(form, "card_last_four", failed, reason="locked", offer=True)
+                dispatcher.utter_message(text=IDENTITY_LOCKED, **mark)
             else:
-                dispatcher.utter_message(text=NO_MATCH.format(last_four=last_four, email=email))
+                no_match = NO_MATCH.format(last_four=last_four, email=email)
+                self.failed_attempt("card_last_four", no_match, failed, "mismatch", dispatcher)
             return {"customer_email": None, "card_last_four": None}
         return {"card_last_four": last_four} | ({"customer_tier": tier} if tier is not None else {})
+
+    def validate_reference(
+        self, prefix: str, slot_name: str, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        reference = extract_reference(str(slot_value), prefix)
+        if reference is None:
+            return self.not_the_detail(
+                slot_name, slot_value, ASK_REFERENCE_AGAIN[prefix], dispatcher, tracker
+            )
+        return {slot_name: reference}
 
 
 def identity_mismatches(tracker: Tracker) -> int:
@@ -99,13 +197,6 @@ def identity_mismatches(tracker: Tracker) -> int:
             return MAX_IDENTITY_MISMATCHES
         count += text.startswith(NO_MATCH_PREFIX)
     return count
-
-
-def _validate_reference(prefix: str, slot: str, slot_value: Any, dispatcher: CollectingDispatcher) -> dict:
-    reference = extract_reference(str(slot_value), prefix)
-    if reference is None:
-        dispatcher.utter_message(text=ASK_REFERENCE_AGAIN[prefix])
-    return {slot: reference}
 
 
 class ValidateCardStatusForm(IdentityFormValidation):
@@ -125,7 +216,7 @@ class ValidateTransferStatusForm(IdentityFormValidation):
     def validate_transfer_reference(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return _validate_reference("TRF", "transfer_reference", slot_value, dispatcher)
+        return self.validate_reference("TRF", "transfer_reference", slot_value, dispatcher, tracker)
 
 
 class ValidateRefundStatusForm(IdentityFormValidation):
@@ -135,4 +226,4 @@ class ValidateRefundStatusForm(IdentityFormValidation):
     def validate_refund_reference(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return _validate_reference("RFD", "refund_reference", slot_value, dispatcher)
+        return self.validate_reference("RFD", "refund_reference", slot_value, dispatcher, tracker)
