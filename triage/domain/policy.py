@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from triage.domain import signals
+from triage.domain import form_help, signals
 from triage.domain.language import model_reads
 from triage.domain.signals import Finding, Span, WordList
 from triage.errors import PolicyError
@@ -113,6 +113,8 @@ class Factors(_Strict):
     person_request: HumanRequestFactor
     signals: SignalFactors
     topic: TopicRule
+    # None: not weighed (a policy from before it)
+    form_failures: form_help.FormFailuresFactor | None = None
     urgent_intents: dict[str, float] = Field(default_factory=dict)
     tiers: dict[str, float] = Field(default_factory=dict)
     time_spent: TimeSpentFactor
@@ -172,6 +174,8 @@ class PolicyInput:
     recent_intents: Sequence[str | None] = ()
     # what ``Policy.detect`` found in the latest customer text
     signals: Sequence[Finding] = ()
+    # the customer's failed attempts in the bot's current form, as the bot's marked message says
+    form_failures: int = 0
     # the latest customer message's language (ISO 639-1; None: unknown, taken as one the model reads)
     language: str | None = None
 
@@ -280,6 +284,7 @@ class Policy:
                 self._trend(data),
                 *self._signals(data),
                 self._fallbacks(data),
+                self._form_failures(data),
                 self._human_request(data),
                 self._urgent_intent(topic),
                 self._tier(data),
@@ -355,6 +360,14 @@ class Policy:
         return FactorContribution(
             "fallbacks", data.fallback_count, points, f"{data.fallback_count} fallbacks -> +{points}"
         )
+
+    def _form_failures(self, data: PolicyInput) -> FactorContribution | None:
+        cfg = self.config.factors.form_failures
+        if cfg is None or not cfg.applies(data.form_failures):
+            return None
+        points = _points(cfg.points)
+        text = f"{data.form_failures} failed answers in a form -> +{points}"
+        return FactorContribution(form_help.FACTOR, data.form_failures, points, text) if points else None
 
     def _signals(self, data: PolicyInput) -> list[FactorContribution | None]:
         """One factor per intensity signal of the latest text (the request for a person is weighed with

@@ -14,6 +14,9 @@ AGENT_REPLY = "clearline_agent_reply"
 # Clearline's structural marker on the bot messages it sends, which the web chat reads (never the text):
 # {"clearline": {"handoff": "waiting" | "agent" | "ended"}}; bot/channels/web_chat.py passes it on.
 CLEARLINE_MARKER = "clearline"
+# Under the same key, the bot's mark on its messages inside a provider form (bot/actions/form_listening.py):
+# {"clearline": {"form_help": {"form", "slot", "failed_attempts", "reason", "offer"}}}
+FORM_HELP = "form_help"
 # Rasa's mark on the user events it makes itself (trigger_intent, reminders): not the customer's words
 IS_EXTERNAL = "is_external"
 
@@ -22,6 +25,17 @@ def event_metadata(event: Mapping[str, Any]) -> dict[str, Any]:
     """A Rasa event's metadata, or ``{}`` when it has none or it is not an object."""
     metadata = event.get("metadata")
     return metadata if isinstance(metadata, dict) else {}
+
+
+def form_failures(event: Mapping[str, Any]) -> int | None:
+    """The customer's failed attempts in the bot's current form, from a bot event's ``form_help`` mark;
+    ``None`` when the event has none or it is malformed (the broker's JSON is not trusted)."""
+    if event.get("event") != "bot":
+        return None
+    mark = event_metadata(event).get(CLEARLINE_MARKER)
+    help_ = mark.get(FORM_HELP) if isinstance(mark, dict) else None
+    count = help_.get("failed_attempts") if isinstance(help_, dict) else None
+    return count if type(count) is int and count >= 0 else None  # bool is an int: type(), not isinstance
 
 
 @dataclass(frozen=True)

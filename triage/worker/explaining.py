@@ -29,6 +29,19 @@ class Explainer(Protocol):
     def explain(self, text: str, target: str) -> Explanation: ...
 
 
+def latest_customer_message(session: Session, conversation_id: str, fresh: list[Message]) -> Message | None:
+    """The conversation's latest customer message: this batch's (``fresh``), else the newest stored one."""
+    if fresh:
+        return fresh[-1]
+    with session.no_autoflush:
+        return session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.sender == Sender.CUSTOMER)
+            .order_by(Message.id.desc())
+            .limit(1)
+        ).first()
+
+
 def driving_messages(
     session: Session, conversation_id: str, fresh: list[Message], window: int, min_stress: float, limit: int
 ) -> list[Message]:

@@ -24,7 +24,7 @@ from triage.domain.policy import DEFAULT_TIER, Decision, Policy
 from triage.language import detect
 from triage.storage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.worker.broker import BrokerEvent
-from triage.worker.explaining import driving_messages, pending_record
+from triage.worker.explaining import driving_messages, latest_customer_message, pending_record
 from triage.worker.reading import TierSet, Utterance, read_events
 from triage.worker.scoring import PipelineMetrics, Scorer, score_batch
 from triage.worker.turns import customer_turn, decide
@@ -95,10 +95,51 @@ class BatchProcessor:
             self._store(session, conversation, utterance, score)
             result.stored += 1
             result.newest_event_at = utterance.at
-            in_bot = score is not None and conversation.state == ConversationState.BOT
-            if in_bot and score is not None and self._apply_policy(session, conversation, utterance, score):
+            in_bot = conversation.state == ConversationState.BOT
+            if in_bot and self._decide_after(session, conversation, utterance, score):
                 result.escalated.append(conversation.id)
         return result
+
+    def _decide_after(
+        self, session: Session, conversation: Conversation, utterance: Utterance, score: UtteranceScore | None
+    ) -> bool:
+        """The policy decides after a scored customer message, and after a bot message in a form that
+        marks failed attempts the policy weighs; True when the conversation escalated."""
+        if score is not None:
+            return self._apply_policy(session, conversation, utterance, score)
+        if self._form_failures_count(utterance):
+            return self._apply_form_failures(session, conversation, utterance)
+        return False
+
+    def _form_failures_count(self, utterance: Utterance) -> bool:
+        """A bot message in a form whose failed attempts the policy weighs (``form_failures``)."""
+        factor = self.policy.config.factors.form_failures
+        count = utterance.form_failures
+        return (
+            utterance.sender == Sender.BOT
+            and count is not None
+            and factor is not None
+            and factor.applies(count)
+        )
+
+    def _apply_form_failures(
+        self, session: Session, conversation: Conversation, utterance: Utterance
+    ) -> bool:
+        """The bot's form failed the customer again: the policy decides once more on their latest scored
+        message, with the failed attempts the bot's mark counts."""
+        latest = latest_customer_message(session, conversation.id, self._fresh.get(conversation.id, []))
+        if latest is None or latest.stress is None:
+            return False
+        fresh = self._fresh.setdefault(conversation.id, [])
+        if all(m is not latest for m in fresh):
+            fresh.append(latest)  # the message the escalation's words point into
+        score = UtteranceScore(
+            latest.text, dict(latest.emotions or {}), list(latest.labels or []), latest.stress,
+            latest.flagged, latest.model_version or "",
+        )  # fmt: skip
+        return self._apply_policy(
+            session, conversation, utterance, score, form_failures=utterance.form_failures
+        )
 
     @staticmethod
     def _conversation(
@@ -219,9 +260,17 @@ class BatchProcessor:
             )
 
     def _apply_policy(
-        self, session: Session, conversation: Conversation, utterance: Utterance, score: UtteranceScore
+        self,
+        session: Session,
+        conversation: Conversation,
+        utterance: Utterance,
+        score: UtteranceScore,
+        form_failures: int | None = None,
     ) -> bool:
-        decision = decide(self.policy, conversation, utterance.text)  # the redacted text, as stored
+        """Decide after ``utterance``: a customer's (its redacted text, as stored), or the bot's form mark
+        (then ``score`` is the latest customer message's and ``form_failures`` the mark's count)."""
+        text = score.text if form_failures is not None else utterance.text
+        decision = decide(self.policy, conversation, text, form_failures=form_failures or 0)
         audit.record(
             session,
             audit.POLICY,
@@ -231,6 +280,7 @@ class BatchProcessor:
                 "source_event_id": utterance.event.id,
                 "stress": score.stress,
                 "intent": conversation.latest_intent,
+                **({"form_failures": form_failures} if form_failures is not None else {}),
                 "language": conversation.language,
             },
             outcome=decision.as_dict(),

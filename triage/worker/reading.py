@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from triage.rasa.events import AGENT_REPLY, IS_EXTERNAL, event_metadata, parsed_intent
+from triage.rasa.events import AGENT_REPLY, IS_EXTERNAL, event_metadata, form_failures, parsed_intent
 from triage.storage.db import Sender, utcnow
 from triage.worker.broker import BrokerEvent
 
@@ -44,6 +44,8 @@ class Utterance:
     # where the placeholders are in ``text``: {"entity", "start", "end"}, stored with the message so that
     # a reader tells them from a customer who typed "<EMAIL>"
     redactions: tuple[dict[str, Any], ...] = ()
+    # a bot message in a form: the customer's failed attempts there so far (the bot's form_help mark)
+    form_failures: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,14 @@ def utterance(event: BrokerEvent, redact: Redact) -> Utterance | None:
         if metadata.get(AGENT_REPLY) or metadata.get("utter_action") == AGENT_ECHO_RESPONSE:
             return None
         redacted, spans = _redacted(data, text, redact)
-        return Utterance(event, Sender.BOT, redacted, _event_time(data), redactions=spans)
+        return Utterance(
+            event,
+            Sender.BOT,
+            redacted,
+            _event_time(data),
+            redactions=spans,
+            form_failures=form_failures(data),
+        )
     return None
 
 

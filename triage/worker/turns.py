@@ -7,6 +7,7 @@ by turn exactly as the worker did. No session, no clock, no I/O here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from triage.domain.language import MessageLanguage, conversation_language
@@ -54,8 +55,17 @@ def customer_turn(
     return back
 
 
-def decide(policy: Policy, conversation: Conversation, text: str, now: datetime | None = None) -> Decision:
+def decide(
+    policy: Policy,
+    conversation: Conversation,
+    text: str,
+    now: datetime | None = None,
+    *,
+    form_failures: int = 0,
+) -> Decision:
     """The policy's decision on the conversation after its latest customer ``text`` (redacted, as
-    stored); ``now`` for the time spent (default: the current time, as the worker has it)."""
+    stored); ``now`` for the time spent (default: the current time, as the worker has it);
+    ``form_failures``: the customer's failed attempts in the bot's form, when its message says so."""
     found = policy.detect(text)
-    return policy.evaluate(policy_input(conversation, now, signals=found))
+    data = replace(policy_input(conversation, now, signals=found), form_failures=form_failures)
+    return policy.evaluate(data)
