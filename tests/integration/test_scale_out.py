@@ -29,7 +29,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.postgres import temporary_schema
-from tests.rabbitmq import temporary_vhost
+from tests.rabbitmq import close_connections, temporary_vhost
 from triage.benchmarks.pipeline import CALM, STRESSED, _seed_agents
 from triage.benchmarks.processes import wait_until_answers
 from triage.benchmarks.rasa_events import bot_event, user_event
@@ -96,25 +96,7 @@ def close_worker_connections(pid: int) -> int:
         text=True,
     ).stdout
     ports = {line.split()[2].rsplit(":", 1)[1] for line in sockets.splitlines() if f"pid={pid}," in line}
-    listed = subprocess.run(
-        ["rabbitmqctl", "-q", "list_connections", "pid", "peer_port"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    closed = 0
-    for line in listed.splitlines():
-        connection, _, peer_port = line.partition("\t")
-        if peer_port.strip() in ports:
-            subprocess.run(
-                ["rabbitmqctl", "-q", "close_connection", connection, "dropped by the scale-out test"],
-                check=True,
-                capture_output=True,
-                timeout=60,
-            )
-            closed += 1
-    return closed
+    return close_connections(ports, "dropped by the scale-out test")
 
 
 @pytest.fixture

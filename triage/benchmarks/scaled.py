@@ -18,18 +18,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import func, select
 
@@ -37,13 +32,13 @@ from triage.benchmarks.pipeline import BenchConfig, _Script, _seed_agents, perce
 from triage.benchmarks.processes import free_port
 from triage.benchmarks.rasa_events import user_event
 from triage.benchmarks.worker_pool import WorkerPool
+from triage.rabbitmq_admin import temporary_vhost
 from triage.rabbitmq_topology import EXCHANGE, event_key, event_number
 from triage.storage.db import AuditRecord, Escalation, Message, Sender, make_engine
 from triage.storage.db import make_session_factory as _factory
 from triage.storage.migrate import upgrade
 
 GAP_PATIENCE_S = 30.0  # a missing row id is looked for again this long (a batch still committing)
-RABBITMQ_SERVER = "amqp://guest:guest@127.0.0.1:5672"
 
 
 @dataclass
@@ -162,22 +157,6 @@ class RabbitPublisher:
             self.connection.close()
 
 
-@contextmanager
-def temporary_vhost() -> Iterator[str]:
-    """An empty RabbitMQ virtual host for one run (``rabbitmqctl``, as on the development machines)."""
-    name = f"clearline-bench-{uuid.uuid4().hex[:10]}"
-    subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True)
-    try:
-        subprocess.run(
-            ["rabbitmqctl", "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
-            check=True,
-            capture_output=True,
-        )
-        yield f"{RABBITMQ_SERVER}/{quote(name, safe='')}"
-    finally:
-        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True)
-
-
 def setup_topology(url: str, partitions: int) -> None:
     from triage.rabbitmq_setup import declare_topology
 
@@ -191,7 +170,7 @@ def run_scaled_bench(config: ScaleConfig) -> dict[str, Any]:
         return {"error": "several workers need PostgreSQL: pass --database-url postgresql://..."}
     if config.rabbitmq_url:
         return _run(config, config.rabbitmq_url)
-    with temporary_vhost() as url:
+    with temporary_vhost("clearline-bench") as url:
         return _run(config, url)
 
 

@@ -5,7 +5,6 @@ queue; and a publisher that publishes as Clearline's Rasa broker does."""
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from typing import Any
 
 import pika
 
-from tests.rabbitmq import temporary_vhost
+from tests.rabbitmq import close_connections, temporary_vhost
 from triage import rabbitmq_topology as topology
 from triage.rabbitmq_setup import declare_topology
 
@@ -70,18 +69,4 @@ def close_from_server(connection: pika.BlockingConnection) -> None:
     """Have the server close this client connection (``rabbitmqctl close_connection``), as when a node
     restarts or an operator kicks it: found by the client's local port."""
     port = connection._impl._transport._sock.getsockname()[1]  # noqa: SLF001 - the test needs the socket
-    listed = subprocess.run(
-        ["rabbitmqctl", "-q", "list_connections", "pid", "peer_port"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    pids = [line.split("\t")[0] for line in listed.splitlines() if line.endswith(f"\t{port}")]
-    assert len(pids) == 1, listed
-    subprocess.run(
-        ["rabbitmqctl", "-q", "close_connection", pids[0], "closed by the test"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    assert close_connections([port], "closed by the test") == 1
