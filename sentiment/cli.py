@@ -205,6 +205,20 @@ def bench_sentiment(
             typer.echo(f"{key:45s} {value}")
 
 
+def bench_explanations(
+    n: Annotated[
+        int, typer.Option(min=5, help="Explained utterances (those `bench sentiment` explains).")
+    ] = 60,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Explanations' faithfulness and top words on the bench's texts and on noisy copies of them (JSON)."""
+    from sentiment.bench_words import run
+    from sentiment.explain import explain as explain_text
+
+    model = _load(model_dir)
+    typer.echo(json.dumps(run(model, lambda text: explain_text(model, text), n), indent=2))
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("train-emotions")(train_emotions)
     app.command("calibrate-emotions")(calibrate_emotions)
@@ -212,3 +226,4 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("explain")(explain)
     app.command("eval-emotions")(eval_emotions)
     bench_app.command("sentiment")(bench_sentiment)
+    bench_app.command("explanations")(bench_explanations)

@@ -25,6 +25,7 @@ from sentiment.calibration import StressDefinition, stress_from_logits
 from sentiment.errors import InvalidText, ModelNotLoaded
 from sentiment.first_token import first_token_classifier
 from sentiment.goemotions import STRESS_LABELS
+from sentiment.noise import for_model
 from sentiment.settings import SentimentSettings
 from sentiment.types import Explanation, UtteranceScore
 
@@ -123,7 +124,9 @@ class EmotionModel:
         valid = [validate_text(text, i) for i, text in enumerate(texts)]
         if not valid:
             return Encoded([], [], [])
-        full = self.tokenizer(valid, add_special_tokens=True, truncation=False)["input_ids"]
+        # markup, URLs and long repeats neutralised (sentiment.noise); the score keeps the text as given
+        read = [for_model(text).text for text in valid]
+        full = self.tokenizer(read, add_special_tokens=True, truncation=False)["input_ids"]
         truncated = [len(ids) > self.max_length for ids in full]
         ids = [
             row if not cut else [row[i] for i in kept_positions(len(row), self.max_length)]

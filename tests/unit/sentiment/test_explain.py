@@ -4,8 +4,19 @@ import pytest
 import torch
 
 from sentiment.errors import InvalidText
-from sentiment.explain import _words, explain_with_layer_ig, steep_midpoints, top_k_size
+from sentiment.explain import (
+    TOP_CANDIDATES_EXTRA,
+    _most_comprehensive,
+    _prepare,
+    _without,
+    _words,
+    explain_with_layer_ig,
+    steep_midpoints,
+    top_k_size,
+)
 from sentiment.model import EmotionModel
+from sentiment.noise import as_written
+from sentiment.words import is_content
 
 TEXT = "My card is NOT working again, I'm so angry!!"
 
@@ -13,7 +24,8 @@ TEXT = "My card is NOT working again, I'm so angry!!"
 def test_words_align_with_the_original_text(plain_model: EmotionModel) -> None:
     explanation = plain_model.explain(TEXT)
     words = [w.word for w in explanation.words]
-    assert words == ["My", "card", "is", "NOT", "working", "again", ",", "I'm", "so", "angry", "!!"]
+    # punctuation counts with the word it is typed against (sentiment.words)
+    assert words == ["My", "card", "is", "NOT", "working", "again,", "I'm", "so", "angry!!"]
     for word in explanation.words:
         assert TEXT[word.start : word.end] == word.word
 
@@ -21,7 +33,7 @@ def test_words_align_with_the_original_text(plain_model: EmotionModel) -> None:
 def test_subword_tokens_are_merged_into_one_word() -> None:
     # "workinged" -> work? no: tokens "working" + "##ed" both overlap the word at 0..9
     offsets = [(0, 0), (0, 7), (7, 9), (10, 12), (0, 0)]
-    words = _words("workinged ok", offsets, [True, False, False, False, True])
+    words = _words(as_written("workinged ok"), offsets, [True, False, False, False, True])
     assert [(w.text, w.token_positions) for w in words] == [("workinged", [1, 2]), ("ok", [3])]
 
 
@@ -44,10 +56,11 @@ def test_attributions_plus_delta_add_up_to_the_score_difference(plain_model: Emo
 def test_faithfulness_figures_are_consistent(plain_model: EmotionModel) -> None:
     explanation = plain_model.explain(TEXT)
     faith = explanation.faithfulness
-    assert faith.k == top_k_size(len(explanation.words)) == 3
+    assert faith.k == top_k_size(len(explanation.words)) == 2  # 9 words: punctuation joins its word
     assert faith.comprehensiveness == pytest.approx(faith.score - faith.score_without_top, abs=1e-5)
-    ranked = sorted(explanation.words, key=lambda w: -w.attribution)
-    assert explanation.top_words == [w.word for w in ranked[:3]]
+    # content words first ("My", "is", "I'm", "so" are function words), chosen among the best-ranked few
+    ranked = sorted((w for w in explanation.words if is_content(w.word)), key=lambda w: -w.attribution)
+    assert set(explanation.top_words) <= {w.word for w in ranked[: 2 + TOP_CANDIDATES_EXTRA]}
     [score] = plain_model.score([TEXT])
     assert faith.score == pytest.approx(score.stress, abs=1e-5)
 
@@ -144,3 +157,20 @@ def test_the_baseline_score_is_computed_once_per_target_and_length(
     plain_model.explain("my card is blocked now")
     assert {k[0] for k in plain_model.baseline_scores} == {"anger", "stress"}
     assert len(plain_model.baseline_scores) == 2
+
+
+def test_the_top_words_are_the_candidates_whose_removal_lowers_the_score_most(
+    plain_model: EmotionModel,
+) -> None:
+    prepared = _prepare(plain_model, TEXT, "stress")
+    words, candidates = prepared.words, [0, 3, 4, 8]
+    chosen = _most_comprehensive(plain_model, "stress", prepared.ids, words, candidates, 2)
+
+    def score_without(drop: list[int]) -> float:
+        ids = _without(prepared.ids, words, set(drop))
+        return float(plain_model.target_probability(plain_model._forward([ids]), "stress")[0])
+
+    pairs = [[a, b] for i, a in enumerate(candidates) for b in candidates[i + 1 :]]
+    assert score_without(chosen) == pytest.approx(min(score_without(p) for p in pairs), abs=1e-6)
+    assert chosen == sorted(chosen, key=candidates.index)  # in the ranking's order
+    assert _most_comprehensive(plain_model, "stress", prepared.ids, words, [4, 0], 2) == [4, 0]  # no choice
