@@ -228,3 +228,51 @@ def test_the_chat_bench_drives_the_running_stack(stack: Stack) -> None:
     assert figures["reply_p50_ms"] is not None and figures["reply_p95_ms"] >= figures["reply_p50_ms"]
     assert sum(figures["conversations"].values()) >= 1
     assert "escalations" in figures  # timed from the database; how many depends on the model's scores
+
+
+async def test_a_german_customer_is_answered_in_german_and_routed_to_an_agent_who_speaks_it(
+    stack: Stack,
+) -> None:
+    """Issue #21 through the whole stack: the bot answers a German message in German with the offer of a
+    person; the worker stores the language and sets the English model's stress aside; the customer's "yes"
+    button hands off, and routing prefers Bob (lang-de) over Alice, who would win a tie on her lower id."""
+    customer = Customer(stack.rasa)
+    await customer.connect()
+    api = httpx.AsyncClient(base_url=stack.api, timeout=10)
+    url = f"/api/v1/conversations/{customer.session_id}"
+    try:
+        token = (
+            await api.post("/api/v1/auth/token", json={"username": "sam", "password": DEMO_PASSWORD})
+        ).json()["access_token"]
+        api.headers["Authorization"] = f"Bearer {token}"
+        await customer.say("Das ist eine Frechheit! Meine Karte wurde gestohlen und niemand hilft mir")
+        assert await customer.wait_for("ich spreche nur Englisch", timeout_s=60)
+
+        async def stored() -> dict[str, Any] | None:
+            r = await api.get(url)
+            body = r.json() if r.status_code == 200 else {}
+            scored = [
+                m for m in body.get("messages", []) if m["sender"] == "customer" and m["stress"] is not None
+            ]
+            return body if scored else None
+
+        detail = await poll(stored, 60, "the German message, scored")
+        (message,) = [m for m in detail["messages"] if m["sender"] == "customer"]
+        assert detail["language"] == "de" and message["language"] == "de" and message["language_confidence"]
+        assert message["stress_reliable"] is False and detail["escalations"] == []
+
+        await customer.say("/request_human")  # the offer's "Ja, mit einer Person" button
+
+        async def routed() -> dict[str, Any] | None:
+            body = (await api.get(url)).json()
+            return body if body.get("escalations") and body.get("assigned_agent_name") else None
+
+        detail = await poll(routed, 60, "the hand-off, routed")
+        factors = {f["factor"]: f["contribution"] for f in detail["escalations"][0]["factors"]}
+        assert "stress" not in factors and factors.get("stress_unreliable", 0) == 0, factors
+        assert detail["assigned_agent_name"] == "bob", detail["assigned_agent_name"]
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n--- stack output (tail) ---\n{stack.log_tail(60)}") from exc
+    finally:
+        await api.aclose()
+        await customer.sio.disconnect()
