@@ -34,6 +34,7 @@ from api.routes import (
     dashboard,
     feedback,
     handoff,
+    registry,
     users,
 )
 from api.security import Signer
@@ -61,6 +62,7 @@ def api_router() -> APIRouter:
         audit,
         handoff,
         customers,
+        registry,
         live,
     ):
         router.include_router(module.router)
@@ -105,6 +107,17 @@ def _seed_demo(factory: sessionmaker[Session]) -> None:
         return
 
 
+def _register_versions(factory: sessionmaker[Session], core: CoreSettings) -> None:
+    """The configured model and policy, registered and active where none is (first start)."""
+    from sentiment.settings import SentimentSettings
+    from triage.registry.bootstrap import register_configured
+
+    try:
+        register_configured(factory, Path(SentimentSettings().model_dir), Path(core.policy_path))
+    except Exception:  # the api serves without it: the policy file applies while nothing is registered
+        log.exception("registry not bootstrapped")
+
+
 def _warm_up_redaction() -> None:
     # presidio takes seconds to import; do it now rather than in the first agent's reply
     from triage.redaction import redact
@@ -127,6 +140,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if core.demo:
             _seed_demo(factory)
+        _register_versions(factory, core)
         threading.Thread(target=_warm_up_redaction, name="redaction-warm-up", daemon=True).start()
         yield
         app.state.relay.close()

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "api.benchmarks",
     "triage.redaction_cli",
     "triage.replay_cli",
+    "triage.registry.cli",
     "triage.broker_cli",
 )
 

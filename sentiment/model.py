@@ -8,8 +8,6 @@ loaded model serves concurrent callers without a lock.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import os
 import threading
 from collections.abc import Sequence
@@ -22,6 +20,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
 
 from sentiment.calibration import StressDefinition, stress_from_logits
+from sentiment.checkpoint import checkpoint_version, read_clearline_json, weights_digest
 from sentiment.errors import InvalidText, ModelNotLoaded
 from sentiment.first_token import first_token_classifier
 from sentiment.goemotions import STRESS_LABELS
@@ -106,7 +105,7 @@ class EmotionModel:
         self.path = path
         config = self.model.config
         self.labels: list[str] = [str(config.id2label[i]) for i in range(config.num_labels)]
-        extra = _read_clearline_json(path)
+        extra = read_clearline_json(path)
         thresholds: dict[str, float] = extra.get("thresholds", {})
         self.threshold_vector = np.array([float(thresholds.get(n, DEFAULT_THRESHOLD)) for n in self.labels])
         self.stress = _stress_definition(extra, self.labels)
@@ -114,7 +113,8 @@ class EmotionModel:
         positions = getattr(config, "max_position_embeddings", MAX_TOKENS_LIMIT)
         default_length = min(self.tokenizer.model_max_length, positions, MAX_TOKENS_LIMIT)
         self.max_length = int(extra.get("max_length", default_length))
-        self.version: str = extra.get("version") or f"{path.name}@{_digest(path)}"
+        # the weights are hashed only for a checkpoint whose clearline.json names no version
+        self.version = str(extra.get("version") or checkpoint_version(path, extra, weights_digest(path)))
 
     # -- pipeline steps -------------------------------------------------------------------------------
     def preprocess(self, texts: Sequence[object]) -> Encoded:
@@ -217,19 +217,6 @@ class EmotionModel:
         return torch.sigmoid(logits[:, self.labels.index(target)])
 
 
-def _read_clearline_json(path: Path) -> dict[str, Any]:
-    file = path / CONFIG_NAME
-    if not file.is_file():
-        return {}
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ModelNotLoaded(f"{file} is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ModelNotLoaded(f"{file} must hold a JSON object")
-    return data
-
-
 def _stress_definition(extra: dict[str, Any], labels: list[str]) -> StressDefinition:
     """The model's stress definition, or (without clearline.json) the negative labels it has, uncalibrated."""
     if "stress" in extra:
@@ -245,13 +232,6 @@ def _stress_definition(extra: dict[str, Any], labels: list[str]) -> StressDefini
             f"the stress labels {missing or list(STRESS_LABELS)} are not among the model's labels {labels}"
         )
     return definition
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    for file in sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin")):
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 _CACHE: dict[Path, EmotionModel] = {}

@@ -11,8 +11,8 @@ from api.deps import CurrentUser, SessionDep
 from api.queries import ConversationFilter, audit_trail, can_see, find_visible, list_conversations, summarise
 from api.schemas import AuditOut, ConversationDetail, ConversationPage, EscalationOut, MessageOut
 from triage.audit import Actor
-from triage.domain.policy import current_policy
 from triage.privacy import record_transcript_view
+from triage.registry.active import active_policy
 from triage.storage.conversations import as_utc
 from triage.storage.db import AuditRecord, ConversationState, Message
 
@@ -73,7 +73,7 @@ def detail(conversation_id: ConversationId, user: CurrentUser, session: SessionD
         raise not_found(conversation_id)
     latest = conv.escalations[-1] if conv.escalations else None
     summary = summarise(conv, latest, None, conv.assigned_agent.username if conv.assigned_agent else None)
-    policy = current_policy()
+    policy = active_policy(session)
     answer = ConversationDetail(
         **summary.model_dump(),
         customer_tier=conv.customer_tier,

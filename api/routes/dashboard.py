@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import CurrentUser, SessionDep, SupervisorUser
 from api.figures import figures, queues_overview
 from api.schemas import FiguresOut, QueueOut
-from triage.domain.policy import current_policy
+from triage.registry.active import active_policy
 
 router = APIRouter(tags=["dashboard"])
 
@@ -22,9 +22,9 @@ def queues(user: CurrentUser, session: SessionDep) -> list[QueueOut]:
 
 
 @router.get("/queue-names", response_model=list[str])
-def queue_names(_user: CurrentUser) -> list[str]:
-    """Every queue the triage policy routes to (targets for a transfer)."""
-    return list(current_policy().config.queue_names)
+def queue_names(_user: CurrentUser, session: SessionDep) -> list[str]:
+    """Every queue the active triage policy routes to (targets for a transfer)."""
+    return list(active_policy(session).config.queue_names)
 
 
 @router.get("/metrics", response_model=FiguresOut)

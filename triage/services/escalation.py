@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 from triage import audit
 from triage.audit import Actor
 from triage.domain.lifecycle import OPEN_STATES, BandRule, Placement, check_priority
-from triage.domain.policy import Decision, Policy, current_policy
+from triage.domain.policy import Decision, Policy
 from triage.errors import InvalidTransition, ValidationError
+from triage.registry.active import active_model_version, active_policy
 from triage.storage.conversations import (
     flush,
     get_conversation,
@@ -105,10 +106,16 @@ def request_handoff(
         machine.request_person()
     if intent:
         conversation.latest_intent = intent
-    policy = policy or current_policy()
+    policy = policy or active_policy(session)
     decision = policy.evaluate(policy_input(conversation), force_escalate=True)
     escalation = escalate(
-        session, conversation_id, decision=decision, explanations=[], trigger="bot_request", actor=actor
+        session,
+        conversation_id,
+        decision=decision,
+        explanations=[],
+        trigger="bot_request",
+        actor=actor,
+        model_version=active_model_version(session),  # the active pair, as on the worker's escalations
     )
     audit.record(
         session,
@@ -133,7 +140,7 @@ def set_priority(
     """A person's override of the priority; the band and SLA deadline follow."""
     check_priority(priority)
     conversation = get_conversation(session, conversation_id)
-    band = (policy or current_policy()).band_for(priority)
+    band = (policy or active_policy(session)).band_for(priority)
     with lifecycle(conversation) as machine:
         rule = BandRule(band.name, band.sla_seconds)
         effects = machine.override_priority(priority, rule, utcnow(), reason=reason)

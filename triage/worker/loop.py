@@ -26,13 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
 from triage.domain.policy import Policy
-from triage.errors import PolicyError
 from triage.storage.db import Conversation, ConversationState, session_scope, utcnow
 from triage.storage.outbox import RasaCommands, deliver_outbox
 from triage.worker.broker import CONSUMER, BrokerEvent, EventSource
@@ -41,6 +40,7 @@ from triage.worker.leader import LeaderElection, LeaderLock, LeadershipChange, l
 from triage.worker.observability import WorkerMetrics
 from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult
 from triage.worker.scoring import Scorer
+from triage.worker.versions import BatchVersions, VersionSource
 
 if TYPE_CHECKING:
     from triage.worker.reading import Redact
@@ -77,6 +77,11 @@ class SentimentScorer:
             getattr(sentiment, "load_model", None) or importlib.import_module("sentiment.model").load_model
         )
         self._model = loader(model_path)
+
+    @property
+    def version(self) -> str:
+        """The version the model stamps on its scores."""
+        return str(self._model.version)
 
     def score(self, texts: list[str]) -> list[UtteranceScore]:
         return list(self._model.score(texts))
@@ -116,22 +121,29 @@ class Worker:
         explainer: Explainer | None = None,
         retention: Callable[[], object] | None = None,
         leader_lock: LeaderLock | None = None,
+        versions: VersionSource | None = None,
     ) -> None:
         """``retention``: the purge (``triage.privacy.RetentionJob``), run on a thread of its own every
         ``options.retention_interval`` seconds; None when no retention is configured. ``leader_lock``:
-        by default the one for ``session_factory``'s database (``triage.worker.leader.lock_for``)."""
+        by default the one for ``session_factory``'s database (``triage.worker.leader.lock_for``).
+        ``versions``: where each batch's policy and model come from (the registry), instead of ``policy``
+        and ``scorer`` alone."""
         self.session_factory = session_factory
         self.retention = retention
         self.explainer: Explainer = explainer or scorer
         self.source = source
         self.metrics = metrics or WorkerMetrics()
         self.options = options or WorkerOptions()
-        # a fixed policy, or a source read once per batch (the file's current version): one batch is
-        # never decided under two versions, and a change is picked up at the next batch and audited
-        self.policy_source: Callable[[], Policy] = policy if callable(policy) else (lambda: policy)
-        first = self.policy_source()
-        self._applied_policy = first.version
+        # a fixed policy, or a source read once per batch (a file's current version); with ``versions``
+        # the registry's active policy and model, read once per batch: one batch is never decided under
+        # two versions, and a change is picked up at the next batch and audited (triage.worker.versions)
+        policy_source: Callable[[], Policy] = policy if callable(policy) else (lambda: policy)
+        first = policy_source()
         self.processor = BatchProcessor(scorer, first, redact, self.metrics, self.options.max_explained)
+        initial_model = versions.current if versions is not None else None
+        self.versions = BatchVersions(
+            self.processor, policy_source, versions, initial_model.version if initial_model else None
+        )
         self.rasa = rasa
         self.stop_event = threading.Event()
         self.heartbeat = time.monotonic()
@@ -159,7 +171,7 @@ class Worker:
         events: list[BrokerEvent] = []
         try:
             with session_scope(self.session_factory) as session:
-                self._take_policy_snapshot(session)
+                self.versions.take(session)
                 events = self.source.fetch(session, self.options.batch_size)
                 if not events:
                     self.metrics.lag_seconds.set(0)  # caught up
@@ -192,29 +204,6 @@ class Worker:
         present = self.source.count_present(events)
         if present != len(events):
             raise EventsErased(len(events) - present)
-
-    def _take_policy_snapshot(self, session: Session) -> None:
-        """The policy for this batch; a new version is audited in the batch's own transaction."""
-        try:
-            policy = self.policy_source()
-        except PolicyError as exc:  # a broken edit must not stop scoring: keep deciding as before
-            log.error("policy_invalid", error=str(exc), kept_version=self.processor.policy.version)
-            policy = self.processor.policy
-        self.processor.policy = policy
-        if policy.version != self._applied_policy:
-            audit.record(
-                session,
-                audit.POLICY,
-                "policy_change",
-                inputs={"previous_version": self._applied_policy},
-                outcome={"version": policy.version},
-                versions={"policy": policy.version},
-            )
-            # counted as applied once this transaction commits (a rolled-back batch audits it again)
-            event.listen(session, "after_commit", lambda _s: self._applied(policy.version), once=True)
-
-    def _applied(self, version: str) -> None:
-        self._applied_policy = version
 
     def housekeeping(self) -> None:
         """This worker's lag (events its source has not processed yet)."""

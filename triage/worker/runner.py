@@ -6,15 +6,17 @@ import functools
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import structlog
 from sqlalchemy import inspect
 
 from sentiment.types import Explanation, UtteranceScore
-from triage.domain.policy import policy_at
 from triage.logs import configure_logging
 from triage.rasa.client import RasaClient
+from triage.registry.active import ModelRef, active_model
+from triage.registry.bootstrap import register_configured
 from triage.settings import CoreSettings, get_settings
 from triage.storage.db import make_engine, make_session_factory
 from triage.worker.broker import EventSource, SqlEventSource
@@ -22,6 +24,7 @@ from triage.worker.explaining import Explainer
 from triage.worker.loop import SentimentScorer, Worker, WorkerOptions
 from triage.worker.observability import HealthServer, ModelProbe, WorkerMetrics, with_model_probe
 from triage.worker.scoring import Scorer
+from triage.worker.versions import LoadedModel, RegistryVersions
 
 log = structlog.get_logger("triage.worker.runner")
 
@@ -35,7 +38,10 @@ def build_worker(
     scorer: Scorer,
     options: WorkerOptions | None = None,
     explainer: Explainer | None = None,
+    versions: RegistryVersions | None = None,
 ) -> Worker:
+    """The worker on ``settings``' database. Each batch takes the registry's active policy (the policy
+    file while none is registered) and, with ``versions``, its active model; without, ``scorer`` always."""
     # presidio takes seconds to import: only when a worker is built
     from triage.redaction import redact_with_spans
 
@@ -51,18 +57,21 @@ def build_worker(
 
         retention = RetentionJob(Stores.from_settings(settings, factory), settings.retention_days)
     metrics = WorkerMetrics()
+    versions = versions or RegistryVersions(load=None)  # the registry's policy; the model: ``scorer``
+    with factory() as session:
+        first_policy = versions.policy(session)
     return Worker(
         factory,
         event_source(settings, metrics),
         scorer,
-        # the file's current version at every batch, read by policy_at as the api's services read it
-        functools.partial(policy_at, settings.policy_path),
+        first_policy,
         redact_with_spans,
         RasaClient(settings.rasa_url, settings.rasa_token),
         metrics,
         options,
         explainer,
         retention,
+        versions=versions,
     )
 
 
@@ -96,6 +105,7 @@ class Model:
     scorer: Scorer
     explainer: Explainer | None = None  # None: the worker explains with ``scorer``
     error: Exception | None = None
+    loaded: LoadedModel | None = None  # the registered model it is
 
 
 class _NotLoaded:
@@ -116,27 +126,64 @@ def _did_not_load(error: Exception) -> SetupError:
     return SetupError(f"the emotion model did not load: {error}")
 
 
-def load_model(settings: CoreSettings) -> Model:
-    """The real model, and an instance of its own for the explainer thread.
+def load_model(settings: CoreSettings, ref: ModelRef | None = None) -> Model:
+    """The real model (the registered ``ref``, else ``CLEARLINE_MODEL_DIR``'s), and an instance of its
+    own for the explainer thread.
 
     A model that fails to load (missing or truncated weights, out of memory) is logged and kept as
     ``error`` rather than raised: the worker then serves /readyz as not ready, which is where the stack
     and the container health check look, instead of exiting before anything could ask it.
     """
     try:
-        scorer = SentimentScorer(threads=settings.worker_threads)
-        explainer = SentimentScorer(threads=settings.worker_threads, own_instance=True)
+        loaded = load_registered(settings, ref) if ref is not None else None
+        scorer = loaded.scorer if loaded else SentimentScorer(threads=settings.worker_threads)
+        explainer = (
+            loaded.explainer
+            if loaded
+            else SentimentScorer(threads=settings.worker_threads, own_instance=True)
+        )
     except Exception as exc:
         log.exception("model_load_failed")
         return Model(_NotLoaded(exc), error=exc)
-    return Model(scorer, explainer)
+    return Model(scorer, explainer, loaded=loaded)
+
+
+def load_registered(settings: CoreSettings, ref: ModelRef) -> LoadedModel:
+    """A registered model, refused when its directory no longer holds the weights that were registered."""
+    from sentiment.checkpoint import weights_digest
+    from sentiment.errors import ModelNotLoaded
+
+    if weights_digest(Path(ref.path)) != ref.weights_digest:
+        raise ModelNotLoaded(f"{ref.path}: the weights differ from those registered as {ref.version}")
+    scorer = SentimentScorer(ref.path, threads=settings.worker_threads)
+    if scorer.version != ref.version:
+        raise ModelNotLoaded(f"{ref.path} loads as {scorer.version}, registered as {ref.version}")
+    explainer = SentimentScorer(ref.path, threads=settings.worker_threads, own_instance=True)
+    return LoadedModel(ref.version, scorer, explainer)
+
+
+def registered_model(settings: CoreSettings) -> ModelRef | None:
+    """Register the configured model and policy where none is active (first start); the active model."""
+    from sentiment.settings import SentimentSettings
+
+    engine = make_engine(settings.database_url)
+    try:
+        factory = make_session_factory(engine)
+        register_configured(factory, Path(SentimentSettings().model_dir), Path(settings.policy_path))
+        with factory() as session:
+            return active_model(session) if inspect(engine).has_table("model_versions") else None
+    finally:
+        engine.dispose()
 
 
 def health_server(
     settings: CoreSettings, worker: Worker, model: Model, port: int | None = None
 ) -> HealthServer:
     """/healthz, /readyz and /metrics; readiness asks the model itself to score (see ``ModelProbe``)."""
-    probe = ModelProbe(None if model.error is not None else model.scorer.score)
+    # the model the batches score with now (a promotion switches it)
+    probe = ModelProbe(
+        None if model.error is not None else lambda texts: worker.processor.scorer.score(texts)
+    )
     # Without a model the loop never runs, so its heartbeat says nothing: the process is alive (it
     # answers, and /readyz says why it is not ready).
     alive = worker.alive if model.error is None else lambda: True
@@ -154,8 +201,14 @@ def serve(
 ) -> None:
     """Run the worker until SIGTERM/SIGINT; the batch in progress commits or rolls back first."""
     settings = settings or get_settings()
-    model = load_model(settings) if scorer is None else Model(scorer)
-    worker = build_worker(settings, model.scorer, explainer=model.explainer)
+    versions = None
+    if scorer is None:
+        model = load_model(settings, registered_model(settings))
+        # the registry's active model at every batch; a promoted one is loaded by the batch that sees it
+        versions = RegistryVersions(functools.partial(load_registered, settings), model.loaded)
+    else:
+        model = Model(scorer)
+    worker = build_worker(settings, model.scorer, explainer=versions or model.explainer, versions=versions)
     server = health_server(settings, worker, model, port)
     server.start()
     log.info("worker_http", port=server.port)

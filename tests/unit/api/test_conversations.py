@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import yaml
@@ -18,7 +16,6 @@ from triage import services
 from triage.audit import Actor
 from triage.domain.policy import current_policy
 from triage.redaction import redact_with_spans
-from triage.settings import get_settings
 from triage.storage.db import Conversation, Message, Sender, session_scope
 
 
@@ -114,19 +111,6 @@ def test_detail_has_transcript_trajectory_and_escalation(client: TestClient, thr
     assert stressed["emotions"]["emotions"]["anger"] == 0.71 and stressed["labels"] == ["anger", "annoyance"]
 
 
-@pytest.fixture
-def stress_counts_from_042(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The shipped policy with its stress factor counting from 0.42 instead of its own value."""
-    data = shipped_policy_data()
-    data["factors"]["stress"]["min"] = 0.42
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(yaml.safe_dump(data), encoding="utf-8")
-    monkeypatch.setenv("CLEARLINE_POLICY_PATH", str(policy))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 def test_detail_gives_each_message_where_its_redactions_are(
     client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
 ) -> None:
@@ -158,9 +142,18 @@ def test_detail_gives_the_stress_the_policy_counts_from(client: TestClient, thre
     assert detail["stress_counts_from"] == current_policy().config.factors.stress.min == 0.4
 
 
-def test_detail_follows_a_changed_policy(
-    client: TestClient, three: None, stress_counts_from_042: None
-) -> None:
+def test_detail_follows_a_promoted_policy(client: TestClient, three: None, team: dict[str, int]) -> None:
+    """The registry's active policy applies from the next request (editing the file does not: see
+    docs/model-registry.md)."""
+    data = shipped_policy_data()
+    data["version"], data["factors"]["stress"]["min"] = "stress-from-042", 0.42
+    admin = bearer(client, "root")
+    reason = {"reason": "count milder stress"}
+    added = client.post("/api/v1/policies", json={"yaml": yaml.safe_dump(data), **reason}, headers=admin)
+    assert added.status_code == 201, added.text
+    assert (
+        client.post("/api/v1/policies/stress-from-042/promote", json=reason, headers=admin).status_code == 200
+    )
     detail = client.get("/api/v1/conversations/cards-1", headers=bearer(client, "alice")).json()
     assert detail["stress_counts_from"] == 0.42
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import triage.registry.tables  # noqa: F401 - the registry's tables are in Base.metadata too
 from triage.storage.db import Base, make_engine
 
 config = context.config
