@@ -32,9 +32,12 @@ def merged_domain() -> dict:
 
 
 def rule_steps() -> list[list[dict]]:
+    """The steps of the rules that apply anywhere (a rule with a `condition`, such as one for an intent
+    that arrives inside a form, is a variant of these)."""
     rules = []
     for path in sorted((BOT_DIR / "data" / "rules").glob("*.yml")):
-        rules += [rule["steps"] for rule in yaml.safe_load(path.read_text())["rules"]]
+        everywhere = [rule for rule in yaml.safe_load(path.read_text())["rules"] if "condition" not in rule]
+        rules += [rule["steps"] for rule in everywhere]
     return rules
 
 
