@@ -48,6 +48,29 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
             raise typer.Exit(1) from None
         typer.echo(f"added {parsed_role.value} {username}")
 
+    @users.command("set-name")
+    def set_name(username: str, display_name: str) -> None:
+        """Set the display name customers see ("<name> from Northwind Pay joined"); audited."""
+        from sqlalchemy import select
+
+        from triage.audit import OPERATOR
+        from triage.errors import ValidationError
+        from triage.services.console import set_display_name
+        from triage.settings import get_settings
+        from triage.storage.db import User, make_engine, make_session_factory, session_scope
+
+        factory = make_session_factory(make_engine(get_settings().database_url))
+        try:
+            with session_scope(factory) as session:
+                user_id = session.scalar(select(User.id).where(User.username == username))
+                if user_id is None:
+                    raise LookupError(f"user {username!r} not found")
+                set_display_name(session, user_id, display_name, by=OPERATOR)
+        except (LookupError, ValidationError) as exc:
+            typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{username} is shown as {display_name.strip()!r}")
+
     @users.command("seed-demo")
     def seed_demo() -> None:
         """Create the demo team (agents alice and bob, supervisor sam, admin); demo mode only."""

@@ -25,7 +25,9 @@ HANDOFF_NOTICE = "utter_handoff_notice"
 HANDOFF_RESUMED = "utter_handoff_resumed"
 MAX_REASON_CHARS = 500
 
-CommandKind = Literal["pause", "resume", "say", "utter", "answer_pending"]
+# "agent_joined": the customer is told which agent took the conversation ({"agent_id"}; the storage adapter
+# adds the agent's display name)
+CommandKind = Literal["pause", "resume", "say", "utter", "answer_pending", "agent_joined"]
 
 
 class ConversationState(enum.StrEnum):
@@ -245,7 +247,11 @@ class Lifecycle:
         self._check_seat(agent, override_reason=None)
         before = {"queue": self.h.queue, "priority": self.h.priority}
         self._assign(agent, now)
-        return Effects().note("assign", inputs=before, outcome={"agent_id": agent.id})
+        return (
+            Effects()
+            .note("assign", inputs=before, outcome={"agent_id": agent.id})
+            .command("agent_joined", {"agent_id": agent.id})
+        )
 
     def accept(self, agent: AgentSeat, now: datetime, *, override_reason: str | None = None) -> Effects:
         """An agent takes a queued conversation, or confirms one routed to them. Over capacity only with
@@ -258,7 +264,11 @@ class Lifecycle:
             return Effects().note("accept", outcome={"agent_id": agent.id})
         inputs = self._check_seat(agent, override_reason)
         self._assign(agent, now)
-        return Effects().note("accept", inputs=inputs, outcome={"agent_id": agent.id})
+        return (
+            Effects()
+            .note("accept", inputs=inputs, outcome={"agent_id": agent.id})
+            .command("agent_joined", {"agent_id": agent.id})
+        )
 
     def transfer_to_queue(
         self, queue: str, known_queues: list[str], now: datetime, *, reason: str
@@ -291,10 +301,15 @@ class Lifecycle:
         before = self._where()
         inputs = self._check_seat(agent, override_reason)
         self._assign(agent, now)
-        return Effects().note(
-            "transfer",
-            inputs={"reason": reason, "to_queue": None, "to_agent_id": agent.id, "before": before} | inputs,
-            outcome=self._where(),
+        return (
+            Effects()
+            .note(
+                "transfer",
+                inputs={"reason": reason, "to_queue": None, "to_agent_id": agent.id, "before": before}
+                | inputs,
+                outcome=self._where(),
+            )
+            .command("agent_joined", {"agent_id": agent.id})
         )
 
     def requeue(self, now: datetime, *, reason: str, agent_id: int) -> Effects:

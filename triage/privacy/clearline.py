@@ -19,6 +19,7 @@ from triage.storage.db import (
     AuditRecord,
     ConsumerOffset,
     Conversation,
+    ConversationNote,
     ConversationState,
     Escalation,
     EventReceipt,
@@ -35,6 +36,7 @@ outbox: Table = OutboxCommand.__table__  # type: ignore[assignment]
 audit_log: Table = AuditRecord.__table__  # type: ignore[assignment]
 offsets: Table = ConsumerOffset.__table__  # type: ignore[assignment]
 receipts: Table = EventReceipt.__table__  # type: ignore[assignment]
+notes: Table = ConversationNote.__table__  # type: ignore[assignment]
 
 # A PostgreSQL advisory lock (this constant, and a hash of the schema Clearline's tables are in, so that
 # several Clearline schemas in one database do not wait for each other): a message broker's worker batch
@@ -103,6 +105,7 @@ def rows(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]
         "outbox": _rows(
             session, select(outbox).where(outbox.c.conversation_id.in_(ids)).order_by(outbox.c.id)
         ),
+        "notes": _rows(session, select(notes).where(notes.c.conversation_id.in_(ids)).order_by(notes.c.id)),
         "audit_log": _rows(
             session, select(audit_log).where(audit_log.c.conversation_id.in_(ids)).order_by(audit_log.c.id)
         ),
@@ -152,6 +155,7 @@ def remove(session: Session, ids: Sequence[str], names: Mapping[str, str]) -> di
         ),
         "messages": _rowcount(session.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))),
         "outbox": _rowcount(session.execute(delete(outbox).where(outbox.c.conversation_id.in_(ids)))),
+        "notes": _rowcount(session.execute(delete(notes).where(notes.c.conversation_id.in_(ids)))),
         "conversations": _rowcount(session.execute(delete(conversations).where(conversations.c.id.in_(ids)))),
         "event_receipts": _rowcount(session.execute(delete(receipts).where(receipts.c.sender_id.in_(ids)))),
         "audit_log_pseudonymised": 0,
@@ -185,6 +189,7 @@ def count(session: Session, ids: Sequence[str]) -> dict[str, int]:
         "escalations": number(escalations, escalations.c.conversation_id.in_(ids)),
         "messages": number(messages, messages.c.conversation_id.in_(ids)),
         "outbox": number(outbox, outbox.c.conversation_id.in_(ids)),
+        "notes": number(notes, notes.c.conversation_id.in_(ids)),
         "conversations": number(conversations, conversations.c.id.in_(ids)),
         "event_receipts": number(receipts, receipts.c.sender_id.in_(ids)),
         "audit_log_pseudonymised": number(audit_log, audit_log.c.conversation_id.in_(ids)),

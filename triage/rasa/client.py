@@ -12,6 +12,9 @@ from triage.rasa.events import AGENT_REPLY, CLEARLINE_MARKER, parsed_intent, una
 
 log = structlog.get_logger("triage.rasa.client")
 
+# what the customer reads when an agent takes the conversation (the brand is the bot's, bot/domain)
+AGENT_JOINED_TEXT = "{agent_name} from Northwind Pay joined"
+
 
 class RasaError(Exception):
     """Rasa did not confirm the command (transport error or a non-2xx answer)."""
@@ -103,10 +106,21 @@ class RasaClient:
             raise RasaError(f"GET {path} answered {type(body).__name__}, not an object")
         return body
 
-    def say(self, conversation_id: str, text: str) -> None:
-        """Send an agent's text to the customer, marked as the agent's (``AGENT_REPLY``)."""
+    def say(self, conversation_id: str, text: str, agent_name: str | None = None) -> None:
+        """Send an agent's text to the customer, marked as the agent's (``AGENT_REPLY``) and, when known,
+        with the agent's display name, which the web chat shows as its author."""
+        marker: dict[str, Any] = {"handoff": "agent"}
+        if agent_name:
+            marker["agent"] = agent_name
+        self._send_bot_text(conversation_id, text, {AGENT_REPLY: True, CLEARLINE_MARKER: marker})
+
+    def agent_joined(self, conversation_id: str, agent_name: str | None) -> None:
+        """Tell the customer who took the conversation: "<name> from Northwind Pay joined". A bot message
+        (the worker stores it in the transcript as such), marked ``{"handoff": "joined", "agent"}``."""
+        name = agent_name or "A member of our team"
+        marker: dict[str, Any] = {"handoff": "joined", "agent": name}
         self._send_bot_text(
-            conversation_id, text, {AGENT_REPLY: True, CLEARLINE_MARKER: {"handoff": "agent"}}
+            conversation_id, AGENT_JOINED_TEXT.format(agent_name=name), {CLEARLINE_MARKER: marker}
         )
 
     def utter(self, conversation_id: str, response: str, handoff: str | None = None) -> None:
@@ -146,7 +160,11 @@ class RasaClient:
             handoff = payload.get("handoff")
             self.utter(conversation_id, str(payload["name"]), str(handoff) if handoff else None)
         elif kind == "say":
-            self.say(conversation_id, str(payload["text"]))
+            name = payload.get("agent_name")
+            self.say(conversation_id, str(payload["text"]), str(name) if name else None)
+        elif kind == "agent_joined":
+            name = payload.get("agent_name")
+            self.agent_joined(conversation_id, str(name) if name else None)
         elif kind == "answer_pending":
             self.answer_pending(conversation_id, float(payload["since"]))
         else:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from triage import audit
 from triage.audit import Actor
-from triage.domain import routing
+from triage.domain import canned, routing
 from triage.domain.lifecycle import OPEN_STATES, AgentSeat
 from triage.domain.policy import Policy
 from triage.errors import AgentNotFound, ValidationError
@@ -142,6 +142,9 @@ def agent_reply(session: Session, conversation_id: str, agent: User, text: str) 
         raise ValidationError("the reply is empty")
     if len(text) > MAX_REPLY_CHARS:
         raise ValidationError(f"the reply is longer than {MAX_REPLY_CHARS} characters")
+    left = canned.unfilled(text)  # a canned reply inserted and not filled in: never sent with a hole
+    if left:
+        raise ValidationError("fill in " + ", ".join("{{" + name + "}}" for name in left) + " before sending")
     conversation = get_conversation(session, conversation_id)
     actor = Actor("user", agent.username, agent.id)
     now = utcnow()
@@ -161,7 +164,9 @@ def agent_reply(session: Session, conversation_id: str, agent: User, text: str) 
     session.add(message)
     conversation.last_message_at = now
     flush(session)
-    enqueue(session, conversation_id, "say", {"text": text, "message_id": message.id})
+    # the customer sees who answers (the web chat labels the reply with it), never "Support team"
+    payload = {"text": text, "message_id": message.id, "agent_name": agent.display_name or agent.username}
+    enqueue(session, conversation_id, "say", payload)
     audit.record(
         session, actor, "reply", conversation_id=conversation_id, outcome={"message_id": message.id}, at=now
     )

@@ -141,7 +141,11 @@ def store_effects(
 ) -> None:
     """Write the domain's audit notes and outbox commands into the caller's unit of work."""
     for command in effects.commands:
-        enqueue(session, conversation_id, command.kind, command.payload)
+        payload = command.payload
+        if command.kind == "agent_joined":
+            agent = session.get(User, payload.get("agent_id"))
+            payload = payload | {"agent_name": (agent.display_name or agent.username) if agent else None}
+        enqueue(session, conversation_id, command.kind, payload)
     for note in effects.audit:
         audit.record(
             session,

@@ -359,3 +359,36 @@ class OutboxCommand(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # not before this time: a relay's lease while it sends, or the retry backoff after a failure
     next_attempt_at: Mapped[datetime | None] = mapped_column()
+
+
+class ConversationNote(Base):
+    """An agent's or supervisor's internal note on a conversation: never sent to the customer. Text is
+    PII-redacted before it is written, like everything people write about a conversation."""
+
+    __tablename__ = "conversation_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)  # redacted
+    redactions: Mapped[list[Any]] = mapped_column(default=list)  # [{"entity", "start", "end"}] in text
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CannedReply(Base):
+    """A reply agents insert and edit before sending; ``{{variable}}`` placeholders are filled from the
+    conversation (``triage.domain.canned``). ``queue`` None: offered in every queue."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue: Mapped[str | None] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # one title per queue (and one among the replies offered everywhere)
+    __table_args__ = (
+        Index("ux_canned_replies_queue_title", sql("coalesce(queue, '')"), "title", unique=True),
+    )

@@ -154,6 +154,7 @@ def test_export_holds_every_store_and_erase_leaves_nothing_anywhere(
                 "escalations",
                 "feedback",
                 "outbox",
+                "notes",
                 "audit_log",
                 "audit_log_references",
             ),

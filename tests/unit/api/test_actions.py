@@ -57,7 +57,10 @@ def test_accept_reply_resolve_flow(
         outbox = session.scalars(select(OutboxCommand).where(OutboxCommand.kind == "say")).one()
         assert outbox.payload["message_id"] == stored.id
         assert stored.delivered is True  # the relay ran after the response
-    assert ("c1", "say", {"text": "I'm Alice, I froze the card.", "message_id": stored.id}) in rasa.sent
+    said = {"text": "I'm Alice, I froze the card.", "message_id": stored.id, "agent_name": "Alice"}
+    assert ("c1", "say", said) in rasa.sent
+    # accepting told the customer who joined, by display name, before the reply
+    assert ("c1", "agent_joined", {"agent_id": stored.agent_id, "agent_name": "Alice"}) in rasa.sent
     assert conversation(factory, "c1").first_agent_reply_at is not None
 
     resolved = client.post("/api/v1/conversations/c1/resolve", headers=alice)
