@@ -16,7 +16,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from triage.storage.db import Base, utcnow
 
 
-class ModelVersion(Base):
+class _Registered:
+    """What every registered version has: who added it and why, and whether and since when it is active."""
+
+    added_by: Mapped[str] = mapped_column(String(128))  # a username, or a system actor ("registry")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    activated_at: Mapped[datetime | None] = mapped_column()
+
+
+class ModelVersion(_Registered, Base):
     """An emotion model directory as registered: what scores are stamped with (``version``)."""
 
     __tablename__ = "model_versions"
@@ -27,11 +37,6 @@ class ModelVersion(Base):
     calibration: Mapped[dict[str, Any]] = mapped_column(default=dict)  # clearline.json's "stress"
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # clearline.json's "dev_metrics"
     training_data: Mapped[str] = mapped_column(Text, default="")
-    added_by: Mapped[str] = mapped_column(String(128))  # a username, or a system actor ("registry")
-    reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    activated_at: Mapped[datetime | None] = mapped_column()
     previous_version: Mapped[str | None] = mapped_column(String(128))  # what it replaced when activated
 
     __table_args__ = (
@@ -46,7 +51,7 @@ class ModelVersion(Base):
     )
 
 
-class PolicyVersion(Base):
+class PolicyVersion(_Registered, Base):
     """A triage policy YAML as registered: its ``version`` field names it."""
 
     __tablename__ = "policy_versions"
@@ -54,11 +59,6 @@ class PolicyVersion(Base):
     version: Mapped[str] = mapped_column(String(64))  # Escalation.policy_version
     yaml: Mapped[str] = mapped_column(Text)
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the text
-    added_by: Mapped[str] = mapped_column(String(128))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    activated_at: Mapped[datetime | None] = mapped_column()
     previous_version: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
