@@ -96,6 +96,7 @@ def test_worker_and_services_on_postgres(pg_url, policy):
         assert [c.kind for c in s.scalars(select(OutboxCommand).order_by(OutboxCommand.id))] == [
             "pause",
             "utter",
+            "agent_joined",  # routed to Ann: the customer is told who joined (#20)
             "say",
             "resume",
             "utter",

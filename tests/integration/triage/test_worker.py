@@ -167,7 +167,12 @@ def test_stressed_conversation_escalates_with_redacted_explanations_and_is_route
         first = s.scalars(select(Message).order_by(Message.id)).first()
         assert first.text == "someone used my card <CARD_NUMBER>"
         kinds = s.execute(select(OutboxCommand.kind, OutboxCommand.payload).order_by(OutboxCommand.id)).all()
-        assert kinds == [("pause", {}), ("utter", {"name": "utter_handoff_notice", "handoff": "waiting"})]
+        assert kinds == [
+            ("pause", {}),
+            ("utter", {"name": "utter_handoff_notice", "handoff": "waiting"}),
+            # routed: the customer is told who joined, by display name (#20)
+            ("agent_joined", {"agent_id": 1, "agent_name": "Ann"}),
+        ]
         actions = s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()
         assert actions == ["score", "policy", "score", "policy", "escalate", "assign", "explain"]
     # the third message arrives during hand-off: stored for the agent, no new policy decision
