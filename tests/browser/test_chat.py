@@ -6,16 +6,17 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.server import TRIAGE_TOKEN, RunningApi, running_api, running_rasa
+from tests.browser.chat_steps import SLOW, phone, stolen_card_handed_off
+from tests.browser.server import RunningApi, running_api, running_rasa
 from tests.unit.api import factories
 from tests.unit.api.factories import PASSWORD
 from triage import services
 from triage.storage.db import Role, make_engine, make_session_factory, session_scope, utcnow
 
 pytestmark = [pytest.mark.browser, pytest.mark.rasa]
-SLOW = 30_000  # ms: Rasa answers slowly on a busy two-core machine
+__all__ = ["phone"]  # the fixture, used by name
 
 
 @pytest.fixture(scope="module")
@@ -27,32 +28,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:
         yield api
 
 
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 390, "height": 760}, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
 def test_customer_chat_with_hand_off_agent_reply_and_resume(phone: Page, stack: RunningApi) -> None:
-    phone.goto(f"{stack.url}/chat")
-    expect(phone.locator("#chat-status")).to_have_text("Assistant online", timeout=SLOW)
-    session_id = phone.locator("#chat").get_attribute("data-session-id")
-    assert session_id
-
-    phone.fill("#chat-text", "my card was stolen")
-    phone.click("#chat-send")
-    # understood (NLU) and answered by the flow that freezes a card, not by the fallback
-    expect(phone.locator("#chat-log .bubble.bot").first).to_contain_text("freeze your card", timeout=SLOW)
-
-    # the bot's hand-off (as the action server calls it): the api pauses Rasa and sends the notice
-    handoff = httpx.post(
-        f"{stack.url}/api/v1/handoff",
-        json={"conversation_id": session_id, "intent": "request_human"},
-        headers={"Authorization": f"Bearer {TRIAGE_TOKEN}"},
-    )
-    assert handoff.status_code == 202
+    session_id = stolen_card_handed_off(phone, stack.url)
     expect(phone.locator("#chat-log .notice").last).to_contain_text("A member of our team", timeout=SLOW)
     expect(phone.locator("#chat-status")).to_have_text("Waiting for a member of our team")
     phone.reload()  # the customer reloads: same conversation, still with the team
@@ -74,8 +51,12 @@ def test_customer_chat_with_hand_off_agent_reply_and_resume(phone: Page, stack: 
         )
         assert reply.status_code == 201, reply.text
         expect(phone.locator("#chat-log .bubble.agent")).to_have_text(
-            "Support teamHi, Alice here <b>now</b>.", timeout=SLOW
+            "AliceHi, Alice here <b>now</b>.", timeout=SLOW
         )
+        # the router gave it to Alice: the customer was told who joined, by her display name
+        joined = phone.locator("#chat-log .notice", has_text="Alice from Northwind Pay joined")
+        expect(joined).to_have_count(1)
+        expect(phone.locator("#chat-status")).to_have_text("You are chatting with Alice")
         assert agent.post(f"/api/v1/conversations/{session_id}/resolve", headers=headers).status_code == 200
     expect(phone.locator("#chat-log .notice").last).to_contain_text(
         "You're back with the assistant", timeout=SLOW

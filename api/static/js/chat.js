@@ -75,6 +75,13 @@
       setStatus("Waiting for a member of our team");
       return;
     }
+    if (marker.handoff === "joined") {
+      /* "<agent> from Northwind Pay joined": the agent's display name, as text */
+      setWithAgent(true);
+      notice(text);
+      setStatus(typeof marker.agent === "string" && marker.agent ? `You are chatting with ${marker.agent}` : "You are chatting with our team");
+      return;
+    }
     if (marker.handoff === "ended") {
       setWithAgent(false);
       notice(text);
@@ -84,8 +91,9 @@
     const fromAgent = marker.handoff === "agent";
     if (fromAgent) setWithAgent(true); // an agent's words: we are with a person
     if (text) {
-      add(fromAgent ? "agent" : "bot", text, fromAgent ? "Support team" : "Assistant");
-      if (withAgent) setStatus("You are chatting with our team");
+      const agentName = fromAgent && typeof marker.agent === "string" && marker.agent ? marker.agent : "Support team";
+      add(fromAgent ? "agent" : "bot", text, fromAgent ? agentName : "Assistant");
+      if (withAgent) setStatus(fromAgent && marker.agent ? `You are chatting with ${agentName}` : "You are chatting with our team");
     }
     if (message && message.attachment && message.attachment.type === "image" && message.attachment.payload) {
       const img = document.createElement("img");

@@ -9,6 +9,7 @@ const ConversationView = (() => {
   let detail = null;
   let unmarked = new Map();
   let changed = () => {};
+  const renderHooks = []; // other panels drawn from the same detail (agent_tools.js: notes, canned replies)
 
   const latestEscalation = () => (detail && detail.escalations.length ? detail.escalations[detail.escalations.length - 1] : null);
   const path = (suffix = "") => `/conversations/${encodeURIComponent(detail.id)}${suffix}`;
@@ -31,6 +32,7 @@ const ConversationView = (() => {
       return;
     }
     render();
+    for (const hook of renderHooks) hook(detail);
     if (supervising) await loadAudit();
   }
 
@@ -233,6 +235,8 @@ const ConversationView = (() => {
     currentId: () => (detail ? detail.id : null),
     refresh: () => (detail ? load(detail.id) : null),
     onChange: (fn) => { changed = fn; },
+    onRender: (fn) => { renderHooks.push(fn); },
+    reload: () => (detail ? load(detail.id).then(() => changed()) : null),
     slaBadge,
   };
 })();
