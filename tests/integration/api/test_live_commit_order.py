@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.postgres import temporary_schema
 from tests.unit.api.conftest import bearer
 from triage import audit
-from triage.storage.db import session_scope
+from triage.storage.db import AuditRecord, session_scope
 from triage.storage.migrate import upgrade
 
 pytestmark = pytest.mark.postgres
@@ -27,6 +28,15 @@ def db_url() -> Iterator[str]:
     with temporary_schema("live") as url:
         upgrade(url)
         yield url
+
+
+@pytest.fixture(autouse=True)
+def only_the_tests_records(client: TestClient, factory: sessionmaker[Session]) -> None:
+    """The app's first start registers the configured model and policy (audited); the ids below are the
+    test's own, so those records go before the feed is first read."""
+    with factory() as session:
+        session.execute(delete(AuditRecord).where(AuditRecord.actor == "registry"))
+        session.commit()
 
 
 @pytest.fixture
