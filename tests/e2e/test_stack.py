@@ -210,26 +210,6 @@ async def test_a_known_customers_tier_reaches_the_escalation(stack: Stack) -> No
         await customer.sio.disconnect()
 
 
-def test_the_chat_bench_drives_the_running_stack(stack: Stack) -> None:
-    """`clearline bench chat --rasa-url ...`: real customers through the REST channel, real figures."""
-    from api.benchmarks.chat import ChatBenchConfig, run_chat_bench
-
-    config = ChatBenchConfig(
-        concurrency=3,
-        duration=6.0,
-        warmup=1.0,
-        angry_share=0.5,
-        rasa_url=stack.rasa,
-        database_url=stack.env["CLEARLINE_DATABASE_URL"],
-    )
-    figures = run_chat_bench(config)
-    assert figures["messages"] >= 6, figures
-    assert figures["errors"] == 0, figures
-    assert figures["reply_p50_ms"] is not None and figures["reply_p95_ms"] >= figures["reply_p50_ms"]
-    assert sum(figures["conversations"].values()) >= 1
-    assert "escalations" in figures  # timed from the database; how many depends on the model's scores
-
-
 async def test_a_german_customer_is_answered_in_german_and_routed_to_an_agent_who_speaks_it(
     stack: Stack,
 ) -> None:
@@ -276,3 +256,23 @@ async def test_a_german_customer_is_answered_in_german_and_routed_to_an_agent_wh
     finally:
         await api.aclose()
         await customer.sio.disconnect()
+
+
+def test_the_chat_bench_drives_the_running_stack(stack: Stack) -> None:
+    """`clearline bench chat --rasa-url ...`: real customers through the REST channel, real figures."""
+    from api.benchmarks.chat import ChatBenchConfig, run_chat_bench
+
+    config = ChatBenchConfig(
+        concurrency=3,
+        duration=6.0,
+        warmup=1.0,
+        angry_share=0.5,
+        rasa_url=stack.rasa,
+        database_url=stack.env["CLEARLINE_DATABASE_URL"],
+    )
+    figures = run_chat_bench(config)
+    assert figures["messages"] >= 6, figures
+    assert figures["errors"] == 0, figures
+    assert figures["reply_p50_ms"] is not None and figures["reply_p95_ms"] >= figures["reply_p50_ms"]
+    assert sum(figures["conversations"].values()) >= 1
+    assert "escalations" in figures  # timed from the database; how many depends on the model's scores
