@@ -234,13 +234,14 @@ def test_delivered_agent_reply_is_marked_and_its_raw_text_dropped(session_factor
         {
             "event": "bot",
             "text": "call 020 7946 0958",
-            "metadata": {AGENT_REPLY: True, "clearline": {"handoff": "agent"}},
+            "metadata": {AGENT_REPLY: True, "clearline": {"handoff": "agent", "agent": "Ann"}},
         }
     ]  # the customer gets the real text
     with session_factory() as s:
         assert s.get(Message, message_id).delivered is True
         assert s.get(Message, message_id).text == "call <PHONE>"
-        assert s.scalars(select(OutboxCommand)).one().payload == {"message_id": message_id}
+        payload = s.scalars(select(OutboxCommand)).one().payload
+        assert payload == {"message_id": message_id, "agent_name": "Ann"}
 
 
 def test_a_reply_sealed_under_another_key_is_not_sent_and_says_why(session_factory, rasa, monkeypatch):
