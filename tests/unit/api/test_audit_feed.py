@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer
 from triage import audit
-from triage.storage.db import session_scope
+from triage.storage.db import AuditRecord, session_scope
 
 
-def seed(factory: sessionmaker[Session]) -> None:
+def seed(factory: sessionmaker[Session]) -> list[int]:
+    """Four records; returns their ids in order (not 1-4: PostgreSQL's sequence goes on after the
+    registry's first-start records are deleted)."""
     with session_scope(factory) as session:
-        factories.escalated(session, "cards-1")  # audit id 1
-        factories.escalated(session, "transfers-1", intent="transfer_not_received_by_recipient")  # id 2
+        factories.escalated(session, "cards-1")
+        factories.escalated(session, "transfers-1", intent="transfer_not_received_by_recipient")
         # a system record whose actor has a name an agent could have: never "their" record
-        audit.record(session, audit.Actor.system("alice"), "sweep", inputs={})  # id 3
-        audit.record(session, audit.Actor("user", "alice", None), "agent_status", inputs={})  # id 4
+        audit.record(session, audit.Actor.system("alice"), "sweep", inputs={})
+        audit.record(session, audit.Actor("user", "alice", None), "agent_status", inputs={})
+    with factory() as session:
+        return list(session.scalars(select(AuditRecord.id).order_by(AuditRecord.id)))
 
 
 def ids(client: TestClient, user: str, **params: object) -> list[int]:
@@ -30,18 +35,18 @@ def ids(client: TestClient, user: str, **params: object) -> list[int]:
 def test_supervisor_reads_everything_after_an_id_or_the_newest_first(
     client: TestClient, team: dict[str, int], factory: sessionmaker[Session]
 ) -> None:
-    seed(factory)
-    assert ids(client, "sam") == [1, 2, 3, 4]
-    assert ids(client, "sam", after=2) == [3, 4]
-    assert ids(client, "sam", newest=True, limit=2) == [4, 3]
+    cards, transfers, sweep, status = seed(factory)
+    assert ids(client, "sam") == [cards, transfers, sweep, status]
+    assert ids(client, "sam", after=transfers) == [sweep, status]
+    assert ids(client, "sam", newest=True, limit=2) == [status, sweep]
 
 
 def test_an_agent_sees_their_queues_and_their_own_actions_only(
     client: TestClient, team: dict[str, int], factory: sessionmaker[Session]
 ) -> None:
-    seed(factory)
-    assert ids(client, "alice") == [1, 4]  # cards-1 and her own action, not the system's "alice"
-    assert ids(client, "bob") == [2]
+    cards, transfers, _sweep, status = seed(factory)
+    assert ids(client, "alice") == [cards, status]  # cards-1 and her own action, not the system's "alice"
+    assert ids(client, "bob") == [transfers]
 
 
 def test_bad_parameters_are_refused(client: TestClient, team: dict[str, int]) -> None:
@@ -54,10 +59,6 @@ def test_bad_parameters_are_refused(client: TestClient, team: dict[str, int]) ->
 def only_the_tests_records(client: TestClient, factory: sessionmaker[Session]) -> None:
     """The app's first start registers the configured model and policy (audited by actor `registry`);
     the feeds below are asserted record by record, so those go first."""
-    from sqlalchemy import delete
-
-    from triage.storage.db import AuditRecord
-
     with factory() as session:
         session.execute(delete(AuditRecord).where(AuditRecord.actor == "registry"))
         session.commit()

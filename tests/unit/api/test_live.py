@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
@@ -15,7 +16,7 @@ from api.security import hash_password
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer, login
 from triage import audit
-from triage.storage.db import session_scope
+from triage.storage.db import AuditRecord, session_scope
 
 
 def records(ws: Any, count: int) -> list[dict[str, Any]]:
@@ -28,24 +29,28 @@ def records(ws: Any, count: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def two(factory: sessionmaker[Session], team: dict[str, int]) -> None:
+def two(factory: sessionmaker[Session], team: dict[str, int]) -> list[int]:
+    """Two escalations; their audit ids (1 and 2 on SQLite; later on PostgreSQL, whose sequence goes on
+    after the registry's first-start records are deleted)."""
     with session_scope(factory) as session:
-        factories.escalated(session, "cards-1")  # audit id 1
-        factories.escalated(session, "transfers-1", intent="transfer_not_received_by_recipient")  # id 2
+        factories.escalated(session, "cards-1")
+        factories.escalated(session, "transfers-1", intent="transfer_not_received_by_recipient")
+    with factory() as session:
+        return list(session.scalars(select(AuditRecord.id).order_by(AuditRecord.id)))
 
 
-def test_supervisor_gets_everything_in_order(client: TestClient, two: None) -> None:
+def test_supervisor_gets_everything_in_order(client: TestClient, two: list[int]) -> None:
     with client.websocket_connect("/api/v1/live?after=0", headers=bearer(client, "sam")) as ws:
         assert ws.receive_json() == {"type": "hello", "last_id": 0}
         got = records(ws, 2)
     assert [(r["id"], r["conversation_id"], r["action"]) for r in got] == [
-        (1, "cards-1", "escalate"),
-        (2, "transfers-1", "escalate"),
+        (two[0], "cards-1", "escalate"),
+        (two[1], "transfers-1", "escalate"),
     ]
 
 
 def test_agent_gets_only_their_queues_and_new_records_arrive(
-    client: TestClient, two: None, factory: sessionmaker[Session]
+    client: TestClient, two: list[int], factory: sessionmaker[Session]
 ) -> None:
     with client.websocket_connect("/api/v1/live?after=0", headers=bearer(client, "alice")) as ws:
         ws.receive_json()
@@ -55,17 +60,18 @@ def test_agent_gets_only_their_queues_and_new_records_arrive(
             audit.record(session, audit.ROUTER, "note", conversation_id="transfers-1")
             audit.record(session, audit.ROUTER, "note", conversation_id="cards-1")
         newer = records(ws, 1)
-    assert newer[0]["conversation_id"] == "cards-1" and newer[0]["id"] == 4
+    # the note on transfers-1 (the next id) is not hers; the one after it is
+    assert newer[0]["conversation_id"] == "cards-1" and newer[0]["id"] == two[1] + 2
 
 
 def test_without_after_the_stream_starts_now(
-    client: TestClient, two: None, factory: sessionmaker[Session]
+    client: TestClient, two: list[int], factory: sessionmaker[Session]
 ) -> None:
     with client.websocket_connect("/api/v1/live", headers=bearer(client, "sam")) as ws:
-        assert ws.receive_json() == {"type": "hello", "last_id": 2}
+        assert ws.receive_json() == {"type": "hello", "last_id": two[1]}
         with session_scope(factory) as session:
             audit.record(session, audit.ROUTER, "note", conversation_id="cards-1")
-        assert records(ws, 1)[0]["id"] == 3
+        assert records(ws, 1)[0]["id"] == two[1] + 1
 
 
 def test_cookie_session_works_and_anonymous_or_cross_site_is_refused(
@@ -91,7 +97,7 @@ def test_cookie_session_works_and_anonymous_or_cross_site_is_refused(
 )
 def test_socket_closes_when_the_user_is_deactivated_or_the_password_changes(
     client: TestClient,
-    two: None,
+    two: list[int],
     factory: sessionmaker[Session],
     team: dict[str, int],
     change: dict[str, Any],
@@ -114,7 +120,7 @@ def note_on(factory: sessionmaker[Session], conversation_id: str) -> None:
 
 
 def test_socket_closes_when_its_session_logs_out(
-    client: TestClient, two: None, factory: sessionmaker[Session]
+    client: TestClient, two: list[int], factory: sessionmaker[Session]
 ) -> None:
     csrf = login(client, "sam")
     with client.websocket_connect("/api/v1/live", headers={"origin": "http://testserver"}) as ws:
@@ -128,7 +134,7 @@ def test_socket_closes_when_its_session_logs_out(
 
 def test_no_record_is_sent_once_the_session_has_ended(
     client: TestClient,
-    two: None,
+    two: list[int],
     factory: sessionmaker[Session],
     team: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
@@ -153,7 +159,7 @@ def test_no_record_is_sent_once_the_session_has_ended(
     assert closed.value.code == 1008
 
 
-def test_an_id_beyond_any_database_is_refused_not_a_crash(client: TestClient, two: None) -> None:
+def test_an_id_beyond_any_database_is_refused_not_a_crash(client: TestClient, two: list[int]) -> None:
     url = f"/api/v1/live?after={2**63}"
     with (
         pytest.raises(WebSocketDisconnect) as closed,
@@ -167,10 +173,6 @@ def test_an_id_beyond_any_database_is_refused_not_a_crash(client: TestClient, tw
 def only_the_tests_records(client: TestClient, factory: sessionmaker[Session]) -> None:
     """The app's first start registers the configured model and policy (audited by actor `registry`);
     the feeds below are asserted record by record, so those go first."""
-    from sqlalchemy import delete
-
-    from triage.storage.db import AuditRecord
-
     with factory() as session:
         session.execute(delete(AuditRecord).where(AuditRecord.actor == "registry"))
         session.commit()

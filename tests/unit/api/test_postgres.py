@@ -21,6 +21,7 @@ from tests.unit.api.test_actions import (  # noqa: F401 - collected again on Pos
     test_unknown_and_sql_like_ids_are_404,
 )
 from tests.unit.api.test_audit_feed import (  # noqa: F401
+    only_the_tests_records,
     test_an_agent_sees_their_queues_and_their_own_actions_only,
     test_supervisor_reads_everything_after_an_id_or_the_newest_first,
 )

@@ -12,6 +12,11 @@ from triage.storage.conversations import HANDLING_FIELDS
 ROOT = Path(__file__).resolve().parents[4]
 PRODUCT = ("triage", "api", "nlu", "sentiment", "bot")
 DOMAIN = ROOT / "triage" / "domain"
+# Writes the syntactic check cannot tell apart from a conversation's, each with why it is not one.
+NOT_A_CONVERSATION = {
+    # a canned reply's queue (canned_replies.queue): which queue's agents see the reply
+    ("triage/services/console.py", "reply.queue"),
+}
 
 
 def writes(tree: ast.AST) -> list[tuple[int, str]]:
@@ -46,9 +51,11 @@ def test_no_module_outside_the_domain_writes_handling_state() -> None:
             # benchmarks write a seeded history in bulk (not a product path; see api/benchmarks/seed.py)
             if DOMAIN in path.parents or "benchmarks" in path.relative_to(ROOT).parts:
                 continue
+            where = str(path.relative_to(ROOT))
             offenders += [
-                f"{path.relative_to(ROOT)}:{line} {what}"
+                f"{where}:{line} {what}"
                 for line, what in writes(ast.parse(path.read_text()))
+                if (where, what) not in NOT_A_CONVERSATION
             ]
     assert offenders == []
 
