@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -55,7 +55,8 @@ def local_path(target: str | None) -> str | None:
 
     Judged after percent-decoding until nothing changes (a browser or a proxy may decode once more):
     one leading "/" and no "//" (a host), no backslash (browsers read it as "/"), printable ASCII only
-    (browsers drop tabs and newlines from a URL, so "/%09/evil.com" is "//evil.com"), no scheme.
+    (browsers drop tabs and newlines from a URL, so "/%09/evil.com" is "//evil.com"), no scheme; these
+    rules hold for the path, and the query after "?" may be any text without control characters.
     """
     if not target or len(target) > MAX_NEXT_CHARS:
         return None
@@ -67,9 +68,12 @@ def local_path(target: str | None) -> str | None:
         decoded = once
     else:
         return None  # still encoded after that many rounds: nobody's real page
-    if not decoded.startswith("/") or "//" in decoded or "\\" in decoded:
+    # the query may hold any text (a dashboard's search: spaces, other scripts, even "//"): only the path
+    # decides where the browser goes; control characters are refused in both
+    path, _, query = decoded.partition("?")
+    if not path.startswith("/") or "//" in path or "\\" in path:
         return None
-    if not all("!" <= char <= "~" for char in decoded):
+    if not all("!" <= char <= "~" for char in path) or any(char < " " or char == "\x7f" for char in query):
         return None
     parts = urlsplit(decoded)
     return target if not parts.scheme and not parts.netloc else None
@@ -95,7 +99,9 @@ def console(request: Request, session: SessionDep) -> Response:
 def supervisor(request: Request, session: SessionDep) -> Response:
     found = authenticate(request, session)
     if found is None or found[2] != "cookie":
-        return RedirectResponse("/login?next=/supervisor", status_code=303)
+        # with its query: a shared view (the dashboard's filters are in the address) opens after signing in
+        here = "/supervisor" + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
     if not is_supervisor(found[0]):
         return RedirectResponse("/console", status_code=303)
     user = UserOut.model_validate(found[0])

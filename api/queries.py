@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from api.schemas import ConversationSummary
 from triage.storage.conversations import is_supervisor
 from triage.storage.db import AuditRecord, Conversation, ConversationState, Escalation, User
+from triage.storage.search import Search, conversations_matching
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
@@ -54,6 +55,7 @@ class ConversationFilter:
     feedback: str | None = None  # none | correct | wrong
     flagged: bool | None = None  # has a live (not unflagged) escalation
     assigned_to_me: bool = False
+    search: Search | None = None  # words and phrases in the (redacted) transcript
 
 
 Conditions = list[ColumnElement[bool]]
@@ -96,6 +98,8 @@ def list_conversations(
     """One page in the list's order (an index walk, ix_conversations_urgency) and the total; the newest
     escalation and the highest stress are kept on the row, so nothing is grouped."""
     on_row, on_escalation = _conditions(user, filters)
+    if filters.search is not None:  # its SQL depends on the database: the session knows which
+        on_row.append(conversations_matching(session, filters.search))
     newest_escalation = Escalation.id == Conversation.latest_escalation_id
     counted = select(func.count()).select_from(Conversation)
     if on_escalation:  # the count joins the escalation only when a filter needs it

@@ -15,6 +15,7 @@ from triage.privacy import record_transcript_view
 from triage.registry.active import active_policy
 from triage.storage.conversations import as_utc
 from triage.storage.db import AuditRecord, ConversationState, Message
+from triage.storage.search import MAX_QUERY_CHARS, Search, SearchError
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -40,10 +41,19 @@ def list_(
     feedback: Literal["none", "correct", "wrong"] | None = None,
     flagged: bool | None = None,
     mine: bool = False,
+    q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ConversationPage:
-    """Conversations this user may see, most urgent first, with filters."""
+    """Conversations this user may see, most urgent first, with filters.
+
+    ``q``: words and "quoted phrases" that must all occur in the conversation's stored (redacted)
+    messages; each word also matches as a prefix. Full-text search on PostgreSQL and on SQLite (FTS5).
+    """
+    try:
+        search = Search.parse(q) if q is not None and q.strip() else None
+    except SearchError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     filters = ConversationFilter(
         # in UTC, as stored: SQLite compares the text of a timestamp, so an offset would be ignored there
         since=as_utc(since).astimezone(UTC) if since else None,
@@ -56,6 +66,7 @@ def list_(
         feedback=feedback,
         flagged=flagged,
         assigned_to_me=mine,
+        search=search,
     )
     items, total = list_conversations(session, user, filters, limit=limit, offset=offset)
     return ConversationPage(items=items, total=total)

@@ -27,6 +27,7 @@ from triage.storage.db import (
     Message,
     OutboxCommand,
 )
+from triage.storage.search import compact_after_delete
 
 conversations: Table = Conversation.__table__  # type: ignore[assignment]
 messages: Table = Message.__table__  # type: ignore[assignment]
@@ -175,6 +176,7 @@ def remove(session: Session, ids: Sequence[str], names: Mapping[str, str]) -> di
         outcome, renamed = rules.replace_references(record["outcome"] or {}, names)
         session.execute(update(audit_log).where(audit_log.c.id == record["id"]).values(outcome=outcome))
         counts["audit_log_references"] += renamed
+    compact_after_delete(session)  # the erased messages' words out of the search index too
     return counts
 
 

@@ -32,7 +32,8 @@ const Clearline = (() => {
     if (method !== "GET") options.headers["X-CSRF-Token"] = csrfToken();
     const response = await fetch(`/api/v1${path}`, options);
     if (response.status === 401) {
-      window.location.href = `/login?next=${encodeURIComponent(window.location.pathname)}`;
+      // the query too: a shared dashboard view (its filters are in the address) survives signing in
+      window.location.href = `/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`;
       throw new ApiError(401, "signed out");
     }
     const data = response.status === 204 ? null : await response.json().catch(() => null);

@@ -1,4 +1,4 @@
-/* Supervisor dashboard: figures, live queues with SLA timers, agents, flagged conversations. */
+/* Supervisor dashboard: figures, live queues with SLA timers, agents, conversations (search, filters). */
 "use strict";
 
 (() => {
@@ -61,10 +61,33 @@
     }));
   }
 
+  /* The filters live in the page's address (?q=...&queue=...), so a view can be bookmarked and shared;
+     the form is filled from it on load and writes it back on each search. */
+  const FILTER_DEFAULTS = { flagged: "true" };
+
+  function filterParams() {
+    const params = new URLSearchParams();
+    for (const [key, value] of new FormData(document.getElementById("filters")).entries()) {
+      if (value !== "" || key in FILTER_DEFAULTS) params.set(key, value);
+    }
+    return params;
+  }
+
+  function fillFilters(params) {
+    const form = document.getElementById("filters");
+    for (const field of form.elements) {
+      if (!field.name) continue;
+      const value = params.has(field.name) ? params.get(field.name) : (FILTER_DEFAULTS[field.name] ?? "");
+      if (field.tagName === "SELECT" && value && ![...field.options].some((o) => o.value === value)) {
+        field.append(h("option", { value }, value));  // a queue named in a shared link that is not open now
+      }
+      field.value = value;
+    }
+  }
+
   function filterQuery() {
-    const data = new FormData(document.getElementById("filters"));
-    const params = new URLSearchParams({ flagged: "true", limit: "100" });
-    for (const [key, value] of data.entries()) {
+    const params = new URLSearchParams({ limit: "100" });
+    for (const [key, value] of filterParams().entries()) {
       if (!value) continue;
       params.set(key, key === "since" ? new Date(value).toISOString() : value);
     }
@@ -80,7 +103,22 @@
       h("td", {}, c.queue || "–"), h("td", {}, h("span", { class: `state ${c.state}` }, c.state)),
       h("td", {}, num(c.max_stress)), h("td", {}, c.assigned_agent_name || "–"),
       h("td", {}, c.feedback_state ? (c.feedback_state === "correct" ? "right" : "wrong") : "–"), h("td", {}, time(c.escalated_at)))));
-    if (!page.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No flagged conversations match.")));
+    if (!page.items.length) body.append(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No conversations match.")));
+    document.getElementById("match-count").textContent = `${page.total} match${page.total === 1 ? "" : "es"}`;
+  }
+
+  async function search(event) {
+    event.preventDefault();
+    const query = filterParams().toString();
+    history.replaceState(null, "", query ? `?${query}` : location.pathname);
+    await loadFlagged().catch((e) => toast(e.message, "error"));
+  }
+
+  async function setUpFilters() {
+    document.getElementById("filters").addEventListener("submit", search);  // before any await: no native submit
+    const names = await api("/queue-names").catch(() => []);
+    document.getElementById("filter-queue").append(...names.map((name) => h("option", { value: name }, name)));
+    fillFilters(new URLSearchParams(location.search));
   }
 
   async function refresh() {
@@ -111,8 +149,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     ConversationView.onChange(refresh);
-    document.getElementById("filters").addEventListener("submit", (event) => { event.preventDefault(); loadFlagged().catch((e) => toast(e.message, "error")); });
-    refresh();
+    setUpFilters().then(refresh);
     Clearline.live((record) => {
       refreshSoon();
       if (record.conversation_id && record.conversation_id === ConversationView.currentId()) refreshOpen();

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from tests.postgres import temporary_schema
 from triage.storage.db import Base, make_engine
-from triage.storage.migrate import alembic_config, current_head, upgrade
+from triage.storage.migrate import alembic_config, current_head, include_name, upgrade
 
 
 def test_upgrade_matches_the_models_and_downgrade_removes_everything(tmp_path):
@@ -19,7 +19,7 @@ def test_upgrade_matches_the_models_and_downgrade_removes_everything(tmp_path):
     upgrade(url)  # idempotent
     engine = make_engine(url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         assert context.get_current_revision() == current_head()
         assert compare_metadata(context, Base.metadata) == []
     command.downgrade(alembic_config(url), "base")

@@ -44,8 +44,24 @@ ELSEWHERE = (
     "console",
     "",
     "/" + "a" * 2001,
+    "/supervisor?q=\t",  # control characters refused in the query too
+    "/supervisor?q=%0a",
+    "/\\evil.com?q=x",  # the path still decides
+    "//evil.com?q=/supervisor",
 )
-LOCAL = ("/", "/console", "/supervisor", "/console?view=mine", "/supervisor#flags", "/docs")
+LOCAL = (
+    "/",
+    "/console",
+    "/supervisor",
+    "/console?view=mine",
+    "/supervisor#flags",
+    "/docs",
+    # a shared dashboard view: the query holds a search's text, which may be anything printable
+    "/supervisor?q=gift voucher&flagged=",
+    "/supervisor?q=%22gift%20voucher%22&queue=cards",
+    "/supervisor?q=Überweisung",
+    "/supervisor?q=//evil.com \\x",
+)
 
 
 @pytest.mark.parametrize("target", ELSEWHERE)
@@ -66,3 +82,11 @@ def test_only_a_local_next_reaches_the_login_script(client: TestClient) -> None:
     page = client.get(f"/login?next={local}")
     assert 'data-next="/console?view=mine&amp;x=&#34;&lt;b&gt;"' in page.text  # escaped in the attribute
     assert "data-next" not in client.get("/login").text
+
+
+def test_signing_in_from_a_shared_view_keeps_its_filters(client: TestClient) -> None:
+    shared = "/supervisor?q=%22gift+voucher%22&queue=cards&flagged="
+    redirect = client.get(shared, follow_redirects=False)
+    assert redirect.status_code == 303
+    login = client.get(redirect.headers["location"])
+    assert 'data-next="/supervisor?q=%22gift+voucher%22&amp;queue=cards&amp;flagged="' in login.text

@@ -47,6 +47,14 @@ from tests.unit.api.test_live import (  # noqa: F401
     test_agent_gets_only_their_queues_and_new_records_arrive,
     two,
 )
+from tests.unit.api.test_search import (  # noqa: F401
+    searchable,
+    test_a_search_without_words_or_too_long_is_a_clear_422,
+    test_engine_syntax_and_sql_in_a_search_are_words,
+    test_search_keeps_visibility_and_combines_with_filters,
+    test_the_index_follows_edits_deletes_and_erasure,
+    test_words_phrases_and_prefixes_find_the_conversation,
+)
 from triage.storage.migrate import upgrade
 
 pytestmark = pytest.mark.postgres

@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 import triage.registry.tables  # noqa: F401 - the registry's tables are in Base.metadata too
 from triage.storage.db import Base, make_engine
+from triage.storage.migrate import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,6 +19,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
