@@ -121,6 +121,27 @@
     fillFilters(new URLSearchParams(location.search));
   }
 
+  /* Export: the browser downloads the streamed file itself (the session cookie signs the GET). Dates are
+     the supervisor's local days: from the first day's start to the end of the last. */
+  function setUpExport() {
+    const form = document.getElementById("export-form");
+    const today = new Date();
+    const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    form.elements.until.value = day(today);
+    form.elements.since.value = day(new Date(today.getTime() - 6 * 86400000));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const since = new Date(`${data.get("since")}T00:00:00`);
+      const until = new Date(`${data.get("until")}T00:00:00`);
+      until.setDate(until.getDate() + 1);
+      if (!(until > since)) { toast("The last day must not be before the first.", "error"); return; }
+      if (until - since > 366 * 86400000) { toast("An export covers at most 366 days.", "error"); return; }
+      const params = new URLSearchParams({ format: data.get("format"), since: since.toISOString(), until: until.toISOString() });
+      window.location.assign(`/api/v1/export/${encodeURIComponent(data.get("kind"))}?${params}`);
+    });
+  }
+
   async function refresh() {
     try {
       await Promise.all([loadFigures(), loadQueues(), loadAgents(), loadFlagged()]);
@@ -149,6 +170,7 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     ConversationView.onChange(refresh);
+    setUpExport();
     setUpFilters().then(refresh);
     Clearline.live((record) => {
       refreshSoon();

@@ -43,6 +43,14 @@ from tests.unit.api.test_dashboard import (  # noqa: F401
     test_median_first_reply_of_an_odd_count_is_the_middle_wait,
     test_queues_show_waiting_time_sla_and_breaches,
 )
+from tests.unit.api.test_export import (  # noqa: F401
+    judged,
+    test_a_cell_a_spreadsheet_would_run_is_text_in_csv_only,
+    test_a_large_export_is_streamed_in_batches,
+    test_each_kind_in_csv_and_json_with_the_same_rows,
+    test_every_export_is_audited_before_it_is_sent,
+    test_the_range_selects_rows,
+)
 from tests.unit.api.test_live import (  # noqa: F401
     test_agent_gets_only_their_queues_and_new_records_arrive,
     two,
