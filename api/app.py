@@ -29,6 +29,7 @@ from api.routes import (
     agents,
     audit,
     auth,
+    chat,
     console,
     conversations,
     customers,
@@ -55,6 +56,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for module in (
         auth,
+        chat,
         users,
         conversations,
         actions,

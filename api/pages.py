@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.app_csp import CSP_TEMPLATE
+from api.chat_identity import hold_chat_id, new_chat_id, read_chat_id
 from api.deps import SessionDep, authenticate
 from api.schemas import UserOut
 from triage.storage.conversations import is_supervisor
@@ -124,7 +125,9 @@ def privacy(request: Request, session: SessionDep) -> Response:
 def chat(request: Request) -> HTMLResponse:
     settings = request.app.state.api_settings
     rasa_url = (settings.rasa_public_url or request.app.state.core_settings.rasa_url).rstrip("/")
-    response = _page(request, "chat.html", title="Chat with us", rasa_url=rasa_url)
+    chat_id = read_chat_id(request) or new_chat_id()  # the conversation this browser holds, or a new one
+    response = _page(request, "chat.html", title="Chat with us", rasa_url=rasa_url, chat_id=chat_id)
+    hold_chat_id(request, response, chat_id)
     parts = urlsplit(rasa_url)
     ws_scheme = "wss" if parts.scheme == "https" else "ws"
     rasa_origins = f"{parts.scheme}://{parts.netloc} {ws_scheme}://{parts.netloc}"

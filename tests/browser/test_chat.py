@@ -32,8 +32,8 @@ def test_customer_chat_with_hand_off_agent_reply_and_resume(phone: Page, stack: 
     session_id = stolen_card_handed_off(phone, stack.url)
     expect(phone.locator("#chat-log .notice").last).to_contain_text("A member of our team", timeout=SLOW)
     expect(phone.locator("#chat-status")).to_have_text("Waiting for a member of our team")
-    phone.reload()  # the customer reloads: same conversation, still with the team
-    expect(phone.locator("#chat-status")).to_have_text("You are chatting with our team", timeout=SLOW)
+    phone.reload()  # the customer reloads: same conversation, and the page says the truth: still waiting
+    expect(phone.locator("#chat-status")).to_have_text("Waiting for a member of our team", timeout=SLOW)
     assert phone.locator("#chat").get_attribute("data-session-id") == session_id
 
     factory = make_session_factory(make_engine(stack.db_url))
@@ -57,6 +57,9 @@ def test_customer_chat_with_hand_off_agent_reply_and_resume(phone: Page, stack: 
         joined = phone.locator("#chat-log .notice", has_text="Alice from Northwind Pay joined")
         expect(joined).to_have_count(1)
         expect(phone.locator("#chat-status")).to_have_text("You are chatting with Alice")
+        phone.reload()  # again, now with Alice: her reply comes back from the store, and who she is
+        expect(phone.locator("#chat-status")).to_have_text("You are chatting with Alice", timeout=SLOW)
+        expect(phone.locator("#chat-log .bubble.agent")).to_have_text("AliceHi, Alice here <b>now</b>.")
         assert agent.post(f"/api/v1/conversations/{session_id}/resolve", headers=headers).status_code == 200
     expect(phone.locator("#chat-log .notice").last).to_contain_text(
         "You're back with the assistant", timeout=SLOW

@@ -8,18 +8,33 @@
   const status = document.getElementById("chat-status");
   const form = document.getElementById("chat-form");
   const input = document.getElementById("chat-text");
-  const STORAGE_KEY = "clearline.chat.session";
+  // Which conversation this browser holds is the api's signed cookie (api/chat_identity.py), given with
+  // the page; after a reload the page asks the api for that conversation's transcript and true state.
   // Clearline marks its hand-off messages structurally ({"clearline": {"handoff": ...}}, set on the bot
   // event and passed on by bot/channels/web_chat.py); the page never guesses the state from words.
-  const AGENT_KEY = "clearline.chat.withAgent"; // survives a reload during the hand-off
-  let withAgent = localStorage.getItem(AGENT_KEY) === "1";
+  let withAgent = false;
 
   function setWithAgent(value) {
     withAgent = value;
-    localStorage.setItem(AGENT_KEY, value ? "1" : "0");
   }
 
-  function add(kind, text, label) {
+  /* A stored text with its redactions ([{entity, start, end}]) as text nodes and "hidden" chips. */
+  function redactedText(body, text, redactions) {
+    let at = 0;
+    for (const span of [...redactions].sort((a, b) => a.start - b.start)) {
+      if (!(span.start >= at && span.end <= text.length && span.end > span.start)) continue;
+      body.append(document.createTextNode(text.slice(at, span.start)));
+      const chip = document.createElement("span");
+      chip.className = "hidden-data";
+      chip.textContent = `${String(span.entity || "data").toLowerCase().replace(/_/g, " ")} hidden`;
+      chip.title = "Not kept by us in the clear, for your security";
+      body.append(chip);
+      at = span.end;
+    }
+    body.append(document.createTextNode(text.slice(at)));
+  }
+
+  function add(kind, text, label, redactions) {
     const item = document.createElement("li");
     item.className = `bubble ${kind}`;
     if (label) {
@@ -29,7 +44,8 @@
       item.append(who);
     }
     const body = document.createElement("p");
-    body.textContent = text; // never innerHTML: bot, agent and customer text stay text
+    if (redactions && redactions.length) redactedText(body, text, redactions);
+    else body.textContent = text; // never innerHTML: bot, agent and customer text stay text
     item.append(body);
     log.append(item);
     log.scrollTop = log.scrollHeight;
@@ -47,20 +63,41 @@
     status.textContent = text;
   }
 
-  let sessionId = localStorage.getItem(STORAGE_KEY);
+  let sessionId = root.dataset.sessionId;
+  const STATUS = { bot: "Assistant online", waiting: "Waiting for a member of our team" };
+
+  /* After a reload (or coming back the next day): the conversation as stored, and its true state. */
+  async function restore() {
+    const response = await fetch("/api/v1/chat/history", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const history = await response.json();
+    if (history.session_id !== sessionId) return;  // a new chat was started meanwhile
+    if (history.messages.length) notice("Earlier in this conversation:");
+    for (const m of history.messages) {
+      const label = m.sender === "agent" ? m.agent_name || "Support team" : m.sender === "bot" ? "Assistant" : null;
+      add(m.sender, m.text, label, m.redactions);
+    }
+    setWithAgent(history.state !== "bot");
+    if (history.state === "waiting") setStatus(STATUS.waiting);  // "bot": said once Rasa confirms the session
+    if (history.state === "with_agent") {
+      setStatus(history.agent_name ? `You are chatting with ${history.agent_name}` : "You are chatting with our team");
+    }
+    root.dataset.state = history.state;
+  }
+
+  const restored = restore().catch(() => setStatus(STATUS.bot));
   const socket = io(root.dataset.rasaUrl, { path: "/socket.io", transports: ["websocket", "polling"] });
 
   socket.on("connect", () => {
     socket.emit("session_request", { session_id: sessionId });
   });
-  socket.on("session_confirm", (confirmed) => {
+  socket.on("session_confirm", async (confirmed) => {
     const id = typeof confirmed === "string" ? confirmed : confirmed && confirmed.session_id;
-    if (id) {
-      sessionId = id;
-      localStorage.setItem(STORAGE_KEY, id);
-    }
-    setStatus(withAgent ? "You are chatting with our team" : "Assistant online");
+    if (id) sessionId = id;
     root.dataset.sessionId = sessionId || "";
+    await restored;  // the restored state decides the status line
+    if (!withAgent) setStatus(STATUS.bot);
+    root.dataset.connected = "true";
   });
   socket.on("connect_error", () => setStatus("Can't reach the assistant; retrying…"));
   socket.on("disconnect", () => setStatus("Reconnecting…"));
@@ -127,11 +164,15 @@
     send(text);
   });
 
-  document.getElementById("new-chat").addEventListener("click", () => {
-    localStorage.removeItem(STORAGE_KEY);
-    sessionId = null;
+  document.getElementById("new-chat").addEventListener("click", async () => {
+    const response = await fetch("/api/v1/chat/new", {
+      method: "POST", credentials: "same-origin", headers: { Accept: "application/json", "X-Clearline-Chat": "1" },
+    });
+    if (!response.ok) { setStatus("Could not start a new chat; please reload the page"); return; }
+    sessionId = (await response.json()).session_id;
+    root.dataset.sessionId = sessionId;
     setWithAgent(false);
     log.replaceChildren();
-    socket.emit("session_request", { session_id: null });
+    socket.emit("session_request", { session_id: sessionId });
   });
 })();

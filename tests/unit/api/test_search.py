@@ -15,7 +15,7 @@ from triage.storage.db import Message, Sender, session_scope
 
 
 @pytest.fixture
-def searchable(factory: sessionmaker[Session], three: None) -> None:
+def searchable(factory: sessionmaker[Session], three: None) -> None:  # noqa: F811
     """A German customer in ``calm``, and a redacted e-mail address in transfers-1."""
     with session_scope(factory) as session:
         session.add(Message(conversation_id="calm", sender=Sender.CUSTOMER, text="Meine Überweisung fehlt"))
@@ -64,14 +64,20 @@ def test_search_keeps_visibility_and_combines_with_filters(client: TestClient, s
         "<script>alert(1)</script>",
     ],
 )
-def test_engine_syntax_and_sql_in_a_search_are_words(client: TestClient, searchable: None, query: str) -> None:
+def test_engine_syntax_and_sql_in_a_search_are_words(
+    client: TestClient, searchable: None, query: str
+) -> None:
     assert found(client, "sam", query) == []
     assert found(client, "sam", "stolen") == ["cards-1"]  # nothing was dropped
 
 
 def test_a_search_without_words_or_too_long_is_a_clear_422(client: TestClient, searchable: None) -> None:
     sam = bearer(client, "sam")
-    for query, says in (("!!! ??", "at least one word"), (" ".join("abcdefghi"), "at most 8"), ("x" * 201, "200")):
+    for query, says in (
+        ("!!! ??", "at least one word"),
+        (" ".join("abcdefghi"), "at most 8"),
+        ("x" * 201, "200"),
+    ):
         response = client.get("/api/v1/conversations", params={"q": query}, headers=sam)
         assert response.status_code == 422, query
         assert says in response.text, response.text
