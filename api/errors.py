@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm.exc import StaleDataError
 
 from triage import errors as domain
+from triage.domain.staff import StaffChangeRefused
 from triage.registry import rules as registry
 
 log = structlog.get_logger("api.errors")
@@ -24,6 +25,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     domain.ValidationError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     registry.UnknownVersion: status.HTTP_404_NOT_FOUND,
     registry.NotAnAdmin: status.HTTP_403_FORBIDDEN,
+    StaffChangeRefused: status.HTTP_409_CONFLICT,
 }
 
 

@@ -109,16 +109,26 @@ def supervisor(request: Request, session: SessionDep) -> Response:
     return _page(request, "supervisor.html", title="Supervisor", user=user, csrf=found[1].csrf)
 
 
-@router.get("/admin/privacy")
-def privacy(request: Request, session: SessionDep) -> Response:
-    """A customer's data for admins: export it, or erase it with a reason (the customers routes)."""
+def _admin_page(request: Request, session: SessionDep, path: str, template: str, title: str) -> Response:
     found = _signed_in(request, session)
     if found is None:
-        return RedirectResponse("/login?next=/admin/privacy", status_code=303)
+        return RedirectResponse(f"/login?next={path}", status_code=303)
     user, csrf = found
     if user.role != Role.ADMIN:
         return RedirectResponse("/", status_code=303)
-    return _page(request, "privacy.html", title="Customer data", user=user, csrf=csrf)
+    return _page(request, template, title=title, user=user, csrf=csrf)
+
+
+@router.get("/admin/privacy")
+def privacy(request: Request, session: SessionDep) -> Response:
+    """A customer's data for admins: export it, or erase it with a reason (the customers routes)."""
+    return _admin_page(request, session, "/admin/privacy", "privacy.html", "Customer data")
+
+
+@router.get("/admin/users")
+def users_admin(request: Request, session: SessionDep) -> Response:
+    """Staff accounts for admins: add, edit, deactivate, reset a password (the users routes)."""
+    return _admin_page(request, session, "/admin/users", "users.html", "Users")
 
 
 @router.get("/chat")

@@ -90,6 +90,19 @@ class UserCreateIn(StrictModel):
     capacity: int = Field(default=3, ge=0, le=50)
 
 
+class UserPatchIn(StrictModel):
+    """Only what is sent changes."""
+
+    role: Role | None = None
+    skills: list[QueueName] | None = Field(default=None, max_length=20)
+    capacity: int | None = Field(default=None, ge=0, le=50)
+    is_active: bool | None = None
+
+
+class PasswordResetIn(StrictModel):
+    password: Annotated[str, StringConstraints(min_length=12, max_length=256)]
+
+
 # ---- conversations ----
 class ConversationSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
