@@ -1,20 +1,29 @@
-/* Agent console: my conversations and my queues, refreshed from the live socket. */
+/* Agent console: my conversations and my queues, refreshed from the live socket; notifications (notify.js)
+   and keyboard shortcuts (shortcuts.js). */
 "use strict";
 
 (() => {
   const { api, h, duration, num, toast } = Clearline;
 
+  function openConversation(id) {
+    Notifier.opened(id);
+    return ConversationView.open(id).then(refresh);
+  }
+
   function item(conv, extra) {
     const selected = ConversationView.currentId() === conv.id;
-    return h("li", { class: `conv-item${selected ? " selected" : ""}${conv.sla_breached ? " breached" : ""}` },
-      h("button", { type: "button", class: "conv-open", onclick: () => ConversationView.open(conv.id).then(refresh), dataset: { conversationId: conv.id } },
+    const unread = Notifier.unreadOf(conv.id);
+    return h("li", { class: `conv-item${selected ? " selected" : ""}${conv.sla_breached ? " breached" : ""}${unread ? " unread" : ""}` },
+      h("button", { type: "button", class: "conv-open", onclick: () => openConversation(conv.id), dataset: { conversationId: conv.id } },
         h("span", { class: `band ${conv.priority_band || ""}` }, conv.priority_band || "–"),
         h("span", { class: "conv-id" }, conv.id),
+        unread ? h("span", { class: "unread-badge", title: `${unread} new` }, String(unread)) : null,
         h("span", { class: "conv-sub" }, extra)));
   }
 
   async function loadMine() {
     const page = await api("/conversations?mine=true&state=assigned&limit=100");
+    Notifier.setMine(page.items.map((c) => c.id));
     const list = document.getElementById("mine");
     list.replaceChildren(...page.items.map((c) => item(c, `${c.queue || ""} · stress ${num(c.max_stress)}${c.first_agent_reply_at ? "" : " · awaiting reply"}`)));
     if (!page.items.length) list.append(h("li", { class: "empty" }, "Nothing assigned to you."));
@@ -22,6 +31,7 @@
 
   async function loadQueues() {
     const queues = await api("/queues");
+    Notifier.queues(queues);
     const box = document.getElementById("queues");
     box.replaceChildren(...queues.map((q) => h("div", { class: "queue-block" },
       h("h3", {}, q.name, h("small", { class: "muted" }, ` ${q.waiting.length} waiting · ${q.assigned} with agents`)),
@@ -42,10 +52,30 @@
   const refreshSoon = Clearline.debounce(refresh, 200);
   const refreshOpen = Clearline.debounce(() => ConversationView.refresh(), 200);
 
-  document.addEventListener("DOMContentLoaded", () => {
+  function setUpNotifications() {
+    Notifier.onChange = refreshSoon;
+    Notifier.onOpen = openConversation;
+    for (const pref of ["sound", "desktop"]) {
+      const box = document.getElementById(`notify-${pref}`);
+      box.checked = Notifier.wants(pref);
+      box.addEventListener("change", async () => { box.checked = await Notifier.setPref(pref, box.checked); });
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden && ConversationView.currentId()) Notifier.opened(ConversationView.currentId());
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
     ConversationView.onChange(refresh);
+    setUpNotifications();
+    try {
+      Notifier.setMe((await api("/auth/me")).user);
+    } catch (error) {
+      toast(error.message, "error");
+    }
     refresh();
     Clearline.live((record) => {
+      Notifier.record(record);
       refreshSoon();
       if (record.conversation_id && record.conversation_id === ConversationView.currentId()) refreshOpen();
     });
