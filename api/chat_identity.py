@@ -24,8 +24,13 @@ def new_chat_id() -> str:
     return uuid.uuid4().hex
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.core_settings.secret_key, salt="clearline-chat")
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt="clearline-chat")
+
+
+def signed_chat_id(secret_key: str, chat_id: str) -> str:
+    """The cookie's value for ``chat_id``."""
+    return _serializer(secret_key).dumps(chat_id)
 
 
 def read_chat_id(request: Request) -> str | None:
@@ -34,7 +39,7 @@ def read_chat_id(request: Request) -> str | None:
     if not value:
         return None
     try:
-        chat_id = _serializer(request).loads(value, max_age=CHAT_MAX_AGE_S)
+        chat_id = _serializer(request.app.state.core_settings.secret_key).loads(value, max_age=CHAT_MAX_AGE_S)
     except BadSignature:  # also an expired one
         return None
     return chat_id if isinstance(chat_id, str) and _ID.fullmatch(chat_id) else None
@@ -46,7 +51,7 @@ def hold_chat_id(request: Request, response: Response, chat_id: str) -> None:
     secure = settings.cookie_secure if settings.cookie_secure is not None else not core.demo
     response.set_cookie(
         CHAT_COOKIE,
-        _serializer(request).dumps(chat_id),
+        signed_chat_id(core.secret_key, chat_id),
         max_age=CHAT_MAX_AGE_S,
         httponly=True,
         secure=secure,

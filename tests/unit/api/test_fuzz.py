@@ -16,8 +16,10 @@ from hypothesis.strategies import SearchStrategy
 from schemathesis import Case
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.chat_identity import CHAT_COOKIE, new_chat_id, signed_chat_id
 from tests.unit.api import factories
 from tests.unit.api.conftest import TRIAGE_TOKEN, bearer
+from triage.settings import CoreSettings
 from triage.storage.db import session_scope
 
 REFUSED = (401, 403)  # what the login, role and token checks answer, before any validation
@@ -44,7 +46,7 @@ def may_call(client: TestClient, method: str, path: str, headers: dict[str, str]
 
 
 def test_no_operation_answers_a_server_error(
-    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int], core: CoreSettings
 ) -> None:
     with session_scope(factory) as session:
         factories.escalated(session, "c1")
@@ -61,6 +63,11 @@ def test_no_operation_answers_a_server_error(
             "supervisor": bearer(client, "sam"),
             "admin": bearer(client, "root"),
             "bot": {"Authorization": f"Bearer {TRIAGE_TOKEN}"},
+            # a customer's browser on the chat page: its signed chat cookie and the page's header
+            "customer": {
+                "Cookie": f"{CHAT_COOKIE}={signed_chat_id(core.secret_key, new_chat_id())}",
+                "X-Clearline-Chat": "1",
+            },
         }
         for identity, headers in identities.items():
             if may_call(client, operation.method.upper(), operation.path, headers):
