@@ -27,6 +27,7 @@ from api.relay import OutboxRelay
 from api.routes import (
     actions,
     agents,
+    alerts,
     audit,
     auth,
     chat,
@@ -56,6 +57,7 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for module in (
         auth,
+        alerts,
         chat,
         users,
         conversations,

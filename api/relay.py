@@ -30,8 +30,9 @@ class OutboxRelay:
     def from_settings(cls, factory: sessionmaker[Session], core: CoreSettings) -> OutboxRelay:
         def make_client() -> RasaCommands:
             from triage.rasa.client import RasaClient
+            from triage.webhooks import OutboxCommands
 
-            return RasaClient(core.rasa_url, core.rasa_token)
+            return OutboxCommands(RasaClient(core.rasa_url, core.rasa_token))  # alerts' webhooks too
 
         return cls(factory, make_client)
 

@@ -39,6 +39,11 @@ class CoreSettings(BaseSettings):
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     rabbitmq_partitions: int = Field(default=DEFAULT_PARTITIONS, ge=1)
     rasa_url: str = "http://127.0.0.1:5005"
+    # where each alert is also posted (Slack-compatible incoming webhooks; JSON list:
+    # CLEARLINE_ALERT_WEBHOOK_URLS='["https://hooks.slack.com/services/..."]'), through the outbox
+    alert_webhook_urls: list[str] = Field(default_factory=list)
+    # the dashboard's address as people open it, for the link in a webhook's message (none: no link)
+    public_url: str | None = None
     rasa_token: str = DEMO_SECRET  # Rasa HTTP API token (rasa run --auth-token)
     triage_token: str = DEMO_SECRET  # bearer token the action server uses for the hand-off endpoint
     secret_key: str = DEMO_SECRET  # session cookies / CSRF

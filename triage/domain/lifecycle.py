@@ -27,7 +27,7 @@ MAX_REASON_CHARS = 500
 
 # "agent_joined": the customer is told which agent took the conversation ({"agent_id"}; the storage adapter
 # adds the agent's display name)
-CommandKind = Literal["pause", "resume", "say", "utter", "answer_pending", "agent_joined"]
+CommandKind = Literal["pause", "resume", "say", "utter", "answer_pending", "agent_joined", "webhook"]
 
 
 class ConversationState(enum.StrEnum):

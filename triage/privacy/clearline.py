@@ -16,6 +16,7 @@ from triage.audit import Actor
 from triage.privacy import rules
 from triage.storage.conversations import as_utc
 from triage.storage.db import (
+    Alert,
     AuditRecord,
     ConsumerOffset,
     Conversation,
@@ -30,6 +31,7 @@ from triage.storage.db import (
 from triage.storage.search import compact_after_delete
 
 conversations: Table = Conversation.__table__  # type: ignore[assignment]
+alerts: Table = Alert.__table__  # type: ignore[assignment]
 messages: Table = Message.__table__  # type: ignore[assignment]
 escalations: Table = Escalation.__table__  # type: ignore[assignment]
 feedback: Table = Feedback.__table__  # type: ignore[assignment]
@@ -157,6 +159,7 @@ def remove(session: Session, ids: Sequence[str], names: Mapping[str, str]) -> di
         "messages": _rowcount(session.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))),
         "outbox": _rowcount(session.execute(delete(outbox).where(outbox.c.conversation_id.in_(ids)))),
         "notes": _rowcount(session.execute(delete(notes).where(notes.c.conversation_id.in_(ids)))),
+        "alerts": _rowcount(session.execute(delete(alerts).where(alerts.c.conversation_id.in_(ids)))),
         "conversations": _rowcount(session.execute(delete(conversations).where(conversations.c.id.in_(ids)))),
         "event_receipts": _rowcount(session.execute(delete(receipts).where(receipts.c.sender_id.in_(ids)))),
         "audit_log_pseudonymised": 0,
@@ -192,6 +195,7 @@ def count(session: Session, ids: Sequence[str]) -> dict[str, int]:
         "messages": number(messages, messages.c.conversation_id.in_(ids)),
         "outbox": number(outbox, outbox.c.conversation_id.in_(ids)),
         "notes": number(notes, notes.c.conversation_id.in_(ids)),
+        "alerts": number(alerts, alerts.c.conversation_id.in_(ids)),
         "conversations": number(conversations, conversations.c.id.in_(ids)),
         "event_receipts": number(receipts, receipts.c.sender_id.in_(ids)),
         "audit_log_pseudonymised": number(audit_log, audit_log.c.conversation_id.in_(ids)),

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from triage import audit
 from triage.audit import Actor
 from triage.domain import canned, routing
+from triage.domain.alerts import agent_offline_alert
 from triage.domain.lifecycle import OPEN_STATES, AgentSeat
 from triage.domain.policy import Policy
 from triage.errors import AgentNotFound, ValidationError
 from triage.registry.active import active_policy
+from triage.services.alerts import raise_alert
 from triage.services.locking import hold_write_lock, lock_free_queued
 from triage.storage.conversations import (
     as_utc,
@@ -249,6 +251,9 @@ def set_agent_status(session: Session, agent: User, status: AgentStatus, *, acto
         inputs={"agent_id": agent.id, "before": before.value},
         outcome={"status": status.value, "requeued": requeued},
     )
+    offline = agent_offline_alert(agent.id, agent.display_name or agent.username, len(requeued), utcnow())
+    if offline is not None:  # their customers wait again: the supervisors should know
+        raise_alert(session, offline, actor)
     return requeued
 
 

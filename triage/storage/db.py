@@ -392,3 +392,20 @@ class CannedReply(Base):
     __table_args__ = (
         Index("ux_canned_replies_queue_title", sql("coalesce(queue, '')"), "title", unique=True),
     )
+
+
+class Alert(Base):
+    """A condition supervisors must see (triage.domain.alerts): raised once per key, acknowledged by a
+    supervisor. Its text names conversations, queues and agents, never a customer's words."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255), unique=True)  # one alert per condition and subject
+    severity: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

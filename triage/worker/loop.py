@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
 from triage.domain.policy import Policy
+from triage.services.alerts import raise_alerts
 from triage.storage.db import Conversation, ConversationState, session_scope, utcnow
 from triage.storage.outbox import RasaCommands, deliver_outbox
 from triage.worker.broker import CONSUMER, BrokerEvent, EventSource
@@ -220,7 +221,9 @@ class Worker:
     def check_sla_once(self) -> list[str]:
         """First-reply SLA breaches, and the queue gauges."""
         with session_scope(self.session_factory) as session:
-            breached = services.check_sla(session, utcnow())
+            now = utcnow()
+            breached = services.check_sla(session, now)
+            raise_alerts(session, now)  # SLA breached or about to, a P1 waiting: once each
             lengths = dict(
                 session.execute(
                     select(Conversation.queue, func.count())

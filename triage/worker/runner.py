@@ -19,6 +19,7 @@ from triage.registry.active import ModelRef, active_model
 from triage.registry.bootstrap import register_configured
 from triage.settings import CoreSettings, get_settings
 from triage.storage.db import make_engine, make_session_factory
+from triage.webhooks import OutboxCommands
 from triage.worker.broker import EventSource, SqlEventSource
 from triage.worker.explaining import Explainer
 from triage.worker.loop import SentimentScorer, Worker, WorkerOptions
@@ -66,7 +67,7 @@ def build_worker(
         scorer,
         first_policy,
         redact_with_spans,
-        RasaClient(settings.rasa_url, settings.rasa_token),
+        OutboxCommands(RasaClient(settings.rasa_url, settings.rasa_token)),  # webhooks too
         metrics,
         options,
         explainer,

@@ -142,9 +142,33 @@
     });
   }
 
+  /* Alerts (triage/domain/alerts.py): those not acknowledged yet, newest first; acknowledging one is
+     audited and reaches the other supervisors through the live feed. */
+  async function loadAlerts() {
+    const alerts = await api("/alerts?open=true&limit=50");
+    document.getElementById("alerts-count").textContent = alerts.length ? `${alerts.length} open` : "";
+    const list = document.getElementById("alerts");
+    list.replaceChildren(...alerts.map((a) => h("li", { class: `alert ${a.severity}`, dataset: { alertId: a.id } },
+      h("span", { class: `severity ${a.severity}` }, a.severity), " ",
+      h("span", { class: "alert-text" }, a.text), " ",
+      h("span", { class: "muted" }, time(a.created_at)), " ",
+      a.conversation_id ? h("button", { type: "button", class: "link", onclick: () => ConversationView.open(a.conversation_id) }, "open") : null, " ",
+      h("button", { type: "button", class: "btn small", onclick: () => acknowledgeAlert(a.id) }, "Acknowledge"))));
+    if (!alerts.length) list.append(h("li", { class: "empty muted" }, "No open alerts."));
+  }
+
+  async function acknowledgeAlert(id) {
+    try {
+      await api(`/alerts/${id}/acknowledge`, { method: "POST" });
+      await loadAlerts();
+    } catch (error) {
+      toast(error.message, "error");
+    }
+  }
+
   async function refresh() {
     try {
-      await Promise.all([loadFigures(), loadQueues(), loadAgents(), loadFlagged()]);
+      await Promise.all([loadFigures(), loadAlerts(), loadQueues(), loadAgents(), loadFlagged()]);
     } catch (error) {
       toast(error.message, "error");
     }

@@ -353,7 +353,8 @@ def test_agent_going_offline_requeues_their_conversations(session, escalated):
     assert services.set_agent_status(session, ann, AgentStatus.OFFLINE, actor=as_user(ann)) == ["c1"]
     conv = session.get(Conversation, "c1")
     assert conv.state == ConversationState.QUEUED and conv.assigned_agent_id is None
-    assert actions(session)[-2:] == ["requeue", "agent_status"]
+    # the supervisors are alerted: her customer waits again
+    assert actions(session)[-3:] == ["requeue", "agent_status", "alert"]
     with pytest.raises(ValueError):
         services.set_agent_status(session, ann, "sleeping", actor=as_user(ann))
 

@@ -1,0 +1,47 @@
+"""Outbound webhooks (alerts to Slack-compatible receivers), delivered by the outbox relay beside Rasa's
+commands: a "webhook" command is POSTed to its URL, every other command goes to Rasa. A failure (a
+refused connection, a non-2xx answer) leaves the command in the outbox, retried with backoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from triage.storage.outbox import RasaCommands
+
+TIMEOUT_S = 5.0
+
+
+class WebhookPoster:
+    def __init__(self, timeout_s: float = TIMEOUT_S) -> None:
+        # no redirects followed: the operator configured this URL, a redirect elsewhere is not theirs
+        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+
+    def post(self, url: str, body: dict[str, Any]) -> None:
+        response = self._client.post(url, json=body)
+        if not response.is_success:
+            raise RuntimeError(f"webhook answered {response.status_code}")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class OutboxCommands:
+    """What the outbox relay sends through: webhooks here, the rest to Rasa."""
+
+    def __init__(self, rasa: RasaCommands, webhooks: WebhookPoster | None = None) -> None:
+        self.rasa = rasa
+        self.webhooks = webhooks or WebhookPoster()
+
+    def send(self, conversation_id: str, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "webhook":
+            self.webhooks.post(str(payload["url"]), dict(payload["body"]))
+            return
+        self.rasa.send(conversation_id, kind, payload)
+
+    def close(self) -> None:
+        self.webhooks.close()
+        close = getattr(self.rasa, "close", None)
+        if callable(close):
+            close()
