@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.figures_breakdown import by_agent, by_queue, flag_precision
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
 from triage.domain.routing import queue_skills
@@ -123,10 +124,7 @@ def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
     first_hour = (now - timedelta(hours=window_hours - 1)).replace(minute=0, second=0, microsecond=0)
     hours = [first_hour + timedelta(hours=i) for i in range(window_hours)]
 
-    with_verdict = (Escalation.created_at >= since, Escalation.feedback_state.is_not(None))
-    verdicts, correct = session.execute(
-        select(func.count(), func.count().filter(Escalation.feedback_state == "correct")).where(*with_verdict)
-    ).one()
+    precision = flag_precision(session, Escalation.created_at >= since)
     feedback_count = session.scalar(select(func.count(Feedback.id)).where(Feedback.created_at >= since)) or 0
 
     escalated = (Conversation.escalated_at.is_not(None), Conversation.escalated_at >= since)
@@ -135,6 +133,9 @@ def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
     ).one()
     wait = _seconds_between(Conversation.escalated_at, Conversation.first_agent_reply_at, dialect)
     median_wait = _median(session, wait, *escalated, Conversation.first_agent_reply_at.is_not(None))
+    took = _seconds_between(Conversation.escalated_at, Conversation.resolved_at, dialect)
+    median_took = _median(session, took, *escalated, Conversation.resolved_at.is_not(None))
+    started = session.scalar(select(func.count()).where(Conversation.started_at >= since)) or 0
 
     stress = Message.stress
     bins = [
@@ -150,12 +151,21 @@ def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
 
     return FiguresOut(
         window_hours=window_hours,
+        conversations=started,
         escalations=sum(per_hour.values()),
+        # conversations escalated in the window over those started in it (an escalation of a
+        # conversation started before the window counts too, so the rate may pass 1 on a short window)
+        escalation_rate=round(total / started, 4) if started else None,
         escalations_per_hour=[HourCount(hour=h, count=per_hour.get(h, 0)) for h in hours],
-        flag_precision=round(correct / verdicts, 4) if verdicts else None,
+        flag_precision=precision,
         feedback_count=feedback_count,
         median_first_reply_s=round(median_wait, 1) if median_wait is not None else None,
+        median_resolution_s=round(median_took, 1) if median_took is not None else None,
         sla_breach_rate=round(breached / total, 4) if total else None,
         stress_histogram=histogram,
         stress_bins=STRESS_BINS,
+        by_queue=by_queue(
+            session, since, sla_missed_clause(now), lambda a, b: _seconds_between(a, b, dialect)
+        ),
+        by_agent=by_agent(session, since),
     )

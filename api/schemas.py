@@ -324,13 +324,36 @@ class HourCount(BaseModel):
     count: int
 
 
+class QueueFigures(BaseModel):
+    queue: str
+    escalations: int
+    flag_precision: float | None
+    median_first_reply_s: float | None
+    median_resolution_s: float | None
+    sla_breach_rate: float | None
+
+
+class AgentFigures(BaseModel):
+    agent_id: int
+    name: str
+    conversations_answered: int
+    replies: int
+    resolved: int
+
+
 class FiguresOut(BaseModel):
     window_hours: int
+    conversations: int  # started in the window
     escalations: int
+    escalation_rate: float | None  # conversations escalated / conversations started, in the window
     escalations_per_hour: list[HourCount]
+    # the latest verdict per escalation; an unflagged escalation counts as a wrong flag
     flag_precision: float | None
     feedback_count: int
-    median_first_reply_s: float | None
+    median_first_reply_s: float | None  # escalation -> first agent reply
+    median_resolution_s: float | None  # escalation -> resolved
     sla_breach_rate: float | None
     stress_histogram: list[int]
     stress_bins: list[float]
+    by_queue: list[QueueFigures]
+    by_agent: list[AgentFigures]

@@ -1,4 +1,5 @@
-"""The supervisor's alerts in a real browser: raised by the worker's check, shown live, acknowledged."""
+"""The supervisor's alerts in a real browser (raised by the worker's check, shown live, acknowledged) and
+the figures with their window and breakdowns."""
 
 from __future__ import annotations
 
@@ -30,3 +31,14 @@ def test_an_alert_arrives_live_and_is_acknowledged(page: Page, api: RunningApi) 
     expect(page.locator("#alerts")).not_to_contain_text("took money")  # no customer words in an alert
     alert.locator("button", has_text="Acknowledge").click()
     expect(alert).to_have_count(0)
+
+
+def test_figures_with_a_window_and_breakdowns(page: Page, api: RunningApi) -> None:
+    sign_in(page, api, "sam")
+    expect(page.locator("#figures")).to_contain_text("Escalations (24 h)")
+    expect(page.locator("#figures")).to_contain_text("Escalation rate")
+    expect(page.locator("#figures")).to_contain_text("unflags count as wrong")
+    expect(page.locator("#by-queue tbody")).to_contain_text("cards")
+    page.select_option("#figures-window", "168")
+    expect(page.locator("#figures")).to_contain_text("Escalations (7 days)")
+    expect(page.locator("#figures")).to_contain_text("Median resolution")

@@ -22,17 +22,31 @@
       hint ? h("span", { class: "figure-hint" }, hint) : null, chart || null);
   }
 
+  const windowLabel = { 1: "1 h", 24: "24 h", 168: "7 days", 720: "30 days" };
+
   async function loadFigures() {
-    const f = await api("/metrics?window_hours=24");
+    const hoursBack = Number(document.getElementById("figures-window").value) || 24;
+    const f = await api(`/metrics?window_hours=${hoursBack}`);
+    const label = windowLabel[hoursBack] || `${hoursBack} h`;
     const hours = f.escalations_per_hour.map((x) => new Date(x.hour).getHours() + ":00");
     const bins = f.stress_bins.slice(0, -1).map((b, i) => `${num(b, 1)}–${num(f.stress_bins[i + 1], 1)}`);
+    const span = (s) => (s === null ? "–" : duration(s));
     document.getElementById("figures").replaceChildren(
-      card("Escalations (24 h)", String(f.escalations), "per hour", bars(f.escalations_per_hour.map((x) => x.count), hours, { title: "Escalations per hour" })),
-      card("Flag precision", pct(f.flag_precision), `${f.feedback_count} feedback verdict(s)`),
-      card("Median first reply", f.median_first_reply_s === null ? "–" : duration(f.median_first_reply_s), "escalation → first agent reply"),
+      card(`Escalations (${label})`, String(f.escalations), "per hour", bars(f.escalations_per_hour.map((x) => x.count), hours, { title: "Escalations per hour" })),
+      card("Escalation rate", pct(f.escalation_rate), `of ${f.conversations} conversation(s) started`),
+      card("Flag precision", pct(f.flag_precision), `latest verdicts, unflags count as wrong · ${f.feedback_count} verdict(s)`),
+      card("Median first reply", span(f.median_first_reply_s), "escalation → first agent reply"),
+      card("Median resolution", span(f.median_resolution_s), "escalation → resolved"),
       card("SLA breach rate", pct(f.sla_breach_rate), "of escalated conversations"),
       card("Stress distribution", "", "customer messages, 0 → 1", bars(f.stress_histogram, bins, { title: "Stress score distribution" })),
     );
+    document.querySelector("#by-queue tbody").replaceChildren(...f.by_queue.map((q) => h("tr", {},
+      h("td", {}, q.queue), h("td", {}, String(q.escalations)), h("td", {}, pct(q.flag_precision)),
+      h("td", {}, span(q.median_first_reply_s)), h("td", {}, span(q.median_resolution_s)), h("td", {}, pct(q.sla_breach_rate)))));
+    if (!f.by_queue.length) document.querySelector("#by-queue tbody").append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No escalations in this window.")));
+    document.querySelector("#by-agent tbody").replaceChildren(...f.by_agent.map((a) => h("tr", {},
+      h("td", {}, a.name), h("td", {}, String(a.conversations_answered)), h("td", {}, String(a.replies)), h("td", {}, String(a.resolved)))));
+    if (!f.by_agent.length) document.querySelector("#by-agent tbody").append(h("tr", {}, h("td", { colspan: 4, class: "empty" }, "No agent work in this window.")));
   }
 
   async function loadQueues() {
@@ -195,6 +209,7 @@
   document.addEventListener("DOMContentLoaded", () => {
     ConversationView.onChange(refresh);
     setUpExport();
+    document.getElementById("figures-window").addEventListener("change", () => loadFigures().catch((e) => toast(e.message, "error")));
     setUpFilters().then(refresh);
     Clearline.live((record) => {
       refreshSoon();

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.unit.api import factories
 from tests.unit.api.conftest import bearer
+from triage import audit, services
 from triage.storage.db import AgentStatus, Conversation, ConversationState, Feedback, User, session_scope
 
 
@@ -128,6 +129,46 @@ def test_figures(client: TestClient, factory: sessionmaker[Session], team: dict[
     assert client.get("/api/v1/metrics?window_hours=0", headers=bearer(client, "sam")).status_code == 422
 
 
+def test_figures_that_say_what_they_mean(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    """Escalation rate, precision from the latest verdicts with unflags as wrong, time to resolution,
+    and the breakdowns by queue and by agent."""
+    with session_scope(factory) as session:
+        alice = session.get_one(factories.User, team["alice"])
+        sam = session.get_one(factories.User, team["sam"])
+        answered = factories.escalated(session, "answered")
+        factories.assign(session, answered, alice)
+        services.agent_reply(session, "answered", alice, "Hello, I am on it")
+        services.resolve(session, "answered", actor=audit.Actor("user", "alice", alice.id))
+        wrong_then_right = factories.escalated(session, "judged")
+        factories.escalated(session, "withdrawn", intent="transfer_not_received_by_recipient")
+        session.add(Conversation(id="calm", stress_trajectory=[]))
+        session.flush()
+        judged = wrong_then_right.escalations[-1].id
+        services.record_feedback(session, judged, user=sam, verdict="wrong", unmarked_words=[], comment=None)
+        services.record_feedback(
+            session, judged, user=sam, verdict="correct", unmarked_words=[], comment=None
+        )
+        withdrawn = session.get_one(Conversation, "withdrawn").escalations[-1].id
+        services.unflag(
+            session, withdrawn, reason="the customer was joking", actor=audit.Actor("user", "sam", sam.id)
+        )
+    figures = client.get("/api/v1/metrics?window_hours=6", headers=bearer(client, "sam")).json()
+    assert figures["conversations"] == 4 and figures["escalations"] == 3
+    assert figures["escalation_rate"] == 0.75
+    assert figures["flag_precision"] == 0.5  # judged: right (its latest verdict); withdrawn: wrong
+    assert figures["median_resolution_s"] is not None and figures["median_resolution_s"] >= 0
+    queues = {q["queue"]: q for q in figures["by_queue"]}
+    assert queues["cards"]["escalations"] == 2 and queues["cards"]["flag_precision"] == 1.0
+    assert queues["transfers"]["flag_precision"] == 0.0
+    assert queues["cards"]["median_first_reply_s"] is not None
+    assert figures["by_agent"] == [
+        {"agent_id": team["alice"], "name": "Alice", "conversations_answered": 1, "replies": 1, "resolved": 1}
+    ]
+    assert client.get("/api/v1/metrics?window_hours=6", headers=bearer(client, "alice")).status_code == 403
+
+
 def test_empty_figures(client: TestClient, team: dict[str, int]) -> None:
     def this_hour() -> datetime:
         return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -139,11 +180,16 @@ def test_empty_figures(client: TestClient, team: dict[str, int]) -> None:
     # no data: counts are 0, and rates, medians and precision are None (nothing to divide by), not 0
     assert figures == {
         "window_hours": 24,
+        "conversations": 0,
         "escalations": 0,
+        "escalation_rate": None,
         "flag_precision": None,
         "feedback_count": 0,
         "median_first_reply_s": None,
+        "median_resolution_s": None,
         "sla_breach_rate": None,
+        "by_queue": [],
+        "by_agent": [],
         "stress_histogram": [0] * 10,
         "stress_bins": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
     }

@@ -40,6 +40,7 @@ from tests.unit.api.test_dashboard import (  # noqa: F401
     test_agents_with_load_and_setting_my_status_requeues,
     test_feedback_is_stored_and_drives_flag_precision,
     test_figures,
+    test_figures_that_say_what_they_mean,
     test_median_first_reply_of_an_odd_count_is_the_middle_wait,
     test_queues_show_waiting_time_sla_and_breaches,
 )
