@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select
+from sqlalchemy import ColumnElement, and_, distinct, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from api.schemas import AgentFigures, QueueFigures
@@ -94,7 +94,8 @@ def by_agent(session: Session, since: datetime) -> list[AgentFigures]:
         agent_id: (int(conversations), int(replies))
         for agent_id, conversations, replies in session.execute(
             select(Message.agent_id, func.count(distinct(Message.conversation_id)), func.count())
-            .where(Message.sender == Sender.AGENT, Message.agent_id.is_not(None), Message.created_at >= since)
+            # the literal, as ix_messages_agent_replies' predicate has it (the column stores the name)
+            .where(Message.sender == literal_column(f"'{Sender.AGENT.name}'"), Message.created_at >= since)
             .group_by(Message.agent_id)
         )
     }

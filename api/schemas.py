@@ -240,6 +240,9 @@ class ReassignIn(Versioned):
 class ResolveIn(Versioned):
     # required when no agent has answered the customer (the domain refuses otherwise)
     reason: Reason | None = None
+    # sent to the customer as the agent's reply just before the hand-off ends (it answers them, so no
+    # reason is needed then); the same checks as a reply
+    closing_message: ReplyText | None = None
 
 
 class PriorityIn(Versioned):

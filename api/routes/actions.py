@@ -139,8 +139,11 @@ def resolve(
     background: BackgroundTasks,
     body: Annotated[ResolveIn | None, Body()] = None,
 ) -> ConversationSummary:
-    """End the hand-off; the assistant answers the customer again (a reason if no agent answered)."""
+    """End the hand-off; the assistant answers the customer again (a reason if no agent answered).
+    ``closing_message``: sent first, as this user's reply, in the same transaction."""
     load_for_action(session, user, conversation_id, body.expected_version if body else None)
+    if body is not None and body.closing_message is not None:
+        services.agent_reply(session, conversation_id, user, body.closing_message)
     conv = services.resolve(
         session, conversation_id, actor=actor_of(user), reason=body.reason if body else None
     )

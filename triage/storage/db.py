@@ -216,6 +216,15 @@ class Message(Base):
             postgresql_where=sql("stress IS NOT NULL"),
             sqlite_where=sql("stress IS NOT NULL"),
         ),
+        # the figures by agent: agents' replies in a window (one message in thirty; migration 0015)
+        Index(
+            "ix_messages_agent_replies",
+            "created_at",
+            "agent_id",
+            "conversation_id",
+            postgresql_where=sql("sender = 'AGENT'"),
+            sqlite_where=sql("sender = 'AGENT'"),
+        ),
     )
 
 
@@ -280,6 +289,8 @@ class AuditRecord(Base):
     inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     outcome: Mapped[dict[str, Any]] = mapped_column(default=dict)
     versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the figures by agent count resolutions by action in a window (migration 0015)
+    __table_args__ = (Index("ix_audit_log_action_at", "action", "at"),)
 
 
 class ConsumerOffset(Base):

@@ -22,6 +22,19 @@ const ConversationView = (() => {
     const placeholder = byId("placeholder");
     if (placeholder) placeholder.hidden = true;
     view.scrollIntoView({ block: "nearest" });
+    // open at the message that triggered the escalation (the explained one), not at the top
+    const escalation = latestEscalation();
+    const trigger = escalation && (escalation.explanations || []).find((e) => e.message_id);
+    if (trigger) showMessage(trigger.message_id, "trigger");
+  }
+
+  /* Scroll the transcript to a message and mark it for a moment (the trigger stays marked). */
+  function showMessage(messageId, mark = "flash") {
+    const item = document.querySelector(`#transcript li[data-message-id="${Number(messageId)}"]`);
+    if (!item) return;
+    item.classList.add(mark);
+    item.scrollIntoView({ block: "center" });
+    if (mark === "flash") setTimeout(() => item.classList.remove("flash"), 1500);
   }
 
   async function load(id) {
@@ -54,7 +67,12 @@ const ConversationView = (() => {
     const factors = escalation ? escalation.factors || [] : [];
     Explain.renderFactors(byId("factors"), escalation);
     byId("faithfulness").textContent = escalation ? Explain.faithfulnessSentence(explanations) : "";
-    Explain.renderTrajectory(byId("trajectory"), detail.stress_trajectory, detail.stress_counts_from);
+    // the points are the scored customer messages in order: each point's card tells that turn's reasons
+    const scored = detail.messages.filter((m) => m.sender === "customer" && m.stress !== null && m.stress !== undefined);
+    const turns = scored.length === (detail.stress_trajectory || []).length
+      ? scored.map((message) => ({ message, explanation: (explanations || []).find((e) => e.message_id === message.id), factors }))
+      : [];
+    Explain.renderTrajectory(byId("trajectory"), detail.stress_trajectory, detail.stress_counts_from, turns, (id) => showMessage(id));
     Explain.renderTranscript(byId("transcript"), detail.messages, explanations, (key) => unmarked.has(key), toggleWord, factors);
     Explain.renderEmotions(byId("emotions"), detail.messages);
     // pending or failed, and no signal words: no highlights
@@ -100,10 +118,7 @@ const ConversationView = (() => {
     }
     if (open && (supervising || mine)) {
       box.append(button("Transfer", "", transferForm));
-      // no agent has answered yet: ending the hand-off needs a reason (kept in the audit trail)
-      box.append(button("Resolve", "", () => detail.first_agent_reply_at
-        ? act("/resolve", {})
-        : showForm("Resolve without a reply", [], (v) => act("/resolve", v))));
+      box.append(button("Resolve", "", resolveForm));
     }
     if (supervising && open) {
       box.append(button("Reassign", "", reassignForm));
@@ -116,6 +131,31 @@ const ConversationView = (() => {
 
   const button = (label, kind, onclick) => h("button", { type: "button", class: `btn ${kind}`, onclick }, label);
   const field = (name, label, type, options) => ({ name, label, type, options });
+
+  /* Resolve: a closing message for the customer is offered (sent as the agent's reply first); with no
+     agent reply yet and no closing message, a reason is required (kept in the audit trail). */
+  function resolveForm() {
+    const answered = Boolean(detail.first_agent_reply_at);
+    const closing = h("textarea", { name: "closing_message", rows: 2, maxlength: 2000, placeholder: "e.g. Glad I could help. The assistant is here if you need anything else." });
+    const reason = h("input", { name: "reason", minlength: 3, maxlength: 500, placeholder: answered ? "optional" : "needed without a closing message or reply" });
+    const form = h("form", { class: "action-form", id: "resolve-form" }, h("strong", {}, "Resolve"),
+      h("label", {}, "Closing message to the customer (optional)", closing), h("label", {}, "Reason", reason),
+      h("button", { class: "btn primary", type: "submit" }, "Resolve"),
+      h("button", { class: "btn ghost", type: "button", onclick: () => renderActions() }, "Cancel"));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const body = {};
+      if (closing.value.trim()) body.closing_message = closing.value.trim();
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      if (!answered && !body.closing_message && !body.reason) {
+        toast("No one has answered the customer: write a closing message or give a reason.", "error");
+        return;
+      }
+      act("/resolve", body);
+    });
+    byId("conv-actions").replaceChildren(form);
+    closing.focus();
+  }
 
   async function transferForm() {
     const names = await api("/queue-names");

@@ -63,8 +63,33 @@ const Explain = (() => {
     return `Removing ${words} does not lower the stress score (${num(explanation.score)} → ${num(explanation.score_without_top)}): read this explanation with caution.`;
   }
 
-  /* countsFrom: the stress from which the triage policy counts an utterance (the reference line). */
-  function renderTrajectory(container, trajectory, countsFrom) {
+  /* What one turn of the trajectory says: its stress and whether the policy counts it, the policy's
+     signals found in it, the model's top words or the explanation's state, and a way to the message. */
+  function turnCard(turn, index, countsFrom, onShow) {
+    const { value, message, explanation, factors } = turn;
+    const reliable = !message || message.stress_reliable !== false;
+    const parts = [h("strong", {}, `Message ${index + 1}`), ` · stress ${num(value)} · `,
+      !reliable ? "not counted (a language the model does not read)" : value >= countsFrom ? `counted (from ${num(countsFrom)})` : `below ${num(countsFrom)}, not counted`];
+    const signals = (factors || []).filter((f) => message && f.message_id === message.id);
+    const lines = [h("p", {}, parts)];
+    if (signals.length) lines.push(h("p", {}, "Signals: ", signals.map((f) => h("span", { class: "turn-signal" }, f.text || f.factor))));
+    let words;
+    if (!explanation) words = "No word-level explanation for this message (only escalating turns are explained).";
+    else if (explanation.pending) words = "Word-level explanation: being computed.";
+    else if (explanation.error) words = "Word-level explanation: failed.";
+    else if (!(explanation.words || []).length) words = "Word-level explanation: no word stood out.";
+    else {
+      const top = [...explanation.words].sort((a, b) => (b.attribution || 0) - (a.attribution || 0)).slice(0, 3);
+      words = h("span", {}, "Top words: ", top.map((w) => h("mark", { class: "hl up-2" }, String(w.word))));
+    }
+    lines.push(h("p", {}, words));
+    if (message && onShow) lines.push(h("button", { type: "button", class: "link", onclick: () => onShow(message.id) }, "Show in the transcript"));
+    return h("div", { class: "turn-card", role: "status" }, lines);
+  }
+
+  /* countsFrom: the stress from which the triage policy counts an utterance (the reference line).
+     turns (optional): per point, {message, explanation, factors}, for the card a tap or hover shows. */
+  function renderTrajectory(container, trajectory, countsFrom, turns = [], onShow = null) {
     container.replaceChildren();
     const values = (trajectory || []).map(Number).filter((v) => !Number.isNaN(v));
     if (!values.length) {
@@ -80,12 +105,21 @@ const Explain = (() => {
     chart.append(svg("text", { x: W - P, y: y(countsFrom) - 3, "text-anchor": "end", class: "axis" }, `triage counts from ${num(countsFrom)}`));
     for (const v of [0, 1]) chart.append(svg("text", { x: 2, y: y(v) + 3, class: "axis" }, v));
     chart.append(svg("polyline", { points: values.map((v, i) => `${x(i)},${y(v)}`).join(" "), class: "line" }));
+    const card = h("div", { class: "turn-card-slot" });
+    const show = (i) => {
+      card.replaceChildren(turnCard({ value: values[i], ...(turns[i] || {}) }, i, countsFrom, onShow));
+      chart.querySelectorAll("circle").forEach((c, j) => c.classList.toggle("selected", j === i));
+    };
     values.forEach((v, i) => {
-      const dot = svg("circle", { cx: x(i), cy: y(v), r: 3.5, class: v >= countsFrom ? "dot high" : "dot" });
+      const dot = svg("circle", { cx: x(i), cy: y(v), r: 5, class: v >= countsFrom ? "dot high" : "dot", tabindex: 0,
+        role: "button", "aria-label": `message ${i + 1}: stress ${num(v)}`, "data-turn": i });
       dot.append(svg("title", {}, `message ${i + 1}: stress ${num(v)}`));
+      // a tap on a touch screen is a click; hover and keyboard focus show the same card
+      for (const event of ["click", "mouseenter", "focus"]) dot.addEventListener(event, () => show(i));
+      dot.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); show(i); } });
       chart.append(dot);
     });
-    container.append(chart);
+    container.append(chart, card);
   }
 
   function explanationFor(message, explanations) {

@@ -356,3 +356,26 @@ def test_relay_failure_keeps_the_command_in_the_outbox(
         pending = session.scalars(select(OutboxCommand).where(OutboxCommand.sent_at.is_(None))).all()
         assert pending and all("rasa is down" in (c.last_error or "") for c in pending[:1])
         assert session.get_one(Message, reply.json()["id"]).delivered is False
+
+
+def test_resolve_with_a_closing_message_sends_it_first(
+    client: TestClient, c1: str, factory: sessionmaker[Session], rasa: RecordingRasa
+) -> None:
+    alice = bearer(client, "alice")
+    assert client.post("/api/v1/conversations/c1/accept", headers=alice).status_code == 200
+    # nobody answered yet: the closing message is the answer, so no reason is needed
+    closing = {"closing_message": "Your new card is on its way. The assistant is here if you need more."}
+    too_long = client.post(
+        "/api/v1/conversations/c1/resolve", json={"closing_message": "x" * 5000}, headers=alice
+    )
+    assert too_long.status_code == 422 and conversation(factory, "c1").state == ConversationState.ASSIGNED
+    resolved = client.post("/api/v1/conversations/c1/resolve", json=closing, headers=alice)
+    assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
+    kinds = [kind for _, kind, _ in rasa.sent]
+    assert kinds[-4:] == ["say", "resume", "utter", "answer_pending"]  # the message, then the bot is back
+    said = next(payload for _, kind, payload in rasa.sent if kind == "say")
+    assert said["text"] == closing["closing_message"]
+    with factory() as session:
+        actions = list(session.scalars(select(AuditRecord.action).where(AuditRecord.conversation_id == "c1")))
+        replies = session.scalars(select(Message).where(Message.sender == Sender.AGENT)).all()
+    assert actions[-2:] == ["reply", "resolve"] and [m.text for m in replies] == [closing["closing_message"]]
