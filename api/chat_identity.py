@@ -55,6 +55,8 @@ def hold_chat_id(request: Request, response: Response, chat_id: str) -> None:
         max_age=CHAT_MAX_AGE_S,
         httponly=True,
         secure=secure,
-        samesite="strict",
+        # lax: a customer who follows a link to /chat from the bank's site or an e-mail brings the cookie
+        # (strict would drop it and start them a new chat); /chat/new needs a header no other site can set
+        samesite="lax",
         path="/",
     )

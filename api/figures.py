@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.figures_breakdown import by_agent, by_queue, flag_precision
+from api.figures_breakdown import by_agent, queue_figures
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
 from triage.domain.routing import queue_skills
@@ -95,21 +95,6 @@ def _as_hour(value: Any) -> datetime:
     )
 
 
-def _median(session: Session, column: Any, *conditions: Any) -> float | None:
-    """The median of a column, computed by the database: PostgreSQL's percentile_cont in one pass;
-    SQLite has none, so there it counts, then reads the middle one or two rows in order."""
-    if session.get_bind().dialect.name == "postgresql":
-        value = session.scalar(select(func.percentile_cont(0.5).within_group(column)).where(*conditions))
-        return float(value) if value is not None else None
-    count = session.scalar(select(func.count()).where(*conditions)) or 0
-    if not count:
-        return None
-    middle = list(
-        session.scalars(select(column).where(*conditions).order_by(column).offset((count - 1) // 2).limit(2))
-    )
-    return float(middle[0]) if count % 2 else float(sum(middle[:2]) / 2)
-
-
 def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
     """The supervisor's figures for the last ``window_hours``, as aggregates computed in SQL."""
     since = now - timedelta(hours=window_hours)
@@ -124,17 +109,9 @@ def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
     first_hour = (now - timedelta(hours=window_hours - 1)).replace(minute=0, second=0, microsecond=0)
     hours = [first_hour + timedelta(hours=i) for i in range(window_hours)]
 
-    precision = flag_precision(session, Escalation.created_at >= since)
     feedback_count = session.scalar(select(func.count(Feedback.id)).where(Feedback.created_at >= since)) or 0
-
-    escalated = (Conversation.escalated_at.is_not(None), Conversation.escalated_at >= since)
-    total, breached = session.execute(
-        select(func.count(), func.count().filter(sla_missed_clause(now))).where(*escalated)
-    ).one()
-    wait = _seconds_between(Conversation.escalated_at, Conversation.first_agent_reply_at, dialect)
-    median_wait = _median(session, wait, *escalated, Conversation.first_agent_reply_at.is_not(None))
-    took = _seconds_between(Conversation.escalated_at, Conversation.resolved_at, dialect)
-    median_took = _median(session, took, *escalated, Conversation.resolved_at.is_not(None))
+    seconds = lambda a, b: _seconds_between(a, b, dialect)  # noqa: E731
+    totals, per_queue = queue_figures(session, since, sla_missed_clause(now), seconds)
     started = session.scalar(select(func.count()).where(Conversation.started_at >= since)) or 0
 
     stress = Message.stress
@@ -155,17 +132,15 @@ def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
         escalations=sum(per_hour.values()),
         # conversations escalated in the window over those started in it (an escalation of a
         # conversation started before the window counts too, so the rate may pass 1 on a short window)
-        escalation_rate=round(total / started, 4) if started else None,
+        escalation_rate=round(totals.escalated / started, 4) if started else None,
         escalations_per_hour=[HourCount(hour=h, count=per_hour.get(h, 0)) for h in hours],
-        flag_precision=precision,
+        flag_precision=totals.flag_precision,
         feedback_count=feedback_count,
-        median_first_reply_s=round(median_wait, 1) if median_wait is not None else None,
-        median_resolution_s=round(median_took, 1) if median_took is not None else None,
-        sla_breach_rate=round(breached / total, 4) if total else None,
+        median_first_reply_s=totals.median_first_reply_s,
+        median_resolution_s=totals.median_resolution_s,
+        sla_breach_rate=round(totals.breached / totals.escalated, 4) if totals.escalated else None,
         stress_histogram=histogram,
         stress_bins=STRESS_BINS,
-        by_queue=by_queue(
-            session, since, sla_missed_clause(now), lambda a, b: _seconds_between(a, b, dialect)
-        ),
+        by_queue=per_queue,
         by_agent=by_agent(session, since),
     )

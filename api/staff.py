@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.security import hash_password
@@ -16,6 +16,7 @@ from triage.audit import Actor
 from triage.domain.routing import LANGUAGE_SKILL_PREFIX
 from triage.domain.staff import Account, check_change
 from triage.errors import ValidationError
+from triage.services.locking import hold_write_lock
 from triage.storage.db import AgentStatus, AuthSession, Role, User, utcnow
 
 _LANGUAGE = re.compile(rf"{LANGUAGE_SKILL_PREFIX}[a-z]{{2}}")
@@ -78,12 +79,14 @@ def change_user(
 ) -> User:
     """Apply ``change`` (the caller commits). An agent deactivated or no longer an agent goes offline,
     which puts their open conversations back in their queues; a deactivated user's sessions end now."""
+    # two admins demoting each other at once must not both pass the last-admin rule: the active admins'
+    # rows are locked (PostgreSQL) or the database's write lock taken (SQLite) before they are counted
+    hold_write_lock(session)
     user = get_user(session, user_id)
-    others = session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)
-    )
+    admins = session.scalars(
+        select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True)).with_for_update()
+    ).all()
+    others = sum(1 for admin_id in admins if admin_id != user.id)
     check_change(_account(by), _account(user), _account(user, change), other_active_admins=int(others or 0))
     if change.skills is not None:
         check_skills(change.skills, known_queues)

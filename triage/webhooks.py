@@ -10,7 +10,8 @@ import httpx
 
 from triage.storage.outbox import RasaCommands
 
-TIMEOUT_S = 5.0
+# short: the relay sends one command at a time, and a receiver that hangs must not hold back the others
+TIMEOUT_S = 2.0
 
 
 class WebhookPoster:

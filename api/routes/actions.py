@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Body, Request, status
+from fastapi import APIRouter, BackgroundTasks, Body, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
 from api.deps import AgentUser, CurrentUser, SessionDep, SupervisorUser
@@ -25,7 +25,7 @@ from triage import services
 from triage.audit import Actor
 from triage.errors import StaleUpdate
 from triage.storage.conversations import require_owner_or_supervisor
-from triage.storage.db import Conversation, User
+from triage.storage.db import Conversation, ConversationState, User
 
 router = APIRouter(prefix="/conversations", tags=["actions"])
 
@@ -143,6 +143,13 @@ def resolve(
     ``closing_message``: sent first, as this user's reply, in the same transaction."""
     load_for_action(session, user, conversation_id, body.expected_version if body else None)
     if body is not None and body.closing_message is not None:
+        conv = session.get_one(Conversation, conversation_id)
+        if conv.state != ConversationState.ASSIGNED:  # a reply needs an agent on the conversation
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                "a closing message needs the conversation assigned to someone: accept it first, or resolve "
+                "with a reason",
+            )
         services.agent_reply(session, conversation_id, user, body.closing_message)
     conv = services.resolve(
         session, conversation_id, actor=actor_of(user), reason=body.reason if body else None

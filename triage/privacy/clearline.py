@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from triage import audit
 from triage.audit import Actor
 from triage.privacy import rules
+from triage.services.alerts import webhook_key
 from triage.storage.conversations import as_utc
 from triage.storage.db import (
     Alert,
@@ -53,6 +54,11 @@ EXPORT = "customer_export"
 PURGE = "purge"
 # what ``remove`` counts of the audit trail, which it renames and strips rather than deletes
 AUDIT_COUNTS = ("audit_log_pseudonymised", "audit_log_references")
+
+
+def _outbox_keys(ids: Sequence[str]) -> list[str]:
+    """A conversation's outbox commands: its own, and its alerts' webhooks not yet delivered."""
+    return [*ids, *(webhook_key(conversation_id) for conversation_id in ids)]
 
 
 def _rowcount(result: Any) -> int:
@@ -157,7 +163,9 @@ def remove(session: Session, ids: Sequence[str], names: Mapping[str, str]) -> di
             session.execute(delete(escalations).where(escalations.c.conversation_id.in_(ids)))
         ),
         "messages": _rowcount(session.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))),
-        "outbox": _rowcount(session.execute(delete(outbox).where(outbox.c.conversation_id.in_(ids)))),
+        "outbox": _rowcount(
+            session.execute(delete(outbox).where(outbox.c.conversation_id.in_(_outbox_keys(ids))))
+        ),
         "notes": _rowcount(session.execute(delete(notes).where(notes.c.conversation_id.in_(ids)))),
         "alerts": _rowcount(session.execute(delete(alerts).where(alerts.c.conversation_id.in_(ids)))),
         "conversations": _rowcount(session.execute(delete(conversations).where(conversations.c.id.in_(ids)))),
@@ -193,7 +201,7 @@ def count(session: Session, ids: Sequence[str]) -> dict[str, int]:
         "feedback": number(feedback, feedback.c.escalation_id.in_(_escalations_of(ids))),
         "escalations": number(escalations, escalations.c.conversation_id.in_(ids)),
         "messages": number(messages, messages.c.conversation_id.in_(ids)),
-        "outbox": number(outbox, outbox.c.conversation_id.in_(ids)),
+        "outbox": number(outbox, outbox.c.conversation_id.in_(_outbox_keys(ids))),
         "notes": number(notes, notes.c.conversation_id.in_(ids)),
         "alerts": number(alerts, alerts.c.conversation_id.in_(ids)),
         "conversations": number(conversations, conversations.c.id.in_(ids)),

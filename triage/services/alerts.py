@@ -23,10 +23,16 @@ class AlertNotFound(LookupError):
     """No alert with this id (api: 404)."""
 
 
-def _webhook_key(alert: Alert) -> str:
-    # the outbox orders and erases by this key: an alert about a conversation travels under its id, so
-    # erasing the conversation also drops a webhook not yet delivered
-    return alert.conversation_id or f"alert:{alert.kind}:{alert.agent_id or 0}"
+WEBHOOK_KEY_PREFIX = "alert:"
+
+
+def webhook_key(conversation_id: str | None, alert: Alert | None = None) -> str:
+    """The outbox key an alert's webhooks travel under: never a conversation's own id, so a receiver that
+    is down never holds back that conversation's messages to the customer (the outbox keeps one key's
+    commands in order); named after the conversation, so erasing it can drop webhooks not yet sent."""
+    if conversation_id is not None:
+        return f"{WEBHOOK_KEY_PREFIX}{conversation_id}"
+    return f"{WEBHOOK_KEY_PREFIX}{alert.kind if alert else 'other'}:{alert.agent_id if alert else 0}"
 
 
 def raise_alert(
@@ -47,19 +53,23 @@ def raise_alert(
     )
     session.add(alert)
     session.flush()
-    audit.record(
+    audit.record(  # the text stays in the alert row: it names the conversation, which erasure renames here
         session,
         actor,
         "alert",
         conversation_id=draft.conversation_id,
-        inputs={"text": draft.text},
         outcome={"alert_id": alert.id, "kind": alert.kind, "severity": alert.severity},
         at=alert.created_at,
     )
     link = f"{settings.public_url.rstrip('/')}/supervisor" if settings.public_url else None
     for url in settings.alert_webhook_urls:
         body = slack_message(draft.kind, draft.severity, draft.text, link)
-        enqueue(session, _webhook_key(alert), "webhook", {"url": url, "body": body, "alert_id": alert.id})
+        enqueue(
+            session,
+            webhook_key(alert.conversation_id, alert),
+            "webhook",
+            {"url": url, "body": body, "alert_id": alert.id},
+        )
     return alert
 
 

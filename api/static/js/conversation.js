@@ -136,10 +136,11 @@ const ConversationView = (() => {
      agent reply yet and no closing message, a reason is required (kept in the audit trail). */
   function resolveForm() {
     const answered = Boolean(detail.first_agent_reply_at);
+    const canWrite = detail.state === "assigned"; // a queued conversation has nobody to write from
     const closing = h("textarea", { name: "closing_message", rows: 2, maxlength: 2000, placeholder: "e.g. Glad I could help. The assistant is here if you need anything else." });
     const reason = h("input", { name: "reason", minlength: 3, maxlength: 500, placeholder: answered ? "optional" : "needed without a closing message or reply" });
     const form = h("form", { class: "action-form", id: "resolve-form" }, h("strong", {}, "Resolve"),
-      h("label", {}, "Closing message to the customer (optional)", closing), h("label", {}, "Reason", reason),
+      canWrite ? h("label", {}, "Closing message to the customer (optional)", closing) : null, h("label", {}, "Reason", reason),
       h("button", { class: "btn primary", type: "submit" }, "Resolve"),
       h("button", { class: "btn ghost", type: "button", onclick: () => renderActions() }, "Cancel"));
     form.addEventListener("submit", (event) => {
@@ -148,13 +149,13 @@ const ConversationView = (() => {
       if (closing.value.trim()) body.closing_message = closing.value.trim();
       if (reason.value.trim()) body.reason = reason.value.trim();
       if (!answered && !body.closing_message && !body.reason) {
-        toast("No one has answered the customer: write a closing message or give a reason.", "error");
+        toast(canWrite ? "No one has answered the customer: write a closing message or give a reason." : "No one has answered the customer: give a reason.", "error");
         return;
       }
       act("/resolve", body);
     });
     byId("conv-actions").replaceChildren(form);
-    closing.focus();
+    (canWrite ? closing : reason).focus();
   }
 
   async function transferForm() {

@@ -38,7 +38,7 @@ from triage.storage.db import (
     session_scope,
     utcnow,
 )
-from triage.storage.outbox import deliver_outbox
+from triage.storage.outbox import deliver_outbox, enqueue
 from triage.webhooks import OutboxCommands
 
 
@@ -168,3 +168,35 @@ def test_erasing_a_conversation_takes_its_alerts_and_pending_webhooks(factory: s
     with factory() as session:
         assert session.scalars(select(Alert)).all() == []
         assert session.scalars(select(OutboxCommand).where(OutboxCommand.kind == "webhook")).all() == []
+
+
+class RecordingRasa:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, conversation_id: str, kind: str, _payload: dict[str, Any]) -> None:
+        self.sent.append((conversation_id, kind))
+
+
+def test_a_receiver_that_is_down_never_holds_back_the_customers_messages(
+    factory: sessionmaker[Session],
+) -> None:
+    with session_scope(factory) as session:
+        escalate(session, "c4")
+    with session_scope(factory) as session:
+        raise_alerts(session, utcnow() + timedelta(minutes=1))  # a P1 waiting: a webhook queued
+        enqueue(session, "c4", "utter", {"response": "utter_still_there"})  # then a message for the customer
+    Receiver.fail_first = 1000  # the receiver answers 500 to everything
+    rasa = RecordingRasa()
+    commands = OutboxCommands(rasa)
+    try:
+        deliver_outbox(factory, commands)
+    finally:
+        commands.close()
+    assert ("c4", "utter") in rasa.sent  # delivered although the webhook before it failed
+    with factory() as session:
+        webhooks = session.scalars(select(OutboxCommand).where(OutboxCommand.kind == "webhook")).all()
+        assert webhooks and {w.conversation_id for w in webhooks} == {"alert:c4"}
+        assert all(w.sent_at is None for w in webhooks) and webhooks[0].attempts == 1
+        for record in session.scalars(select(AuditRecord).where(AuditRecord.action == "alert")):
+            assert "c4" not in str(record.inputs) + str(record.outcome)  # erasure renames the column only

@@ -379,3 +379,16 @@ def test_resolve_with_a_closing_message_sends_it_first(
         actions = list(session.scalars(select(AuditRecord.action).where(AuditRecord.conversation_id == "c1")))
         replies = session.scalars(select(Message).where(Message.sender == Sender.AGENT)).all()
     assert actions[-2:] == ["reply", "resolve"] and [m.text for m in replies] == [closing["closing_message"]]
+
+
+def test_a_closing_message_needs_someone_on_the_conversation(
+    client: TestClient, c1: str, factory: sessionmaker[Session]
+) -> None:
+    sam = bearer(client, "sam")
+    body = {"closing_message": "Bye for now", "reason": "the customer called instead"}
+    refused = client.post("/api/v1/conversations/c1/resolve", json=body, headers=sam)
+    assert refused.status_code == 422 and "accept it first" in refused.text
+    assert conversation(factory, "c1").state == ConversationState.QUEUED
+    assert client.post(
+        "/api/v1/conversations/c1/resolve", json={"reason": body["reason"]}, headers=sam
+    ).is_success

@@ -34,6 +34,9 @@ def history(client: TestClient) -> dict:  # type: ignore[type-arg]
 def test_the_page_gives_a_chat_and_keeps_it_across_reloads(client: TestClient) -> None:
     chat_id = open_chat(client)
     assert open_chat(client) == chat_id  # a reload: the same conversation
+    cookie_header = client.get("/chat").headers["set-cookie"].lower()
+    # lax: a link to the chat from the bank's site or an e-mail keeps the conversation
+    assert "httponly" in cookie_header and "samesite=lax" in cookie_header
     cookie = client.cookies.jar
     assert all(c.has_nonstandard_attr("HttpOnly") for c in cookie if c.name == CHAT_COOKIE)
     assert history(client) == {"session_id": chat_id, "state": "bot", "agent_name": None, "messages": []}
