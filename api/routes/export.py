@@ -47,9 +47,9 @@ def export(
         inputs={"kind": kind.value, "format": format.value, "range": [start.isoformat(), end.isoformat()]},
     )
     session.commit()  # audited before a byte leaves, also when the client stops reading
-    # naive UTC for the comparison: SQLite compares the text of a timestamp, stored without an offset
-    naive = start.replace(tzinfo=None), end.replace(tzinfo=None)
-    found = rows(request.app.state.session_factory, kind, *naive)
+    # in UTC, as stored (as the conversations list does): PostgreSQL's columns carry the time zone, and
+    # SQLite compares the text of a UTC timestamp
+    found = rows(request.app.state.session_factory, kind, start, end)
     body = as_csv(SHAPES[kind].columns, found) if format == ExportFormat.CSV else as_json(found)
     name = f"clearline-{kind}-{start:%Y%m%d}-{end:%Y%m%d}.{format}"
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}

@@ -13,9 +13,18 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SEARCH_TABLES = tuple(f"messages_fts{suffix}" for suffix in ("", "_data", "_idx", "_docsize", "_config"))
 
 
+# PostgreSQL's full-text index (migration 0013): an expression the models cannot declare for both databases
+SEARCH_INDEXES = ("ix_messages_text_search",)
+
+
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
-    """For Alembic's comparison of the database with the models: the search tables are not the models'."""
-    return not (type_ == "table" and name in SEARCH_TABLES)
+    """For Alembic's comparison of the database with the models: the search tables and the full-text
+    index are made by SQL in migration 0013, not declared in the models."""
+    if type_ == "table":
+        return name not in SEARCH_TABLES
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    return True
 
 
 def alembic_config(url: str, connection: Connection | None = None) -> Config:

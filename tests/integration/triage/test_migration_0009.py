@@ -12,7 +12,7 @@ from tests.integration.triage.migration_rows import insert_conversation_and_mess
 from tests.postgres import temporary_schema
 from triage.rabbitmq_topology import event_key, event_number
 from triage.storage.db import Base, make_engine
-from triage.storage.migrate import alembic_config, upgrade
+from triage.storage.migrate import alembic_config, include_name, upgrade
 
 BIG_ID = event_number(event_key({"event": "user", "sender_id": "c1", "text": "hi", "timestamp": 1.0}))
 
@@ -44,7 +44,7 @@ def _check_0009(url: str) -> None:
         stored = conn.execute(text("SELECT text, source_event_id FROM messages ORDER BY id")).all()
         assert [tuple(row) for row in stored] == [("before", 7), ("after", BIG_ID)]
         assert conn.execute(text("SELECT last_event_id FROM consumer_offsets")).scalar_one() == 2**40
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         assert compare_metadata(context, Base.metadata) == []
     assert "event_receipts" in inspect(engine).get_table_names()
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("messages")}

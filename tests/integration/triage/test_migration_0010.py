@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from tests.integration.triage.migration_rows import insert_conversation_and_message
 from tests.postgres import temporary_schema
 from triage.storage.db import Base, make_engine
-from triage.storage.migrate import alembic_config
+from triage.storage.migrate import alembic_config, include_name
 
 
 def _columns(engine, table: str) -> set[str]:
@@ -43,7 +43,7 @@ def _check_0010(url: str) -> None:
         assert tuple(after) == ("es", 0.71)
     command.upgrade(config, "head")
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         assert compare_metadata(context, Base.metadata) == []
     command.downgrade(config, "0009")
     assert "language" not in _columns(engine, "conversations")
