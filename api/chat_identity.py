@@ -48,7 +48,7 @@ def read_chat_id(request: Request) -> str | None:
 def hold_chat_id(request: Request, response: Response, chat_id: str) -> None:
     """Give this browser ``chat_id`` (again: each page view renews the week)."""
     settings, core = request.app.state.api_settings, request.app.state.core_settings
-    secure = settings.cookie_secure if settings.cookie_secure is not None else not core.demo
+    secure = settings.secure_cookies(core.demo)
     response.set_cookie(
         CHAT_COOKIE,
         signed_chat_id(core.secret_key, chat_id),

@@ -24,6 +24,10 @@ class ApiSettings(BaseSettings):
     # Where the customer page's socket.io client connects (Rasa's socketio channel); default: rasa_url.
     rasa_public_url: str | None = None
 
+    def secure_cookies(self, demo: bool) -> bool:
+        """Whether cookies carry the Secure flag: as configured, else everywhere but the demo."""
+        return self.cookie_secure if self.cookie_secure is not None else not demo
+
 
 @lru_cache
 def get_api_settings() -> ApiSettings:

@@ -36,10 +36,6 @@ class UserChange:
     is_active: bool | None = None
 
 
-def _actor(user: User) -> Actor:
-    return Actor("user", user.username, user.id)
-
-
 def _account(user: User, change: UserChange | None = None) -> Account:
     change = change or UserChange()
     role = change.role if change.role is not None else user.role
@@ -96,7 +92,7 @@ def change_user(
         change.is_active is False or (change.role is not None and change.role != Role.AGENT)
     )
     if leaves_the_floor and user.status != AgentStatus.OFFLINE:
-        services.set_agent_status(session, user, AgentStatus.OFFLINE, actor=_actor(by))
+        services.set_agent_status(session, user, AgentStatus.OFFLINE, actor=Actor.of(by))
     if change.role is not None:
         user.role = change.role
     if change.skills is not None:
@@ -112,7 +108,7 @@ def change_user(
     after["is_active"] = user.is_active
     audit.record(
         session,
-        _actor(by),
+        Actor.of(by),
         "user_update",
         inputs={"user_id": user.id, "username": user.username, "before": before},
         outcome={"after": after, "sessions_revoked": revoked},
@@ -132,7 +128,7 @@ def reset_password(session: Session, user_id: int, password: str, *, by: User) -
     revoked = revoke_all_sessions(session, user)
     audit.record(
         session,
-        _actor(by),
+        Actor.of(by),
         "password_reset",
         inputs={"user_id": user.id, "username": user.username},
         outcome={"sessions_revoked": revoked},

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from triage.storage.db import AuditRecord, utcnow
+from triage.storage.db import AuditRecord, User, utcnow
 
 ActorKind = Literal["system", "user"]
 
@@ -24,6 +24,11 @@ class Actor:
     @classmethod
     def system(cls, name: str) -> Actor:
         return cls(kind="system", name=name, user_id=None)
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        """A logged-in user (by username, which the audit shows, and id)."""
+        return cls(kind="user", name=user.username, user_id=user.id)
 
 
 WORKER = Actor.system("worker")

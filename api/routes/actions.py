@@ -30,10 +30,6 @@ from triage.storage.db import Conversation, ConversationState, User
 router = APIRouter(prefix="/conversations", tags=["actions"])
 
 
-def actor_of(user: User) -> Actor:
-    return Actor("user", user.username, user.id)
-
-
 def load_for_action(
     session: Session,
     user: User,
@@ -52,7 +48,7 @@ def load_for_action(
     if conv is None:
         raise not_found(conversation_id)
     if not (claimable and conv.assigned_agent_id is None):
-        require_owner_or_supervisor(session, conv, actor_of(user))
+        require_owner_or_supervisor(session, conv, Actor.of(user))
     if expected_version is not None and conv.version != expected_version:
         raise StaleUpdate(
             f"conversation {conversation_id!r} changed (version {conv.version}, you saw {expected_version}); "
@@ -121,7 +117,7 @@ def transfer(
     conv = services.transfer(
         session,
         conversation_id,
-        actor=actor_of(user),
+        actor=Actor.of(user),
         to_queue=body.to_queue,
         to_agent_id=body.to_agent_id,
         reason=body.reason,
@@ -152,7 +148,7 @@ def resolve(
             )
         services.agent_reply(session, conversation_id, user, body.closing_message)
     conv = services.resolve(
-        session, conversation_id, actor=actor_of(user), reason=body.reason if body else None
+        session, conversation_id, actor=Actor.of(user), reason=body.reason if body else None
     )
     commit_and_relay(session, request, background)
     return _summary(session, conv)
@@ -170,7 +166,7 @@ def set_priority(
     """Override the priority (supervisors; a reason is required and audited)."""
     load_for_action(session, user, conversation_id, body.expected_version)
     conv = services.set_priority(
-        session, conversation_id, priority=body.priority, reason=body.reason, actor=actor_of(user)
+        session, conversation_id, priority=body.priority, reason=body.reason, actor=Actor.of(user)
     )
     commit_and_relay(session, request, background)
     return _summary(session, conv)
@@ -190,7 +186,7 @@ def reassign(
     conv = services.transfer(
         session,
         conversation_id,
-        actor=actor_of(user),
+        actor=Actor.of(user),
         to_agent_id=body.to_agent_id,
         reason=body.reason,
         over_capacity_reason=body.over_capacity_reason,

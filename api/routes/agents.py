@@ -7,9 +7,9 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from api.deps import AgentUser, CurrentUser, SessionDep
 from api.figures import list_agents
 from api.relay import commit_and_relay
-from api.routes.actions import actor_of
 from api.schemas import AgentOut, AgentStatusIn, UserOut
 from triage import services
+from triage.audit import Actor
 from triage.services.handoff import open_counts as agent_loads
 
 router = APIRouter(prefix="/agents", tags=["agents"])
@@ -30,7 +30,7 @@ def set_my_status(
     body: AgentStatusIn, agent: AgentUser, session: SessionDep, request: Request, background: BackgroundTasks
 ) -> AgentOut:
     """Set your own status; going offline puts your open conversations back in their queues."""
-    requeued = services.set_agent_status(session, agent, body.status, actor=actor_of(agent))
+    requeued = services.set_agent_status(session, agent, body.status, actor=Actor.of(agent))
     commit_and_relay(session, request, background)
     load = agent_loads(session).get(agent.id, 0)
     return AgentOut(**UserOut.model_validate(agent).model_dump(), load=load, requeued=requeued)

@@ -39,7 +39,7 @@ def login(
     signed_in = open_session(session, user, "cookie", settings.session_max_age_s)
     value, csrf = signer.session_cookie(signed_in.id, user.id, user.password_hash)
     session.commit()
-    secure = settings.cookie_secure if settings.cookie_secure is not None else not core.demo
+    secure = settings.secure_cookies(core.demo)
     response.set_cookie(
         SESSION_COOKIE,
         value,

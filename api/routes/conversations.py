@@ -100,7 +100,7 @@ def detail(conversation_id: ConversationId, user: CurrentUser, session: SessionD
         escalations=[EscalationOut.model_validate(e) for e in conv.escalations],
     )
     # who opened it, once per viewer in ten minutes; no record, no transcript (a failure is a 500)
-    record_transcript_view(session, conv.id, Actor("user", user.username, user.id))
+    record_transcript_view(session, conv.id, Actor.of(user))
     session.commit()
     return answer
 

@@ -42,7 +42,7 @@ def export(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "an export covers at most 366 days")
     audit.record(
         session,
-        Actor("user", user.username, user.id),
+        Actor.of(user),
         "export",
         inputs={"kind": kind.value, "format": format.value, "range": [start.isoformat(), end.isoformat()]},
     )

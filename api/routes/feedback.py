@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentUser, SessionDep, SupervisorUser
 from api.queries import can_see
 from api.relay import commit_and_relay
-from api.routes.actions import actor_of
 from api.schemas import EscalationOut, FeedbackIn, FeedbackOut, UnflagIn
 from triage import services
+from triage.audit import Actor
 from triage.storage.db import Escalation, Feedback, User
 
 router = APIRouter(prefix="/escalations", tags=["feedback"])
@@ -66,6 +66,6 @@ def unflag(
 ) -> Escalation:
     """Withdraw a wrong flag (supervisors; reason required). A waiting conversation returns to the bot."""
     visible_escalation(session, user, escalation_id)
-    escalation = services.unflag(session, escalation_id, reason=body.reason, actor=actor_of(user))
+    escalation = services.unflag(session, escalation_id, reason=body.reason, actor=Actor.of(user))
     commit_and_relay(session, request, background)
     return escalation

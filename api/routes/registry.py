@@ -19,7 +19,7 @@ from api.registry_schemas import (
     ReasonIn,
     SwitchOut,
 )
-from api.routes.actions import actor_of
+from triage.audit import Actor
 from triage.registry import store
 from triage.registry.artifacts import model_candidate
 from triage.registry.rules import Kind, policy_candidate
@@ -54,7 +54,7 @@ def list_models(_user: SupervisorUser, session: SessionDep) -> list[VersionRow]:
 def add_model(body: ModelIn, user: AdminUser, session: SessionDep) -> VersionRow:
     """Register a model directory (config.json and weights needed); it is not active until promoted."""
     candidate = model_candidate(body.path, body.training_data or None)
-    row, _created = store.add_model(session, candidate, actor=actor_of(user), reason=body.reason)
+    row, _created = store.add_model(session, candidate, actor=Actor.of(user), reason=body.reason)
     _commit(session)
     return row
 
@@ -75,7 +75,7 @@ def show_policy(version: Version, _user: SupervisorUser, session: SessionDep) ->
 def add_policy(body: PolicyIn, user: AdminUser, session: SessionDep) -> VersionRow:
     """Register a policy YAML that parses and validates; it is not active until promoted."""
     candidate = policy_candidate(body.yaml, "the policy")
-    row, _created = store.add_policy(session, candidate, actor=actor_of(user), reason=body.reason)
+    row, _created = store.add_policy(session, candidate, actor=Actor.of(user), reason=body.reason)
     _commit(session)
     return row
 
@@ -83,12 +83,12 @@ def add_policy(body: PolicyIn, user: AdminUser, session: SessionDep) -> VersionR
 def _kind_routes(kind: Kind, plural: str) -> None:
     @router.post(f"/{plural}/{{version}}/promote", response_model=SwitchOut, name=f"promote_{kind}")
     def promote(version: Version, body: ReasonIn, user: AdminUser, session: SessionDep) -> SwitchOut:
-        switch = store.promote(session, kind, version, actor=actor_of(user), reason=body.reason)
+        switch = store.promote(session, kind, version, actor=Actor.of(user), reason=body.reason)
         return _switched(session, switch)
 
     @router.post(f"/{plural}/rollback", response_model=SwitchOut, name=f"rollback_{kind}")
     def rollback(body: ReasonIn, user: AdminUser, session: SessionDep) -> SwitchOut:
-        switch = store.rollback(session, kind, actor=actor_of(user), reason=body.reason)
+        switch = store.rollback(session, kind, actor=Actor.of(user), reason=body.reason)
         return _switched(session, switch)
 
     promote.__doc__ = f"Make a registered {kind} version the active one (admins; reason required, audited)."

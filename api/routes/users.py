@@ -40,7 +40,7 @@ def add_user(admin: AdminUser, session: SessionDep, body: UserCreateIn) -> User:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     audit.record(
         session,
-        Actor("user", admin.username, admin.id),
+        Actor.of(admin),
         "user_add",
         inputs={"user_id": user.id, "username": user.username},
         outcome={"role": str(user.role), "skills": list(user.skills), "capacity": user.capacity},

@@ -40,7 +40,7 @@ def admin_actor(session: Session, username: str) -> Actor:
         raise NotAnAdmin(
             f"{username!r} is not an active admin: only an admin registers, promotes or rolls back"
         )
-    return Actor("user", user.username, user.id)
+    return Actor.of(user)
 
 
 def list_versions(session: Session, kind: Kind) -> list[VersionRow]:

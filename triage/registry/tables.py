@@ -26,6 +26,20 @@ class _Registered:
     activated_at: Mapped[datetime | None] = mapped_column()
 
 
+def _version_indexes(table: str) -> tuple[Index, Index]:
+    """Each version once, and at most one active row (a partial unique index), per registry table."""
+    return (
+        Index(f"ux_{table}_version", "version", unique=True),
+        Index(
+            f"ux_{table}_active",
+            "active",
+            unique=True,
+            sqlite_where=sql("active"),
+            postgresql_where=sql("active"),
+        ),
+    )
+
+
 class ModelVersion(_Registered, Base):
     """An emotion model directory as registered: what scores are stamped with (``version``)."""
 
@@ -39,16 +53,7 @@ class ModelVersion(_Registered, Base):
     training_data: Mapped[str] = mapped_column(Text, default="")
     previous_version: Mapped[str | None] = mapped_column(String(128))  # what it replaced when activated
 
-    __table_args__ = (
-        Index("ux_model_versions_version", "version", unique=True),
-        Index(
-            "ux_model_versions_active",
-            "active",
-            unique=True,
-            sqlite_where=sql("active"),
-            postgresql_where=sql("active"),
-        ),
-    )
+    __table_args__ = _version_indexes("model_versions")
 
 
 class PolicyVersion(_Registered, Base):
@@ -61,16 +66,7 @@ class PolicyVersion(_Registered, Base):
     digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the text
     previous_version: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (
-        Index("ux_policy_versions_version", "version", unique=True),
-        Index(
-            "ux_policy_versions_active",
-            "active",
-            unique=True,
-            sqlite_where=sql("active"),
-            postgresql_where=sql("active"),
-        ),
-    )
+    __table_args__ = _version_indexes("policy_versions")
 
 
 VersionRow = ModelVersion | PolicyVersion

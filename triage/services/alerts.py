@@ -109,7 +109,7 @@ def acknowledge(session: Session, alert_id: int, by: User) -> Alert:
         alert.acknowledged_at, alert.acknowledged_by = utcnow(), by.id
         audit.record(
             session,
-            Actor("user", by.username, by.id),
+            Actor.of(by),
             "alert_ack",
             conversation_id=alert.conversation_id,
             outcome={"alert_id": alert.id, "kind": alert.kind},

@@ -29,10 +29,6 @@ class DuplicateCannedReply(InvalidTransition):
     """A canned reply with this title exists in this queue (api: 409)."""
 
 
-def _actor(user: User) -> Actor:
-    return Actor("user", user.username, user.id)
-
-
 def _text(text: object, what: str, limit: int) -> str:
     value = text.strip() if isinstance(text, str) else ""
     if not value:
@@ -53,7 +49,7 @@ def add_note(session: Session, conversation_id: str, author: User, text: str) ->
 
     value = _text(text, "note", MAX_NOTE_CHARS)
     conversation = get_conversation(session, conversation_id)
-    actor = _actor(author)
+    actor = Actor.of(author)
     require_owner_or_supervisor(session, conversation, actor)
     redacted = redact_with_spans(value)
     now = utcnow()
@@ -131,7 +127,7 @@ def create_canned(
     _store(session, reply)
     audit.record(
         session,
-        _actor(by),
+        Actor.of(by),
         "canned_reply_create",
         inputs={"queue": queue, "title": title},
         outcome={"canned_reply_id": reply.id, "variables": canned.placeholders(body)},
@@ -166,7 +162,7 @@ def update_canned(
     _store(session, reply)
     audit.record(
         session,
-        _actor(by),
+        Actor.of(by),
         "canned_reply_update",
         inputs={"before": before},
         outcome={"canned_reply_id": reply.id, "queue": reply.queue, "title": reply.title},
@@ -178,7 +174,7 @@ def delete_canned(session: Session, reply_id: int, *, by: User) -> None:
     reply = get_canned(session, reply_id)
     audit.record(
         session,
-        _actor(by),
+        Actor.of(by),
         "canned_reply_delete",
         inputs={"queue": reply.queue, "title": reply.title},
         outcome={"canned_reply_id": reply.id},
@@ -220,7 +216,7 @@ def set_display_name(session: Session, user_id: int, name: str, *, by: User | Ac
     if user is None:
         raise LookupError(f"user {user_id} not found")
     before, user.display_name = user.display_name, value
-    actor = by if isinstance(by, Actor) else _actor(by)
+    actor = by if isinstance(by, Actor) else Actor.of(by)
     audit.record(
         session,
         actor,

@@ -240,7 +240,7 @@ def record_feedback(
     flush(session)
     audit.record(
         session,
-        Actor("user", user.username, user.id),
+        Actor.of(user),
         "feedback",
         conversation_id=escalation.conversation_id,
         inputs={"escalation_id": escalation_id, "unmarked_words": words, "comment": comment},

@@ -126,7 +126,7 @@ def accept(session: Session, conversation_id: str, agent: User) -> Conversation:
     """An agent takes a queued conversation, or confirms one routed to them; never over their capacity
     (a supervisor can give them one more through a transfer, with a reason)."""
     conversation = get_conversation(session, conversation_id)
-    actor = Actor("user", agent.username, agent.id)
+    actor = Actor.of(agent)
     now = utcnow()
     with lifecycle(conversation) as machine:
         effects = machine.accept(seat_of(session, agent.id), now)
@@ -148,7 +148,7 @@ def agent_reply(session: Session, conversation_id: str, agent: User, text: str) 
     if left:
         raise ValidationError("fill in " + ", ".join("{{" + name + "}}" for name in left) + " before sending")
     conversation = get_conversation(session, conversation_id)
-    actor = Actor("user", agent.username, agent.id)
+    actor = Actor.of(agent)
     now = utcnow()
     with lifecycle(conversation) as machine:
         machine.agent_replied(agent.id, now)  # the state first: replying to a queued one is a conflict
