@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,16 @@ def _found(haystack: str) -> list[str]:
     ]
 
 
+async def retrying_409(call: Callable[[], Awaitable[httpx.Response]], attempts: int = 3) -> httpx.Response:
+    """The call again while the api answers 409 (a concurrent change), at most ``attempts`` times."""
+    response = await call()
+    for _ in range(attempts - 1):
+        if response.status_code != 409:
+            break
+        response = await call()
+    return response
+
+
 async def _play(stack: Stack) -> str:
     customer = Customer(stack.rasa)
     await customer.connect()
@@ -143,19 +153,20 @@ async def _play(stack: Stack) -> str:
                 await api.post(f"/api/v1/conversations/{cid}/reassign", json=body, headers=sam)
             ).is_success
         reply = f"Carla, I will call you on {PHONE} and write to {EMAIL}."
-        sent = await api.post(f"/api/v1/conversations/{cid}/reply", json={"text": reply}, headers=alice)
+        # a 409 on either action: the worker stored a message of this conversation (the join notice, the
+        # reply) between the api's read and write; the api says "reload and retry", and a client does that
+        sent = await retrying_409(
+            lambda: api.post(f"/api/v1/conversations/{cid}/reply", json={"text": reply}, headers=alice)
+        )
         assert sent.status_code == 201, sent.text
         assert (await customer.wait_for("I will call you", timeout_s=30))[-1] == reply  # delivered as written
-        for _attempt in range(3):
-            resolved = await api.post(
+        resolved = await retrying_409(
+            lambda: api.post(
                 f"/api/v1/conversations/{cid}/resolve",
                 json={"reason": f"refund to {IBAN} agreed"},
                 headers=alice,
             )
-            # 409: the worker stored a bot message of this conversation (the reply, the join notice)
-            # between the api's read and write; the api says "reload and retry", and a client does that
-            if resolved.status_code != 409:
-                break
+        )
         assert resolved.is_success, resolved.text
         escalation = (await escalated() or {})["escalations"][0]["id"]
         comment = {"verdict": "correct", "comment": f"she gave {CARD} in the chat"}
