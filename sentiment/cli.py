@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TRAIN_DIR = REPO_ROOT / "data" / "runtime" / "emotions-train"
 DEFAULT_MODEL_DIR = REPO_ROOT / "data" / "models" / "emotions"
+DEFAULT_SUPPORT_DATA = REPO_ROOT / "tests" / "data" / "support_stress.tsv"
 
 
 def train_emotions(
@@ -176,6 +177,39 @@ def eval_emotions(
             typer.echo(f"{key:20s} {value}")
 
 
+def check_stress(
+    data: Annotated[
+        Path, typer.Option(help="Labelled support messages (label<TAB>text).")
+    ] = DEFAULT_SUPPORT_DATA,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    model_dir: ModelDirOption = None,
+) -> None:
+    """Stress-flag precision and recall on hand-labelled support messages, with the model's own
+    threshold (a check: nothing is tuned on it). Stressed = angry, abusive, anxious; calm must not be
+    flagged; annoyed is reported apart."""
+    from sentiment.errors import DatasetError, ModelNotLoaded
+    from sentiment.support_check import run_check
+
+    if not data.is_file():
+        _fail(f"no such file: {data}")
+    try:
+        report = run_check(data, model_dir)
+    except (OSError, UnicodeDecodeError, DatasetError) as exc:
+        _fail(f"cannot read {data}: {exc}")
+    except ModelNotLoaded as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{report['n']} messages, {report['model_version']}, flag at stress >= {report['threshold']}")
+    for label, figures in report["by_label"].items():
+        typer.echo(
+            f"{label:8s} n={figures['n']:<4d} flagged={figures['flagged']:<4d} "
+            f"flag_rate={figures['flag_rate']}  mean_stress={figures['mean_stress']}"
+        )
+    typer.echo(f"precision {report['precision']}  recall {report['recall']}  f1 {report['f1']}")
+
+
 def bench_sentiment(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     n: Annotated[int, typer.Option(min=64)] = 1000,
@@ -225,5 +259,6 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("score")(score)
     app.command("explain")(explain)
     app.command("eval-emotions")(eval_emotions)
+    app.command("check-stress")(check_stress)
     bench_app.command("sentiment")(bench_sentiment)
     bench_app.command("explanations")(bench_explanations)
