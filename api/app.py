@@ -38,6 +38,7 @@ from api.routes import (
     export,
     feedback,
     handoff,
+    monitoring,
     registry,
     users,
 )
@@ -71,6 +72,7 @@ def api_router() -> APIRouter:
         handoff,
         customers,
         registry,
+        monitoring,
         live,
     ):
         router.include_router(module.router)

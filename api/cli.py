@@ -11,6 +11,7 @@ import typer
 # ``clearline --help`` does not import torch.
 COMMAND_MODULES = (
     "sentiment.cli",
+    "sentiment.reference_cli",
     "nlu.cli",
     "triage.cli",
     "triage.privacy_cli",
@@ -19,6 +20,7 @@ COMMAND_MODULES = (
     "api.benchmarks",
     "triage.redaction_cli",
     "triage.replay_cli",
+    "triage.monitoring.cli",
     "triage.registry.cli",
     "triage.broker_cli",
 )

@@ -39,10 +39,11 @@ BOT = Actor.system("bot")  # the bot's hand-off endpoint
 RETENTION = Actor.system("retention")  # the purge of conversations past CLEARLINE_RETENTION_DAYS
 OPERATOR = Actor.system("cli")  # someone with the database's credentials at a shell, no username given
 REGISTRY = Actor.system("registry")  # registers the configured model and policy on first start
+DRIFT_MONITOR = Actor.system("drift")  # the worker's leader comparing the model's scores with its reference
 
 # Every system actor, declared here and nowhere else. The live feed shows an agent the records whose
 # actor is their username, so a user named like one of these would see the system's records as theirs.
-SYSTEM_ACTORS = (WORKER, POLICY, ROUTER, SLA_MONITOR, BOT, RETENTION, OPERATOR, REGISTRY)
+SYSTEM_ACTORS = (WORKER, POLICY, ROUTER, SLA_MONITOR, BOT, RETENTION, OPERATOR, REGISTRY, DRIFT_MONITOR)
 _RESERVED = frozenset(actor.name.casefold() for actor in SYSTEM_ACTORS)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from triage.cli_input import fail, moment
 
 HELP = """Re-run the stored, redacted conversations through a candidate model and/or policy without
 acting, and report what would change: escalations added and removed, priority and queue changes, flag
@@ -24,23 +25,6 @@ Precision: of the escalations with a verdict (the latest; an unflag without one 
 share judged "correct"; for the candidate, of those conversations it escalates too. Recall: of the
 conversations whose escalation was judged "correct", the share escalated (current: all of them, 1.0).
 The database is opened read-only. Exit code 2 on bad input."""
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
-def _moment(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise _fail(
-            f"--{name} {value!r} is not an ISO date or time (2026-12-06 or 2026-12-06T09:00)"
-        ) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
@@ -94,19 +78,19 @@ def run(
     from triage.settings import get_settings
 
     settings = get_settings()
-    since, until = _moment(since_text, "since"), _moment(until_text, "until")
+    since, until = moment(since_text, "since"), moment(until_text, "until")
     if since is not None and until is not None and since > until:
-        raise _fail(f"--since {since_text} is after --until {until_text}")
+        raise fail(f"--since {since_text} is after --until {until_text}")
     current_policy_path = Path(settings.policy_path)
     candidate_policy_path = policy_path or current_policy_path
     try:
         candidate_policy = load_policy(candidate_policy_path)
         current_version = load_policy(current_policy_path).version
     except PolicyError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     current_model = Path(SentimentSettings().model_dir)
     if model is not None and not (model / "config.json").is_file():
-        raise _fail(f"--model {model}: not a model checkpoint directory (no config.json)")
+        raise fail(f"--model {model}: not a model checkpoint directory (no config.json)")
     started = time.perf_counter()
     scorer = explainer = None
     if model is not None or explain > 0:
@@ -120,7 +104,7 @@ def run(
             histories = read_histories(session, since, until)
         engine.dispose()
     except (SQLAlchemyError, ValueError) as exc:
-        raise _fail(f"cannot read the database {url}: {str(exc).splitlines()[0]}") from exc
+        raise fail(f"cannot read the database {url}: {str(exc).splitlines()[0]}") from exc
     read = time.perf_counter()
     report = replay(
         histories,
@@ -159,7 +143,7 @@ def _scorer(path: Path) -> Any:
     try:
         return SentimentScorer(str(path))  # the worker's scorer: sentiment's batched one
     except ModelNotLoaded as exc:
-        raise _fail(f"--model {path}: {exc}") from exc
+        raise fail(f"--model {path}: {exc}") from exc
 
 
 def summary(report: dict[str, Any]) -> str:

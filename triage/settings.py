@@ -62,6 +62,19 @@ class CoreSettings(BaseSettings):
     # where the worker reads Rasa's events: "sql", Rasa's SQL event broker table at events_url (the
     # embedded default), or "rabbitmq", the partition queues at rabbitmq_url (worker/rabbitmq_source.py)
     event_source: Literal["sql", "rabbitmq"] = "sql"
+    # model monitoring (triage/domain/drift.py, triage/domain/bias.py; docs/model-monitoring.md): a day
+    # alerts when its stress PSI reaches drift_stress_psi with a KS p-value under drift_ks_alpha, or its
+    # label PSI reaches drift_label_psi, with at least drift_min_messages scored; the worker's leader
+    # checks every drift_check_interval_s seconds
+    drift_stress_psi: float = Field(default=0.25, gt=0)
+    drift_label_psi: float = Field(default=0.25, gt=0)
+    drift_ks_alpha: float = Field(default=0.01, gt=0, lt=1)
+    drift_min_messages: int = Field(default=50, ge=1)
+    drift_check_interval_s: float = Field(default=3600.0, ge=1)
+    # bias audit: a segment is reported when its rate differs from the overall rate by more than this
+    # ratio (either way) and it has at least bias_min_segment items
+    bias_ratio: float = Field(default=1.25, gt=1)
+    bias_min_segment: int = Field(default=30, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> CoreSettings:

@@ -21,6 +21,7 @@ class AlertKind(enum.StrEnum):
     SLA_SOON = "sla_soon"
     P1_WAITING = "p1_waiting"
     AGENT_OFFLINE = "agent_offline"  # went offline with open conversations (requeued)
+    DRIFT = "drift"  # the model's scores moved away from its reference (triage.domain.drift)
 
 
 SEVERITY = {
@@ -28,6 +29,7 @@ SEVERITY = {
     AlertKind.P1_WAITING: "critical",
     AlertKind.SLA_SOON: "warning",
     AlertKind.AGENT_OFFLINE: "warning",
+    AlertKind.DRIFT: "warning",
 }
 
 

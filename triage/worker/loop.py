@@ -103,6 +103,9 @@ class WorkerOptions:
     relay_interval: float = 0.2  # outbox delivery
     explain_interval: float = 0.1  # pending explanations
     retention_interval: float = 3600.0  # the purge of conversations past retention, when configured
+    drift_interval: float = (
+        3600.0  # the model's drift against its reference (CLEARLINE_DRIFT_CHECK_INTERVAL_S)
+    )
     error_backoff: float = 1.0
     consumer: str = CONSUMER  # the name in the logs
     max_explained: int = MAX_EXPLAINED  # utterances explained per escalation (inside the transaction)
@@ -242,6 +245,16 @@ class Worker:
         """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``)."""
         return explain_pending(self.session_factory, self.explainer, self.metrics.observe_explanation)
 
+    def check_drift_once(self) -> None:
+        """Yesterday's and today's scores of the active model against its reference: an alert per day
+        that drifts, and the gauges (``triage.monitoring.drift``)."""
+        from sentiment.settings import SentimentSettings
+        from triage.monitoring.drift import DriftCheck
+
+        check = DriftCheck(SentimentSettings().model_dir, self.metrics.set_drift)
+        with session_scope(self.session_factory) as session:
+            check(session)
+
     def relay_once(self) -> int:
         if self.rasa is None:
             return 0
@@ -286,7 +299,11 @@ class Worker:
                 log.exception("leadership_check_failed")
 
     # -- loops ---------------------------------------------------------------------------------
-    def _repeat_while_leading(self, step: Callable[[], object], interval: float, name: str) -> None:
+    def _repeat_while_leading(
+        self, step: Callable[[], object], interval: float, name: str, wait_first: bool = False
+    ) -> None:
+        if wait_first:
+            self.stop_event.wait(interval)
         while not self.stop_event.is_set():
             if not self.election.leading:  # look again soon: leadership may come
                 self.stop_event.wait(min(interval, self.options.leader_retry_interval))
@@ -299,9 +316,11 @@ class Worker:
             if not busy:  # with work done, look again at once
                 self.stop_event.wait(interval)
 
-    def _start(self, step: Callable[[], object], interval: float, name: str) -> None:
+    def _start(
+        self, step: Callable[[], object], interval: float, name: str, wait_first: bool = False
+    ) -> None:
         thread = threading.Thread(
-            target=self._repeat_while_leading, args=(step, interval, name), name=name, daemon=True
+            target=self._repeat_while_leading, args=(step, interval, name, wait_first), name=name, daemon=True
         )
         thread.start()
         self._threads.append(thread)
@@ -312,6 +331,8 @@ class Worker:
         self._start(self.explain_once, self.options.explain_interval, "explainer")
         if self.rasa is not None:
             self._start(self.relay_once, self.options.relay_interval, "outbox_relay")
+        # after one interval, not at once: a leader that changes hands or restarts does not recount the days
+        self._start(self.check_drift_once, self.options.drift_interval, "drift", wait_first=True)
         if self.retention is not None:
             self._start(self.retention, self.options.retention_interval, "retention")
 

@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 
 from sentiment.types import UtteranceScore
+from triage.domain.drift import DayDrift
 
 log = structlog.get_logger("triage.worker.observability")
 
@@ -60,6 +61,41 @@ class WorkerMetrics:
             "1 while this worker leads (routing, SLA, outbox relay, explanations, retention), else 0",
             registry=r,
         )
+
+        self.drift_stress_psi = Gauge(
+            "clearline_drift_stress_psi",
+            "Stress PSI of the latest day against the model's reference",
+            ["model_version"],
+            registry=r,
+        )
+        self.drift_label_psi = Gauge(
+            "clearline_drift_label_psi",
+            "Predicted-label PSI of the latest day against the model's reference",
+            ["model_version"],
+            registry=r,
+        )
+        self.drift_flag_rate = Gauge(
+            "clearline_flag_rate",
+            "Share of the latest day's scored messages flagged",
+            ["model_version"],
+            registry=r,
+        )
+        self.drift_alert = Gauge(
+            "clearline_drift_alert",
+            "1 while the latest day crosses a drift threshold",
+            ["model_version"],
+            registry=r,
+        )
+
+    def set_drift(self, model_version: str, drift: DayDrift) -> None:
+        for gauge, value in (
+            (self.drift_stress_psi, drift.stress_psi),
+            (self.drift_label_psi, drift.label_psi),
+            (self.drift_flag_rate, drift.flag_rate),
+            (self.drift_alert, float(drift.alert)),
+        ):
+            if value is not None:
+                gauge.labels(model_version=model_version).set(value)
 
     def observe_scoring(self, seconds: float, count: int) -> None:
         self.scoring_seconds.observe(seconds)

@@ -58,6 +58,7 @@ def build_worker(
 
         retention = RetentionJob(Stores.from_settings(settings, factory), settings.retention_days)
     metrics = WorkerMetrics()
+    options = options or WorkerOptions(drift_interval=settings.drift_check_interval_s)
     versions = versions or RegistryVersions(load=None)  # the registry's policy; the model: ``scorer``
     with factory() as session:
         first_policy = versions.policy(session)
