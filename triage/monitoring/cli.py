@@ -56,7 +56,7 @@ def _drift_text(report: dict[str, Any]) -> str:
     lines = [
         f"model {report['model_version']} against {report['reference']['source']} "
         f"({report['reference']['n']} texts, flag rate {report['reference']['flag_rate']:.3f})",
-        "day         messages  stress PSI  KS (p)            label PSI  flag rate  precision (judged)",
+        "day         messages  stress PSI  KS (p)              label PSI  flag rate  precision (judged)",
     ]
     for d in report["days"]:
         if not d["messages"]:
@@ -64,10 +64,10 @@ def _drift_text(report: dict[str, Any]) -> str:
             continue
         precision = "-" if d["flag_precision"] is None else f"{d['flag_precision']:.3f}"
         label_psi = "-" if d["label_psi"] is None else f"{d['label_psi']:.3f}"
+        ks = f"{d['ks_statistic']:.3f} ({d['ks_pvalue']:.2g})"
         lines.append(
-            f"{d['day']}  {d['messages']:8d}  {d['stress_psi']:10.3f}  {d['ks_statistic']:.3f} "
-            f"({d['ks_pvalue']:.2g})".ljust(18)
-            + f"  {label_psi:>9}  {d['flag_rate']:9.3f}  {precision} ({d['judged']})"
+            f"{d['day']}  {d['messages']:8d}  {d['stress_psi']:10.3f}  {ks:<18}  {label_psi:>9}  "
+            f"{d['flag_rate']:9.3f}  {precision} ({d['judged']})"
             + ("  ALERT: " + "; ".join(d["reasons"]) if d["alert"] else "")
         )
     return "\n".join(lines)
