@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "triage.redaction_cli",
     "triage.replay_cli",
     "triage.monitoring.cli",
+    "triage.learning.cli",
     "triage.registry.cli",
     "triage.broker_cli",
 )
