@@ -17,9 +17,10 @@ precision and recall against the stored feedback.
 
 Current = what is stored (each message's stress, each conversation's first escalation by the policy).
 Candidate = the stored customer texts re-scored with --model (when given; else the stored stress) and
-decided turn by turn with --policy by the worker's own functions. Only a conversation's first escalation
-counts; the tier is the conversation's latest; turns after a hand-off the policy did not make are not
-replayed.
+decided turn by turn with --policy (default: the active policy) by the worker's own functions. Each of
+--model and --policy is a path when one exists there, else a version registered in the replayed database
+(`clearline models list`, `clearline policies list`). Only a conversation's first escalation counts; the
+tier is the conversation's latest; turns after a hand-off the policy did not make are not replayed.
 
 Precision: of the escalations with a verdict (the latest; an unflag without one counts as "wrong"), the
 share judged "correct"; for the candidate, of those conversations it escalates too. Recall: of the
@@ -31,11 +32,18 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
     @app.command("replay", help=HELP)
     def replay_command(
         model: Annotated[
-            Path | None,
-            typer.Option(help="candidate model checkpoint directory (default: the stored scores)"),
+            str | None,
+            typer.Option(
+                help="candidate model: a checkpoint directory or a version registered in the database "
+                "(default: the stored scores)"
+            ),
         ] = None,
         policy: Annotated[
-            Path | None, typer.Option(help="candidate policy YAML (default CLEARLINE_POLICY_PATH)")
+            str | None,
+            typer.Option(
+                help="candidate policy: a YAML file or a version registered in the database "
+                "(default: the active one; CLEARLINE_POLICY_PATH while none is registered)"
+            ),
         ] = None,
         since: Annotated[str | None, typer.Option(help="conversations started at or after (ISO)")] = None,
         until: Annotated[str | None, typer.Option(help="conversations started at or before (ISO)")] = None,
@@ -60,8 +68,8 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
 
 
 def run(
-    model: Path | None,
-    policy_path: Path | None,
+    model: str | None,
+    policy: str | None,
     since_text: str | None,
     until_text: str | None,
     database_url: str | None,
@@ -72,78 +80,54 @@ def run(
     from sqlalchemy.orm import Session
 
     from sentiment.settings import SentimentSettings
-    from triage.domain.policy import load_policy
+    from triage import replay_run
     from triage.errors import PolicyError
-    from triage.replay import read_histories, read_only_engine, replay
+    from triage.registry.rules import InvalidCandidate, UnknownVersion
+    from triage.replay import read_only_engine
     from triage.settings import get_settings
 
     settings = get_settings()
     since, until = moment(since_text, "since"), moment(until_text, "until")
     if since is not None and until is not None and since > until:
         raise fail(f"--since {since_text} is after --until {until_text}")
-    current_policy_path = Path(settings.policy_path)
-    candidate_policy_path = policy_path or current_policy_path
-    try:
-        candidate_policy = load_policy(candidate_policy_path)
-        current_version = load_policy(current_policy_path).version
-    except PolicyError as exc:
-        raise fail(str(exc)) from exc
-    current_model = Path(SentimentSettings().model_dir)
-    if model is not None and not (model / "config.json").is_file():
-        raise fail(f"--model {model}: not a model checkpoint directory (no config.json)")
     started = time.perf_counter()
-    scorer = explainer = None
-    if model is not None or explain > 0:
-        scorer = _scorer(model or current_model)
-        explainer = scorer
-    loaded = time.perf_counter()
     url = database_url or settings.database_url
     try:
         engine = read_only_engine(url)
         with Session(engine) as session:
-            histories = read_histories(session, since, until)
+            chosen = replay_run.plan(
+                session,
+                model=model,
+                policy=policy,
+                since=since,
+                until=until,
+                configured_model=Path(SentimentSettings().model_dir),
+                configured_policy=Path(settings.policy_path),
+                files=True,
+            )
         engine.dispose()
+    except (UnknownVersion, InvalidCandidate, PolicyError) as exc:
+        raise fail(str(exc)) from exc
     except (SQLAlchemyError, ValueError) as exc:
         raise fail(f"cannot read the database {url}: {str(exc).splitlines()[0]}") from exc
     read = time.perf_counter()
-    report = replay(
-        histories,
-        candidate_policy,
-        scorer if model is not None else None,
-        explain=explain,
-        explainer=explainer,
-    ).as_dict()
-    is_current_model = model is None or model.resolve() == current_model.resolve()
+    scorer = explainer = None
+    try:
+        if chosen.model is not None or explain > 0:
+            scorer = replay_run.load_scorer(chosen.model or chosen.current_model)
+            explainer = scorer
+    except InvalidCandidate as exc:
+        raise fail(str(exc)) from exc
+    loaded = time.perf_counter()
+    report = replay_run.run(
+        chosen, scorer if chosen.model is not None else None, explain=explain, explainer=explainer
+    )
     return {
         **report,
-        "model": {
-            "path": str(model or current_model),
-            "current": is_current_model,
-            "rescored": model is not None,
-        },
-        "policy": {
-            "path": str(candidate_policy_path),
-            "version": candidate_policy.version,
-            "current": candidate_policy_path.resolve() == current_policy_path.resolve()
-            or candidate_policy.config == load_policy(current_policy_path).config,
-            "current_version": current_version,
-        },
-        "since": since.isoformat() if since else None,
-        "until": until.isoformat() if until else None,
-        "load_seconds": round(loaded - started, 2),  # the candidate model
-        "read_seconds": round(read - loaded, 2),
+        "read_seconds": round(read - started, 2),
+        "load_seconds": round(loaded - read, 2),  # the candidate model
         "seconds": round(time.perf_counter() - started, 2),  # all of it
     }
-
-
-def _scorer(path: Path) -> Any:
-    from sentiment.errors import ModelNotLoaded
-    from triage.worker.loop import SentimentScorer
-
-    try:
-        return SentimentScorer(str(path))  # the worker's scorer: sentiment's batched one
-    except ModelNotLoaded as exc:
-        raise fail(f"--model {path}: {exc}") from exc
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -154,10 +138,10 @@ def summary(report: dict[str, Any]) -> str:
 
     model, policy = report["model"], report["policy"]
     lines = [
-        f"model:  {model['path']}"
+        f"model:  {model['version'] or model['path']}"
         + (" (the current one)" if model["current"] else "")
         + ("" if model["rescored"] else ", stored scores"),
-        f"policy: {policy['path']} version {policy['version']}"
+        f"policy: {policy['path'] or 'registered'} version {policy['version']}"
         + (" (the current one)" if policy["current"] else f" (current: {policy['current_version']})"),
         f"{report['conversations']} conversations, {report['messages']} customer messages, "
         f"{report['seconds']} s",

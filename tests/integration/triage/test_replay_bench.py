@@ -46,7 +46,7 @@ def test_replay_of_10000_stored_messages_through_the_shipped_model(
         stored = s.scalar(select(func.count()).select_from(Message).where(Message.sender == Sender.CUSTOMER))
     assert stored == MESSAGES
     started = time.perf_counter()
-    report = run(SentimentSettings().model_dir, None, None, None, clearline_url)
+    report = run(str(SentimentSettings().model_dir), None, None, None, clearline_url)
     elapsed = time.perf_counter() - started
     print(
         f"\nreplay of {report['messages']} stored messages through the shipped model: {elapsed:.1f} s "

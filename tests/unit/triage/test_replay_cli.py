@@ -20,8 +20,8 @@ def empty_db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'absent' / 'clearline.db'}"
 
 
-def test_a_missing_model_directory(tmp_path: Path, empty_db: str) -> None:
-    code, output = replay("--model", str(tmp_path / "nowhere"), "--database-url", empty_db)
+def test_a_directory_that_is_not_a_model(tmp_path: Path, empty_db: str) -> None:
+    code, output = replay("--model", str(tmp_path), "--database-url", empty_db)
     assert code == 2
     assert "not a model checkpoint directory" in output
 
