@@ -40,6 +40,7 @@ from api.routes import (
     handoff,
     monitoring,
     registry,
+    replay,
     users,
 )
 from api.security import Signer
@@ -72,6 +73,7 @@ def api_router() -> APIRouter:
         handoff,
         customers,
         registry,
+        replay,
         monitoring,
         live,
     ):
