@@ -173,3 +173,35 @@ def test_a_database_that_cannot_be_read(tiny: Path, tmp_path: Path) -> None:
         "--from-feedback", "--model", str(tiny), "--database-url", f"sqlite:///{tmp_path / 'none.db'}"
     )
     assert code == 2 and "cannot read the database" in output
+
+
+def retrain_cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(build_app(("triage.learning.cli",)), ["retrain", *args])
+    return result.exit_code, result.output
+
+
+def test_retrain_writes_a_candidate_from_the_stored_verdicts(
+    tiny: Path, database: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database)
+    with Session(engine) as session:
+        seed(session)
+    engine.dispose()
+    out = tmp_path / "retrained"
+    common = ("--model", str(tiny), "--database-url", database, "--epochs", "1", "--threads", "1")
+    code, output = retrain_cli("--from-feedback", *common, "--out", str(out), "--json")
+    assert code == 0, output
+    report = json.loads(output[output.index("{") :])
+    assert report["data"]["corrected"] + report["data"]["held_out"] == 4  # the seeded verdicts
+    assert (
+        json.loads((out / "clearline.json").read_text())["retraining"]["candidate_version"]
+        == report["candidate_version"]
+    )
+    assert retrain_cli(*common)[0] == 2  # no --from-feedback
+    code, output = retrain_cli("--from-feedback", *common, "--out", str(out))
+    assert code == 2 and "not empty" in output
+
+
+def test_retrain_without_feedback_is_exit_2(tiny: Path, database: str) -> None:
+    code, output = retrain_cli("--from-feedback", "--model", str(tiny), "--database-url", database)
+    assert code == 2 and "not enough feedback" in output
