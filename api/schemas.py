@@ -254,18 +254,37 @@ class UnflagIn(StrictModel):
     reason: Reason
 
 
+# Offsets of a word in a message: the convention of every offset Clearline stores and serves
+_OFFSETS = (
+    "offset into the message's stored (PII-redacted) text, in Unicode code points as Python counts them "
+    "(not UTF-16 units as JavaScript's String.length, not bytes): after an emoji they differ"
+)
+
+
 class UnmarkedWord(StrictModel):
-    message_id: int = Field(ge=1)
-    start: int = Field(ge=0, le=100_000)
-    end: int = Field(ge=0, le=100_000)
+    """A highlighted word of a message, by its offsets into the stored text."""
+
+    message_id: int = Field(ge=1, description="the message (its id in the conversation's transcript)")
+    start: int = Field(ge=0, le=100_000, description=f"first character: {_OFFSETS}")
+    end: int = Field(ge=0, le=100_000, description=f"one past the last character: {_OFFSETS}")
     word: Annotated[
         str, StringConstraints(min_length=1, max_length=100, pattern=_NO_NUL), AfterValidator(_redacted)
-    ]
+    ] = Field(description="the text at [start, end) of the message, as stored (redacted)")
+
+
+class AddedWord(UnmarkedWord):
+    """A word of a customer's message that should have been highlighted: the message must be the
+    customer's, in this conversation, and ``word`` exactly its text at [start, end), else 422."""
 
 
 class FeedbackIn(StrictModel):
     verdict: Literal["correct", "wrong"]
     unmarked_words: list[UnmarkedWord] = Field(default_factory=list, max_length=200)
+    added_words: list[AddedWord] = Field(
+        default_factory=list,
+        max_length=200,
+        description="words of the customer's messages that should have been highlighted",
+    )
     comment: Comment | None = None
 
 
@@ -276,7 +295,31 @@ class FeedbackOut(BaseModel):
     user_id: int
     verdict: str
     unmarked_words: list[Any]
+    added_words: list[Any]
     comment: str | None
+    created_at: UtcDateTime
+
+
+class MissedFlagIn(StrictModel):
+    """The policy should have escalated this conversation and did not."""
+
+    message_id: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="the customer message that should have triggered it"
+    )
+    comment: Comment | None = None
+    words: list[AddedWord] = Field(
+        default_factory=list, max_length=200, description="words that should have been highlighted"
+    )
+
+
+class MissedFlagOut(BaseModel):
+    id: int
+    conversation_id: str
+    message_id: int | None
+    user_id: int
+    user_name: str  # the display name of who marked it
+    comment: str | None
+    words: list[Any]
     created_at: UtcDateTime
 
 

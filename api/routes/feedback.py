@@ -1,4 +1,5 @@
-"""Escalations: people's verdicts on a flag (and on the highlighted words), and unflagging."""
+"""Feedback: people's verdicts on a flag (and on the highlighted words: unmarked or added), unflagging,
+and missed flags (a conversation the policy should have escalated)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentUser, SessionDep, SupervisorUser
 from api.queries import can_see
 from api.relay import commit_and_relay
-from api.schemas import EscalationOut, FeedbackIn, FeedbackOut, UnflagIn
+from api.routes.conversations import ConversationId, not_found
+from api.schemas import EscalationOut, FeedbackIn, FeedbackOut, MissedFlagIn, MissedFlagOut, UnflagIn
 from triage import services
 from triage.audit import Actor
-from triage.storage.db import Escalation, Feedback, User
+from triage.storage.db import Escalation, Feedback, MissedFlag, User
 
-router = APIRouter(prefix="/escalations", tags=["feedback"])
+router = APIRouter(tags=["feedback"])
 
 EscalationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -28,11 +30,14 @@ def visible_escalation(session: Session, user: User, escalation_id: int) -> Esca
     return escalation
 
 
-@router.post("/{escalation_id}/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/escalations/{escalation_id}/feedback", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED
+)
 def give_feedback(
     escalation_id: EscalationId, body: FeedbackIn, user: CurrentUser, session: SessionDep
 ) -> Feedback:
-    """Mark the flag right or wrong, and unmark words that should not have been highlighted."""
+    """Mark the flag right or wrong, unmark words that should not have been highlighted and add words of
+    the customer's messages that should have been (offsets: code points of the redacted text)."""
     visible_escalation(session, user, escalation_id)
     feedback = services.record_feedback(
         session,
@@ -41,12 +46,13 @@ def give_feedback(
         verdict=body.verdict,
         unmarked_words=[w.model_dump() for w in body.unmarked_words],
         comment=body.comment,
+        added_words=[w.model_dump() for w in body.added_words],
     )
     session.commit()
     return feedback
 
 
-@router.get("/{escalation_id}/feedback", response_model=list[FeedbackOut])
+@router.get("/escalations/{escalation_id}/feedback", response_model=list[FeedbackOut])
 def list_feedback(escalation_id: EscalationId, user: CurrentUser, session: SessionDep) -> list[Feedback]:
     """Everything people said about this flag, oldest first."""
     visible_escalation(session, user, escalation_id)
@@ -55,7 +61,7 @@ def list_feedback(escalation_id: EscalationId, user: CurrentUser, session: Sessi
     )
 
 
-@router.post("/{escalation_id}/unflag", response_model=EscalationOut)
+@router.post("/escalations/{escalation_id}/unflag", response_model=EscalationOut)
 def unflag(
     escalation_id: EscalationId,
     body: UnflagIn,
@@ -69,3 +75,52 @@ def unflag(
     escalation = services.unflag(session, escalation_id, reason=body.reason, actor=Actor.of(user))
     commit_and_relay(session, request, background)
     return escalation
+
+
+def _missed_out(missed: MissedFlag) -> MissedFlagOut:
+    author = missed.user
+    return MissedFlagOut(
+        id=missed.id,
+        conversation_id=missed.conversation_id,
+        message_id=missed.message_id,
+        user_id=author.id,
+        user_name=author.display_name or author.username,
+        comment=missed.comment,
+        words=list(missed.words or []),
+        created_at=missed.created_at,
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/missed-flag",
+    response_model=MissedFlagOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def mark_missed_flag(
+    conversation_id: ConversationId, body: MissedFlagIn, user: CurrentUser, session: SessionDep
+) -> MissedFlagOut:
+    """Say the policy should have escalated this conversation (whoever may see it): optionally the customer
+    message that should have triggered it and the words that should have been highlighted. 409 while the
+    policy's own flag on it stands: give a verdict on that escalation instead."""
+    if not can_see(session, user, conversation_id):
+        raise not_found(conversation_id)
+    missed = services.record_missed_flag(
+        session,
+        conversation_id,
+        user=user,
+        message_id=body.message_id,
+        comment=body.comment,
+        words=[w.model_dump() for w in body.words],
+    )
+    session.commit()
+    return _missed_out(missed)
+
+
+@router.get("/conversations/{conversation_id}/missed-flag", response_model=list[MissedFlagOut])
+def list_missed_flags(
+    conversation_id: ConversationId, user: CurrentUser, session: SessionDep
+) -> list[MissedFlagOut]:
+    """The missed flags people marked on this conversation, oldest first."""
+    if not can_see(session, user, conversation_id):
+        raise not_found(conversation_id)
+    return [_missed_out(missed) for missed in services.missed_flags_of(session, conversation_id)]

@@ -27,6 +27,7 @@ from triage.storage.db import (
     EventReceipt,
     Feedback,
     Message,
+    MissedFlag,
     OutboxCommand,
 )
 from triage.storage.search import compact_after_delete
@@ -41,6 +42,7 @@ audit_log: Table = AuditRecord.__table__  # type: ignore[assignment]
 offsets: Table = ConsumerOffset.__table__  # type: ignore[assignment]
 receipts: Table = EventReceipt.__table__  # type: ignore[assignment]
 notes: Table = ConversationNote.__table__  # type: ignore[assignment]
+missed_flags: Table = MissedFlag.__table__  # type: ignore[assignment]
 
 # A PostgreSQL advisory lock (this constant, and a hash of the schema Clearline's tables are in, so that
 # several Clearline schemas in one database do not wait for each other): a message broker's worker batch
@@ -115,6 +117,10 @@ def rows(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]
             session, select(outbox).where(outbox.c.conversation_id.in_(ids)).order_by(outbox.c.id)
         ),
         "notes": _rows(session, select(notes).where(notes.c.conversation_id.in_(ids)).order_by(notes.c.id)),
+        "missed_flags": _rows(
+            session,
+            select(missed_flags).where(missed_flags.c.conversation_id.in_(ids)).order_by(missed_flags.c.id),
+        ),
         "audit_log": _rows(
             session, select(audit_log).where(audit_log.c.conversation_id.in_(ids)).order_by(audit_log.c.id)
         ),
@@ -162,6 +168,10 @@ def remove(session: Session, ids: Sequence[str], names: Mapping[str, str]) -> di
         "escalations": _rowcount(
             session.execute(delete(escalations).where(escalations.c.conversation_id.in_(ids)))
         ),
+        # before the messages they may point at
+        "missed_flags": _rowcount(
+            session.execute(delete(missed_flags).where(missed_flags.c.conversation_id.in_(ids)))
+        ),
         "messages": _rowcount(session.execute(delete(messages).where(messages.c.conversation_id.in_(ids)))),
         "outbox": _rowcount(
             session.execute(delete(outbox).where(outbox.c.conversation_id.in_(_outbox_keys(ids))))
@@ -200,6 +210,7 @@ def count(session: Session, ids: Sequence[str]) -> dict[str, int]:
     return {
         "feedback": number(feedback, feedback.c.escalation_id.in_(_escalations_of(ids))),
         "escalations": number(escalations, escalations.c.conversation_id.in_(ids)),
+        "missed_flags": number(missed_flags, missed_flags.c.conversation_id.in_(ids)),
         "messages": number(messages, messages.c.conversation_id.in_(ids)),
         "outbox": number(outbox, outbox.c.conversation_id.in_(_outbox_keys(ids))),
         "notes": number(notes, notes.c.conversation_id.in_(ids)),

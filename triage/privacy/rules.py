@@ -34,7 +34,11 @@ HOLDINGS: dict[str, str] = {
     "stored), intents, emotion scores. Deleted.",
     "clearline.escalations": "why the conversation went to people: policy factors, explanations that quote "
     "the redacted words. Deleted.",
-    "clearline.feedback": "staff's verdicts on a flag, the words they unmarked, their comments. Deleted.",
+    "clearline.feedback": "staff's verdicts on a flag, the words they unmarked or added (offsets into the "
+    "redacted messages and the redacted words there), their comments. Deleted.",
+    "clearline.missed_flags": "staff's marks that a conversation should have been escalated: the customer "
+    "message meant, the words that should have been highlighted (offsets and the redacted words), a "
+    "comment (redacted). Deleted.",
     "clearline.outbox": "commands for Rasa; an agent's reply is kept sealed (encrypted) until delivered. "
     "Deleted.",
     "clearline.audit_log": "every decision and action on the conversation, and who opened its transcript. "
@@ -105,7 +109,8 @@ def pseudonym(key: str, customer_id: str) -> str:
 # Keys (at any depth of an audit record's ``inputs`` or ``outcome``) whose values are free text written by
 # people or quoted from the customer: reasons of overrides, transfers, resolutions, erasures and the bot's
 # hand-off (also ``over_capacity.reason``), feedback comments and unmarked words, and the words a signal
-# factor points at (``factors[].words[].word``; their offsets stay).
+# factor points at (``factors[].words[].word``; their offsets stay) or people added to a flag or a missed
+# flag (``added_words[].word``, ``words[].word``; their offsets stay too).
 TEXT_KEYS = frozenset({"reason", "comment", "unmarked_words", "word"})
 # where the database finds them without reading every record: these paths, and the key ``"word"`` in the
 # record's JSON text (inside lists of factors, whose positions vary)

@@ -3,8 +3,9 @@
 Every function takes a ``Session`` and never commits: the caller's unit of work commits the business
 rows, the audit records and the outbox commands together. Errors are the domain exceptions of
 ``triage.errors``. The implementations live in ``triage.services.escalation`` (raising and correcting
-flags) and ``triage.services.handoff`` (routing and the agents' work); this module is the one place callers
-import from. The rules themselves are the domain's (``triage.domain``).
+flags), ``triage.services.feedback`` (words people add, missed flags) and ``triage.services.handoff``
+(routing and the agents' work); this module is the one place callers import from. The rules themselves
+are the domain's (``triage.domain``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from triage.services.escalation import (
     set_priority,
     unflag,
 )
+from triage.services.feedback import missed_flags_of, record_missed_flag
 from triage.services.handoff import (
     MAX_REPLY_CHARS,
     accept,
@@ -41,9 +43,11 @@ __all__ = [
     "follow_tier",
     "get_conversation",
     "lock_conversations",
+    "missed_flags_of",
     "new_conversation",
     "policy_input",
     "record_feedback",
+    "record_missed_flag",
     "request_handoff",
     "resolve",
     "set_agent_status",

@@ -3,6 +3,7 @@ conversation's state changes are the domain's (``triage.domain.lifecycle``); thi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from triage.domain.lifecycle import OPEN_STATES, BandRule, Placement, check_prio
 from triage.domain.policy import Decision, Policy
 from triage.errors import InvalidTransition, ValidationError
 from triage.registry.active import active_model_version, active_policy
+from triage.services.feedback import checked_words
 from triage.storage.conversations import (
     flush,
     get_conversation,
@@ -226,14 +228,23 @@ def record_feedback(
     verdict: str,
     unmarked_words: list[dict[str, Any]],
     comment: str | None,
+    added_words: Sequence[Any] = (),
 ) -> Feedback:
-    """Keep a person's verdict on a flag and on the highlighted words."""
+    """Keep a person's verdict on a flag and on the highlighted words: those that should not have been
+    (``unmarked_words``) and those of the customer's messages that should have been (``added_words``,
+    checked against the stored text: ``triage.domain.feedback``)."""
     if verdict not in VERDICTS:
         raise ValidationError(f"verdict must be one of {', '.join(VERDICTS)}")
     words = _check_unmarked_words(unmarked_words)
     escalation = get_escalation(session, escalation_id)
+    added = checked_words(session, escalation.conversation_id, list(added_words))
     feedback = Feedback(
-        escalation_id=escalation_id, user_id=user.id, verdict=verdict, unmarked_words=words, comment=comment
+        escalation_id=escalation_id,
+        user_id=user.id,
+        verdict=verdict,
+        unmarked_words=words,
+        added_words=added,
+        comment=comment,
     )
     session.add(feedback)
     escalation.feedback_state = verdict
@@ -243,7 +254,12 @@ def record_feedback(
         Actor.of(user),
         "feedback",
         conversation_id=escalation.conversation_id,
-        inputs={"escalation_id": escalation_id, "unmarked_words": words, "comment": comment},
+        inputs={
+            "escalation_id": escalation_id,
+            "unmarked_words": words,
+            "added_words": added,
+            "comment": comment,
+        },
         outcome={"feedback_id": feedback.id, "verdict": verdict},
     )
     return feedback

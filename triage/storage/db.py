@@ -272,8 +272,29 @@ class Feedback(Base):
     verdict: Mapped[str] = mapped_column(String(16))  # correct | wrong
     # words the person says should not have been highlighted: [{"message_id", "start", "end", "word"}]
     unmarked_words: Mapped[list[Any]] = mapped_column(default=list)
+    # words of the customer's messages that should have been (migration 0016), the same shape; offsets in
+    # code points of the redacted text, checked against it (triage.domain.feedback)
+    added_words: Mapped[list[Any]] = mapped_column(default=list, server_default=sql("'[]'"))
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class MissedFlag(Base):
+    """A person's word that the policy should have escalated this conversation and did not (migration
+    0016): optionally the customer message that should have triggered it and the words that should have
+    been highlighted. Kept to measure recall and to retrain; erased and purged with the conversation."""
+
+    __tablename__ = "missed_flags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))  # a customer message of it
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str | None] = mapped_column(Text)  # redacted
+    # [{"message_id", "start", "end", "word"}] as Feedback.added_words
+    words: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    user: Mapped[User] = relationship()
 
 
 class AuditRecord(Base):

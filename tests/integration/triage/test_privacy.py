@@ -155,6 +155,7 @@ def test_export_holds_every_store_and_erase_leaves_nothing_anywhere(
                 "feedback",
                 "outbox",
                 "notes",
+                "missed_flags",
                 "audit_log",
                 "audit_log_references",
             ),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.security import hash_password
 from triage import services
-from triage.audit import POLICY
+from triage.audit import POLICY, Actor
 from triage.domain.policy import current_policy
 from triage.storage.db import (
     AgentStatus,
@@ -147,3 +147,38 @@ def assign(session: Session, conversation: Conversation, agent: User) -> None:
     conversation.assigned_agent_id = agent.id
     conversation.assigned_at = utcnow()
     session.flush()
+
+
+def bot_only(
+    session: Session, conversation_id: str, *, text: str = "I have been charged twice and nobody cares"
+) -> Conversation:
+    """A conversation the bot kept: a customer turn the policy let pass (stress 0.35), the bot's answer."""
+    conversation = services.new_conversation(conversation_id)
+    conversation.stress_trajectory, conversation.max_stress = [0.35], 0.35
+    session.add(conversation)
+    session.flush()
+    session.add(Message(conversation_id=conversation_id, sender=Sender.CUSTOMER, text=text, stress=0.35))
+    session.add(
+        Message(conversation_id=conversation_id, sender=Sender.BOT, text="Let me check that for you.")
+    )
+    session.flush()
+    return conversation
+
+
+def handed_off_on_request(
+    session: Session, conversation_id: str, agent: User, *, text: str = "my card is gone, I am so done"
+) -> Conversation:
+    """A bot-only conversation whose customer asked for a person (the bot's hand-off, not the policy's
+    flag), which ``agent`` accepted and resolved: back with the bot, in the cards queue."""
+    conversation = bot_only(session, conversation_id, text=text)
+    services.request_handoff(
+        session,
+        conversation_id,
+        reason="customer asked for a human",
+        intent="lost_or_stolen_card",
+        actor=POLICY,
+    )
+    services.accept(session, conversation_id, agent)
+    services.resolve(session, conversation_id, actor=Actor.of(agent), reason="sorted on the phone")
+    session.flush()
+    return conversation

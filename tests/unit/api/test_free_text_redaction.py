@@ -49,6 +49,8 @@ def test_every_free_text_field_of_a_request_is_redacted_on_the_way_in() -> None:
         "ReassignIn.over_capacity_reason",
         "FeedbackIn.comment",
         "UnmarkedWord.word",
+        "AddedWord.word",
+        "MissedFlagIn.comment",
     } <= set(checked)
 
 
@@ -61,7 +63,7 @@ def _all_text(session: Session) -> str:
     return "\n".join(dump)
 
 
-@pytest.mark.parametrize("route", ["resolve", "unflag", "feedback"])
+@pytest.mark.parametrize("route", ["resolve", "unflag", "feedback", "missed_flag"])
 def test_reasons_and_comments_reach_no_table_raw(
     client: TestClient, factory: sessionmaker[Session], team: dict[str, int], route: str
 ) -> None:
@@ -72,9 +74,15 @@ def test_reasons_and_comments_reach_no_table_raw(
         response = client.post("/api/v1/conversations/c1/resolve", json={"reason": PII_NOTE}, headers=sam)
     elif route == "unflag":
         response = client.post("/api/v1/escalations/1/unflag", json={"reason": PII_NOTE}, headers=sam)
-    else:
+    elif route == "feedback":
         response = client.post(
             "/api/v1/escalations/1/feedback", json={"verdict": "wrong", "comment": PII_NOTE}, headers=sam
+        )
+    else:
+        with session_scope(factory) as session:
+            factories.bot_only(session, "c2")
+        response = client.post(
+            "/api/v1/conversations/c2/missed-flag", json={"comment": PII_NOTE}, headers=sam
         )
     assert response.status_code in (200, 201), response.text
     with factory() as session:

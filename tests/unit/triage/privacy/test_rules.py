@@ -162,6 +162,7 @@ def test_every_store_says_what_it_holds_and_the_providers_records_are_out_of_sco
         "clearline.messages",
         "clearline.escalations",
         "clearline.feedback",
+        "clearline.missed_flags",
         "clearline.outbox",
         "clearline.audit_log",
         "rasa_tracker.events",
