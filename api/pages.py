@@ -15,8 +15,7 @@ from api.app_csp import CSP_TEMPLATE
 from api.chat_identity import hold_chat_id, new_chat_id, read_chat_id
 from api.deps import SessionDep, authenticate
 from api.schemas import UserOut
-from triage.storage.conversations import is_supervisor
-from triage.storage.db import Role
+from triage.storage.db import SUPERVISING_ROLES, Role
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(
@@ -96,39 +95,44 @@ def console(request: Request, session: SessionDep) -> Response:
     return _page(request, "console.html", title="Agent console", user=user, csrf=csrf)
 
 
-@router.get("/supervisor")
-def supervisor(request: Request, session: SessionDep) -> Response:
-    found = authenticate(request, session)
-    if found is None or found[2] != "cookie":
-        # with its query: a shared view (the dashboard's filters are in the address) opens after signing in
-        here = "/supervisor" + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(here, safe='')}", status_code=303)
-    if not is_supervisor(found[0]):
-        return RedirectResponse("/console", status_code=303)
-    user = UserOut.model_validate(found[0])
-    return _page(request, "supervisor.html", title="Supervisor", user=user, csrf=found[1].csrf)
-
-
-def _admin_page(request: Request, session: SessionDep, path: str, template: str, title: str) -> Response:
+def _staff_page(
+    request: Request, session: SessionDep, template: str, title: str, *, admins: bool
+) -> Response:
+    """A page for supervisors and admins (``admins``: admins only); others go where they belong."""
     found = _signed_in(request, session)
     if found is None:
-        return RedirectResponse(f"/login?next={path}", status_code=303)
+        # with its query: a shared view (the dashboard's filters are in the address) opens after signing in
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
     user, csrf = found
-    if user.role != Role.ADMIN:
+    if admins and user.role != Role.ADMIN:
         return RedirectResponse("/", status_code=303)
+    if user.role not in SUPERVISING_ROLES:
+        return RedirectResponse("/console", status_code=303)
     return _page(request, template, title=title, user=user, csrf=csrf)
+
+
+@router.get("/supervisor")
+def supervisor(request: Request, session: SessionDep) -> Response:
+    return _staff_page(request, session, "supervisor.html", "Supervisor", admins=False)
+
+
+@router.get("/supervisor/replay")
+def replay(request: Request, session: SessionDep) -> Response:
+    """Replay and promote: a registered candidate's what-if report; admins promote or roll back from it."""
+    return _staff_page(request, session, "replay.html", "Replay and promote", admins=False)
 
 
 @router.get("/admin/privacy")
 def privacy(request: Request, session: SessionDep) -> Response:
     """A customer's data for admins: export it, or erase it with a reason (the customers routes)."""
-    return _admin_page(request, session, "/admin/privacy", "privacy.html", "Customer data")
+    return _staff_page(request, session, "privacy.html", "Customer data", admins=True)
 
 
 @router.get("/admin/users")
 def users_admin(request: Request, session: SessionDep) -> Response:
     """Staff accounts for admins: add, edit, deactivate, reset a password (the users routes)."""
-    return _admin_page(request, session, "/admin/users", "users.html", "Users")
+    return _staff_page(request, session, "users.html", "Users", admins=True)
 
 
 @router.get("/chat")

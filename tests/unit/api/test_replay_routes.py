@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.routes import replay as replay_route
-from tests.unit.api.conftest import bearer
+from tests.unit.api.conftest import bearer, login
 from tests.unit.api.replay_rows import JUDGED, policy_yaml, seed_judged
 from tests.unit.api.test_registry_routes import REASON, SHIPPED_MODEL, SHIPPED_POLICY_VERSION, model_dir
 from tests.unit.triage.fakes import FakeScorer
@@ -159,6 +159,24 @@ def test_one_replay_at_a_time(client: TestClient, judged: dict[str, str]) -> Non
         response = replay(client, "sam")
     assert response.status_code == 409 and "another replay is running" in response.text
     assert replay(client, "sam").status_code == 200  # released after a refusal
+
+
+def test_the_page_is_for_supervisors_and_offers_promotion_to_admins(
+    client: TestClient, team: dict[str, int]
+) -> None:
+    signed_out = client.get("/supervisor/replay", follow_redirects=False)
+    assert signed_out.status_code == 303
+    assert signed_out.headers["location"] == "/login?next=/supervisor/replay"
+    login(client, "alice")
+    assert client.get("/supervisor/replay", follow_redirects=False).headers["location"] == "/console"
+    login(client, "sam")
+    page = client.get("/supervisor/replay").text
+    assert 'href="/supervisor/replay"' in client.get("/supervisor").text  # in the dashboard's nav
+    assert 'id="replay-form"' in page and "/static/js/replay.js" in page
+    assert 'id="promote-form"' not in page and 'id="rollback-form"' not in page
+    login(client, "root")
+    page = client.get("/supervisor/replay").text
+    assert 'id="promote-form"' in page and 'id="rollback-form"' in page
 
 
 def rows_but_audit(db_url: str) -> list[str]:
