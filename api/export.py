@@ -1,8 +1,9 @@
 """Exports for a time range as CSV or JSON, streamed: rows are read in batches and written as they come,
 so an export of a year weighs a batch in memory, not the year.
 
-Four kinds: conversations (those active in the range), escalations with their factors and explanations,
-feedback, and the audit trail. What is exported is what is stored: redacted texts and placeholders.
+Five kinds: conversations (those active in the range), escalations with their factors and explanations,
+feedback (verdicts, unmarked and added words), missed flags, and the audit trail. What is exported is
+what is stored: redacted texts and placeholders.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from triage.storage.conversations import as_utc
-from triage.storage.db import AuditRecord, Conversation, Escalation, Feedback, User
+from triage.storage.db import AuditRecord, Conversation, Escalation, Feedback, MissedFlag, User
 
 BATCH = 500
 # A spreadsheet reads a cell that starts with one of these as a formula (CSV injection): such a text cell
@@ -32,6 +33,7 @@ class ExportKind(enum.StrEnum):
     CONVERSATIONS = "conversations"
     ESCALATIONS = "escalations"
     FEEDBACK = "feedback"
+    MISSED_FLAGS = "missed_flags"
     AUDIT = "audit"
 
 
@@ -80,6 +82,16 @@ def _feedback(since: datetime, until: datetime) -> Query:
         .outerjoin(author, author.id == Feedback.user_id)
         .where(Feedback.created_at >= since, Feedback.created_at < until)
         .order_by(Feedback.created_at, Feedback.id)
+    )
+
+
+def _missed_flags(since: datetime, until: datetime) -> Query:
+    author = aliased(User)
+    return (
+        select(MissedFlag, author.username.label("by"))
+        .outerjoin(author, author.id == MissedFlag.user_id)
+        .where(MissedFlag.created_at >= since, MissedFlag.created_at < until)
+        .order_by(MissedFlag.created_at, MissedFlag.id)
     )
 
 
@@ -142,8 +154,13 @@ SHAPES: Mapping[ExportKind, Shape] = {
             "verdict",
             "comment",
             "unmarked_words",
+            "added_words",
         ),
         _feedback,
+    ),
+    ExportKind.MISSED_FLAGS: Shape(
+        ("id", "conversation_id", "message_id", "created_at", "by", "comment", "words"),
+        _missed_flags,
     ),
     ExportKind.AUDIT: Shape(
         ("id", "at", "actor_type", "actor", "action", "conversation_id", "inputs", "outcome", "versions"),

@@ -1,5 +1,5 @@
-"""Exports for integrators and reporting: conversations, escalations, feedback and the audit trail for a
-time range, as CSV or JSON, streamed (supervisors and admins; every export is audited)."""
+"""Exports for integrators and reporting: conversations, escalations, feedback, missed flags and the audit
+trail for a time range, as CSV or JSON, streamed (supervisors and admins; every export is audited)."""
 
 from __future__ import annotations
 

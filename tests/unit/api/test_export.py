@@ -35,10 +35,12 @@ def window() -> dict[str, str]:
 
 @pytest.fixture
 def judged(factory: sessionmaker[Session], three: None, team: dict[str, int]) -> None:  # noqa: F811
-    """cards-1's escalation judged wrong, with a comment a spreadsheet would run as a formula."""
+    """cards-1's escalation judged wrong, with a comment a spreadsheet would run as a formula and a word
+    added; calm (never escalated) marked as a missed flag."""
     with session_scope(factory) as session:
         sam = session.get_one(factories.User, team["sam"])
         escalation = session.scalars(select(Escalation).where(Escalation.conversation_id == "cards-1")).one()
+        stressed = escalation.explanations[0]["message_id"]
         services.record_feedback(
             session,
             escalation.id,
@@ -46,7 +48,9 @@ def judged(factory: sessionmaker[Session], three: None, team: dict[str, int]) ->
             verdict="wrong",
             unmarked_words=[],
             comment='=HYPERLINK("http://evil.example","x")',
+            added_words=[{"message_id": stressed, "start": 0, "end": 4, "word": "This"}],
         )
+        services.record_missed_flag(session, "calm", user=sam, message_id=None, comment="-missed", words=[])
 
 
 def export(client: TestClient, kind: str, fmt: str, user: str = "sam", **params: str) -> Any:
@@ -80,6 +84,12 @@ def test_each_kind_in_csv_and_json_with_the_same_rows(client: TestClient, judged
     assert json.loads(in_csv["factors"]) == first["factors"]  # JSON columns as JSON text
     feedback = export(client, "feedback", "json")
     assert [(f["conversation_id"], f["by"], f["verdict"]) for f in feedback] == [("cards-1", "sam", "wrong")]
+    assert [w["word"] for w in feedback[0]["added_words"]] == ["This"]
+    missed = export(client, "missed_flags", "json")
+    assert [(m["conversation_id"], m["by"], m["comment"], m["words"]) for m in missed] == [
+        ("calm", "sam", "-missed", [])
+    ]
+    assert export(client, "missed_flags", "csv")[0]["comment"] == "'-missed"  # a formula start, as text
     actions = {record["action"] for record in export(client, "audit", "json")}
     assert {"escalate", "feedback", "export"} <= actions
 
@@ -94,7 +104,7 @@ def test_a_cell_a_spreadsheet_would_run_is_text_in_csv_only(client: TestClient, 
 def test_the_range_selects_rows(client: TestClient, judged: None) -> None:
     later = datetime.now(UTC) + 2 * HOUR
     empty = {"since": iso(later), "until": iso(later + HOUR)}
-    for kind in ("conversations", "escalations", "feedback"):
+    for kind in ("conversations", "escalations", "feedback", "missed_flags"):
         assert export(client, kind, "json", **empty) == []
         assert export(client, kind, "csv", **empty) == []  # the header line only
     # until defaults to now; an offset in the parameters is honoured
