@@ -40,6 +40,7 @@ class ModelChoice:
 
     path: str
     version: str | None
+    weights_digest: str | None = None  # as registered: the directory must still hold those weights
 
 
 @dataclass(frozen=True)
@@ -108,14 +109,22 @@ def plan(
 
 def load_scorer(model: ModelChoice) -> Scorer:
     """The worker's scorer for ``model`` (sentiment's batched one, cached per process by its loader);
-    ``InvalidCandidate`` when it cannot be loaded."""
+    ``InvalidCandidate`` when it cannot be loaded or, registered, no longer is what was registered (as
+    the worker refuses it: ``triage.worker.runner.load_registered``)."""
+    from sentiment.checkpoint import weights_digest
     from sentiment.errors import ModelNotLoaded
     from triage.worker.loop import SentimentScorer
 
+    named = model.version or model.path
+    if model.weights_digest is not None and weights_digest(Path(model.path)) != model.weights_digest:
+        raise InvalidCandidate(f"{model.path}: the weights differ from those registered as {named}")
     try:
-        return SentimentScorer(model.path)
+        scorer = SentimentScorer(model.path)
     except ModelNotLoaded as exc:
-        raise InvalidCandidate(f"model {model.version or model.path}: {exc}") from exc
+        raise InvalidCandidate(f"model {named}: {exc}") from exc
+    if model.version is not None and scorer.version != model.version:
+        raise InvalidCandidate(f"{model.path} loads as {scorer.version}, registered as {model.version}")
+    return scorer
 
 
 def run(
@@ -188,7 +197,7 @@ def _parsed(row: PolicyVersion) -> PolicyChoice:
 
 def _registered_model(session: Session, version: str, *, registered: bool, files: bool) -> ModelChoice:
     row = cast(ModelVersion, _registered(session, "model", version, registered, files))
-    return _checkpoint(ModelChoice(row.path, row.version))
+    return _checkpoint(ModelChoice(row.path, row.version, row.weights_digest))
 
 
 def _checkpoint(model: ModelChoice) -> ModelChoice:

@@ -115,6 +115,23 @@ def test_a_registered_model_is_loaded_from_its_directory(
     assert sorted(e["conversation_id"] for e in report["removed"]) == ["replay-stolen", "replay-waiting"]
 
 
+def test_the_shipped_model_re_scores_by_its_registered_version(
+    client: TestClient, judged: dict[str, str]
+) -> None:
+    """The real loader: the registered weights checked, the model loaded (seconds), every text re-scored."""
+    response = replay(client, "sam", model_version=SHIPPED_MODEL)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["model"] == {
+        "path": report["model"]["path"],
+        "version": SHIPPED_MODEL,
+        "current": True,
+        "rescored": True,
+        "current_version": SHIPPED_MODEL,
+    }
+    assert report["messages"] == 8  # the four conversations' customer messages
+
+
 @pytest.mark.parametrize(
     ("body", "status", "detail"),
     [

@@ -17,7 +17,7 @@ from triage import replay_run
 from triage.audit import Actor
 from triage.registry import store
 from triage.registry.artifacts import model_candidate
-from triage.registry.rules import policy_candidate
+from triage.registry.rules import InvalidCandidate, policy_candidate
 from triage.storage.db import make_engine, make_session_factory, session_scope
 from triage.storage.migrate import upgrade
 
@@ -92,6 +92,14 @@ def test_a_registered_model_version_is_loaded_from_its_registered_directory(
     assert report["model"]["current"] is False
     # the active policy (the file) on the fake's stress: the stolen card keeps its +30 only
     assert sorted(e["conversation_id"] for e in report["removed"]) == ["replay-stolen", "replay-waiting"]
+
+
+def test_a_registered_model_whose_weights_changed_is_refused(tmp_path: Path) -> None:
+    path = fake_model(tmp_path / "model")
+    registered = model_candidate(path)
+    (path / "model.safetensors").write_bytes(b"other weights")
+    with pytest.raises(InvalidCandidate, match="the weights differ from those registered as fake-candidate"):
+        replay_run.load_scorer(replay_run.ModelChoice(str(path), "fake-candidate", registered.weights_digest))
 
 
 @pytest.mark.parametrize(
