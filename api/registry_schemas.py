@@ -48,6 +48,8 @@ class ModelVersionOut(_VersionOut):
     calibration: dict[str, Any]
     metrics: dict[str, Any]
     training_data: str
+    shadow: bool  # scores live traffic beside the active model, acting on nothing
+    shadow_since: UtcDateTime | None
 
 
 class PolicyVersionOut(_VersionOut):
@@ -63,3 +65,10 @@ class SwitchOut(BaseModel):
     action: str
     before: str | None
     after: str
+
+
+class ShadowOut(BaseModel):
+    """The shadow model now (None: none), and the one it replaced."""
+
+    shadow: str | None
+    previous: str | None

@@ -14,6 +14,7 @@ from triage.monitoring.bias import bias_report
 from triage.monitoring.bias import thresholds_from as bias_thresholds
 from triage.monitoring.drift import NoReference, drift_report, monitored_model
 from triage.monitoring.drift import thresholds_from as drift_thresholds
+from triage.monitoring.shadow import shadow_report
 from triage.settings import get_settings
 
 router = APIRouter(prefix="/monitoring", tags=["monitoring"])
@@ -41,3 +42,15 @@ def bias(_user: SupervisorUser, session: SessionDep, days: Days = 7) -> dict[str
     """Flag rate, escalation rate and flag precision by tier, channel, language, message length and hour,
     with 95 % Wilson intervals and warnings where a segment differs beyond the configured ratio."""
     return bias_report(session, *_window(days), bias_thresholds(get_settings()))
+
+
+@router.get("/shadow")
+def shadow(
+    _user: SupervisorUser,
+    session: SessionDep,
+    days: Days = 7,
+    limit: Annotated[int, Query(ge=0, le=500, description="disagreements listed, newest first")] = 50,
+) -> dict[str, Any]:
+    """The shadow model's scores against the active model's on the same messages: agreement on the flag,
+    the mean stress difference and the latest disagreements (no shadow: ``shadow_version`` is null)."""
+    return shadow_report(session, *_window(days), limit=limit)

@@ -17,6 +17,7 @@ from api.registry_schemas import (
     PolicyTextOut,
     PolicyVersionOut,
     ReasonIn,
+    ShadowOut,
     SwitchOut,
 )
 from triage.audit import Actor
@@ -93,6 +94,24 @@ def _kind_routes(kind: Kind, plural: str) -> None:
 
     promote.__doc__ = f"Make a registered {kind} version the active one (admins; reason required, audited)."
     rollback.__doc__ = f"Go back to the {kind} version the active one replaced (admins; reason, audited)."
+
+
+@router.post("/models/{version}/shadow", response_model=ShadowOut)
+def shadow_model(version: Version, body: ReasonIn, user: AdminUser, session: SessionDep) -> ShadowOut:
+    """Let a registered, inactive model score the live customer messages beside the active one without
+    acting (admins; reason required, audited); it replaces any other shadow. The worker's leader starts
+    within seconds; GET /api/v1/monitoring/shadow lists where the two disagree."""
+    previous = store.set_shadow(session, version, actor=Actor.of(user), reason=body.reason)
+    _commit(session)
+    return ShadowOut(shadow=version, previous=previous)
+
+
+@router.post("/models/shadow/off", response_model=ShadowOut)
+def shadow_off(body: ReasonIn, user: AdminUser, session: SessionDep) -> ShadowOut:
+    """Stop the shadow model (admins; reason required, audited); its stored scores stay."""
+    previous = store.set_shadow(session, None, actor=Actor.of(user), reason=body.reason)
+    _commit(session)
+    return ShadowOut(shadow=None, previous=previous)
 
 
 _kind_routes("model", "models")

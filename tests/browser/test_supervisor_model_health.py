@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import sign_in
 from tests.browser.server import RunningApi
 from triage.registry.active import active_model
+from triage.registry.tables import ModelVersion
 from triage.storage.db import (
     Conversation,
     Message,
@@ -23,6 +24,7 @@ from triage.storage.db import (
 
 pytestmark = pytest.mark.browser
 
+SHADOW = "candidate@shadow"
 ODD_CHANNEL = "<b>web</b>"  # a segment's name is data: shown as text, never as markup
 
 
@@ -39,7 +41,8 @@ def scored(api: RunningApi) -> None:
                 cid = f"health-{channel}-{i}"
                 session.add(Conversation(id=cid, channel=channel, started_at=now, last_message_at=now))
                 session.flush()
-                for _ in range(10):
+                for j in range(10):
+                    shadowed = i == 0 and j < 3  # the shadow saw three of them and never flagged
                     session.add(
                         Message(
                             conversation_id=cid,
@@ -50,8 +53,21 @@ def scored(api: RunningApi) -> None:
                             labels=labels,
                             model_version=model.version,
                             created_at=now,
+                            shadow_stress=0.1 if shadowed else None,
+                            shadow_flagged=False if shadowed else None,
+                            shadow_model_version=SHADOW if shadowed else None,
                         )
                     )
+        session.add(
+            ModelVersion(
+                version=SHADOW,
+                path="/nowhere",
+                weights_digest="0" * 64,
+                added_by="root",
+                shadow=True,
+                shadow_since=now - timedelta(minutes=1),
+            )
+        )
 
 
 def test_drift_and_bias_are_shown_with_their_reasons(page: Page, api: RunningApi, scored: None) -> None:
@@ -67,5 +83,9 @@ def test_drift_and_bias_are_shown_with_their_reasons(page: Page, api: RunningApi
     expect(channel_plot.locator("b")).to_have_count(0)
     expect(channel_plot.locator("rect.warn")).to_have_count(2)  # both channels are far from the overall rate
     expect(panel.locator("#bias-warnings")).to_contain_text("flag rate of channel 'telegram'")
+    expect(panel.locator("#shadow-summary")).to_contain_text(SHADOW)
+    expect(panel.locator("#shadow-summary")).to_contain_text("6 message(s) in the window")
+    expect(panel.locator("#shadow-table tbody tr")).to_have_count(3)  # the telegram ones: flag vs none
+    expect(panel.locator("#shadow-table tbody tr").first).to_contain_text("health-telegram-0")
     page.select_option("#bias-metric", "escalation_rate")
     expect(panel.locator("svg[aria-label='escalation rate by channel']")).to_have_count(1)

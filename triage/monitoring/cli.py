@@ -90,6 +90,24 @@ def _bias_text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _shadow_text(report: dict[str, Any]) -> str:
+    if report["shadow_version"] is None:
+        return "no shadow model (clearline models shadow VERSION --reason ... --by ADMIN)"
+    lines = [
+        f"shadow {report['shadow_version']}{'' if report['shadow_active'] else ' (no longer the shadow)'}: "
+        f"{report['scored']} messages scored, flagged {report['flagged_shadow']} against the active "
+        f"{report['flagged_active']}, {report['disagreements']} disagreement(s), agreement "
+        f"{report['agreement']}, mean |stress difference| {report['mean_abs_stress_difference']}"
+    ]
+    for d in report["latest_disagreements"]:
+        lines.append(
+            f"  {d['at'][:19]}  {d['conversation_id']}  message {d['message_id']}: active {d['stress']:.3f} "
+            f"({'flag' if d['flagged'] else 'no flag'}), shadow {d['shadow_stress']:.3f} "
+            f"({'flag' if d['shadow_flagged'] else 'no flag'})"
+        )
+    return "\n".join(lines)
+
+
 def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
     @app.command("drift")
     def drift_command(
@@ -138,3 +156,26 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
             database_url, lambda session: bias_report(session, start, end, thresholds_from(get_settings()))
         )
         typer.echo(json.dumps(report) if as_json else _bias_text(report))
+
+    @app.command("shadow")
+    def shadow_command(
+        version: Annotated[
+            str | None, typer.Option(help="a shadow model version (default: the current shadow)")
+        ] = None,
+        limit: Annotated[
+            int, typer.Option(min=0, max=10_000, help="disagreements listed, newest first")
+        ] = 50,
+        since: Since = None,
+        until: Until = None,
+        database_url: DatabaseUrl = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Where the shadow model (scoring live traffic beside the active one, acting on nothing) and the
+        active model disagree on the flag: counts, agreement and the latest disagreements."""
+        from triage.monitoring.shadow import shadow_report
+
+        start, end = window(since, until)
+        report = read(
+            database_url, lambda session: shadow_report(session, start, end, version=version, limit=limit)
+        )
+        typer.echo(json.dumps(report) if as_json else _shadow_text(report))

@@ -19,7 +19,16 @@ ReasonOption = Annotated[str, typer.Option(help="why (kept in the registry and t
 DatabaseUrl = Annotated[str | None, typer.Option(help="database URL (default CLEARLINE_DATABASE_URL)")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 
-MODEL_FIELDS = ("version", "active", "weights_digest", "path", "training_data", "metrics", "calibration")
+MODEL_FIELDS = (
+    "version",
+    "active",
+    "shadow",
+    "weights_digest",
+    "path",
+    "training_data",
+    "metrics",
+    "calibration",
+)
 POLICY_FIELDS = ("version", "active", "digest")
 COMMON_FIELDS = ("added_by", "reason", "created_at", "activated_at", "previous_version")
 
@@ -164,6 +173,25 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
             row = store.get_version(session, "policy", version)
             text = getattr(row, "yaml", "")
         typer.echo(text, nl=False)
+
+    @models.command("shadow")
+    def shadow(
+        reason: ReasonOption,
+        by: By,
+        version: Annotated[str | None, typer.Argument(help="the registered model to run in shadow")] = None,
+        off: Annotated[bool, typer.Option("--off", help="stop the shadow model")] = False,
+        database_url: DatabaseUrl = None,
+    ) -> None:
+        """Let a registered, inactive model score the live customer messages beside the active one without
+        acting (the worker's leader starts within seconds; `clearline shadow` lists the disagreements),
+        or stop it with --off."""
+        from triage.registry import store
+
+        if (version is None) == (not off):
+            raise _fail("name a VERSION to shadow, or --off to stop the shadow, not both")
+        with _session(database_url) as session:
+            previous = store.set_shadow(session, version, actor=store.admin_actor(session, by), reason=reason)
+        typer.echo(f"shadow model: {version or 'none'} (was {previous or 'none'})")
 
     _list_command(models, "model", MODEL_FIELDS)
     _list_command(policies, "policy", POLICY_FIELDS)

@@ -39,6 +39,10 @@ class InvalidCandidate(ValidationError):
     """A model directory or policy text that cannot be registered; the message says why (api: 422)."""
 
 
+class ActiveCannotShadow(InvalidTransition):
+    """The active model scores for real; a shadow is a candidate beside it (api: 409)."""
+
+
 class NotAnAdmin(TriageError):
     """Promotion, rollback and registration are an admin's (api: 403)."""
 

@@ -12,6 +12,7 @@ from triage import audit
 from triage.audit import Actor
 from triage.registry.artifacts import ModelCandidate, content_digest
 from triage.registry.rules import (
+    ActiveCannotShadow,
     Kind,
     NotAnAdmin,
     PolicyCandidate,
@@ -172,6 +173,8 @@ def _apply(session: Session, switch: Switch, actor: Actor, reason: str) -> Switc
         session.flush()  # the unique index over active rows holds at every statement
     target = rows[switch.after]
     target.active, target.activated_at, target.previous_version = True, utcnow(), switch.before
+    if isinstance(target, ModelVersion) and target.shadow:  # promoted from the shadow: it scores for real
+        target.shadow, target.shadow_since = False, None
     session.flush()
     audit.record(
         session,
@@ -189,3 +192,33 @@ def activate_first(session: Session, kind: Kind, version: str, *, actor: Actor, 
     if active_row(session, kind) is not None:
         return None
     return promote(session, kind, version, actor=actor, reason=reason)
+
+
+def shadow_row(session: Session) -> ModelVersion | None:
+    return session.scalars(select(ModelVersion).where(ModelVersion.shadow.is_(True))).first()
+
+
+def set_shadow(session: Session, version: str | None, *, actor: Actor, reason: str) -> str | None:
+    """Make ``version`` the shadow model (None: no shadow), replacing any other; audited with the reason.
+    Returns the shadow replaced."""
+    reason = check_reason(reason)
+    hold_write_lock(session)
+    target = cast(ModelVersion, get_version(session, "model", version)) if version is not None else None
+    if target is not None and target.active:
+        raise ActiveCannotShadow(f"{version} is the active model: a shadow is a candidate beside it")
+    before = shadow_row(session)
+    if before is not None and before is not target:
+        before.shadow, before.shadow_since = False, None
+        session.flush()  # one shadow at a time, a unique index holds it at every statement
+    if target is not None and not target.shadow:
+        target.shadow, target.shadow_since = True, utcnow()
+        session.flush()
+    audit.record(
+        session,
+        actor,
+        "model_shadow",
+        inputs={"previous_shadow": before.version if before else None, "reason": reason},
+        outcome={"shadow": version},
+        versions={"model_shadow": version},
+    )
+    return before.version if before else None

@@ -52,8 +52,20 @@ class ModelVersion(_Registered, Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)  # clearline.json's "dev_metrics"
     training_data: Mapped[str] = mapped_column(Text, default="")
     previous_version: Mapped[str | None] = mapped_column(String(128))  # what it replaced when activated
+    # a candidate scoring live traffic beside the active model, acting on nothing (triage/monitoring/shadow)
+    shadow: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    shadow_since: Mapped[datetime | None] = mapped_column()
 
-    __table_args__ = _version_indexes("model_versions")
+    __table_args__ = (
+        *_version_indexes("model_versions"),
+        Index(
+            "ux_model_versions_shadow",
+            "shadow",
+            unique=True,
+            sqlite_where=sql("shadow"),
+            postgresql_where=sql("shadow"),
+        ),
+    )
 
 
 class PolicyVersion(_Registered, Base):

@@ -198,6 +198,10 @@ class Message(Base):
     emotions: Mapped[dict[str, Any] | None] = mapped_column()
     labels: Mapped[list[Any] | None] = mapped_column()
     model_version: Mapped[str | None] = mapped_column(String(128))
+    # the shadow model's score of this message, acting on nothing (triage/monitoring/shadow.py)
+    shadow_stress: Mapped[float | None] = mapped_column(Float)
+    shadow_flagged: Mapped[bool | None] = mapped_column(Boolean)
+    shadow_model_version: Mapped[str | None] = mapped_column(String(128))
     event_at: Mapped[datetime | None] = mapped_column()  # when Rasa wrote the event
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scored_at: Mapped[datetime | None] = mapped_column()

@@ -103,9 +103,8 @@ class WorkerOptions:
     relay_interval: float = 0.2  # outbox delivery
     explain_interval: float = 0.1  # pending explanations
     retention_interval: float = 3600.0  # the purge of conversations past retention, when configured
-    drift_interval: float = (
-        3600.0  # the model's drift against its reference (CLEARLINE_DRIFT_CHECK_INTERVAL_S)
-    )
+    shadow_interval: float = 2.0  # the shadow model's scoring of new customer messages, when one is set
+    drift_interval: float = 3600.0  # drift against the reference (CLEARLINE_DRIFT_CHECK_INTERVAL_S)
     error_backoff: float = 1.0
     consumer: str = CONSUMER  # the name in the logs
     max_explained: int = MAX_EXPLAINED  # utterances explained per escalation (inside the transaction)
@@ -149,6 +148,7 @@ class Worker:
             self.processor, policy_source, versions, initial_model.version if initial_model else None
         )
         self.rasa = rasa
+        self.shadow: Callable[[Session], int] | None = None  # built at its first round (imports torch)
         self.stop_event = threading.Event()
         self.heartbeat = time.monotonic()
         self._last_housekeeping = 0.0
@@ -245,6 +245,15 @@ class Worker:
         """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``)."""
         return explain_pending(self.session_factory, self.explainer, self.metrics.observe_explanation)
 
+    def shadow_once(self) -> int:
+        """The registry's shadow model scores the next customer messages (``triage.monitoring.shadow``)."""
+        if self.shadow is None:
+            from triage.monitoring.shadow import ShadowScorer
+
+            self.shadow = ShadowScorer(lambda path: SentimentScorer(path, own_instance=True))
+        with session_scope(self.session_factory) as session:
+            return self.shadow(session)
+
     def check_drift_once(self) -> None:
         """Yesterday's and today's scores of the active model against its reference: an alert per day
         that drifts, and the gauges (``triage.monitoring.drift``)."""
@@ -332,6 +341,7 @@ class Worker:
         if self.rasa is not None:
             self._start(self.relay_once, self.options.relay_interval, "outbox_relay")
         # after one interval, not at once: a leader that changes hands or restarts does not recount the days
+        self._start(self.shadow_once, self.options.shadow_interval, "shadow")
         self._start(self.check_drift_once, self.options.drift_interval, "drift", wait_first=True)
         if self.retention is not None:
             self._start(self.retention, self.options.retention_interval, "retention")

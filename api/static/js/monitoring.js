@@ -59,6 +59,26 @@
     return h("div", {}, h("div", { class: "bias-grid" }, ...blocks), warnings);
   }
 
+  function shadowView(report) {
+    if (!report.shadow_version) {
+      return h("p", { class: "muted", id: "shadow-summary" }, "No shadow model. An admin sets one: clearline models shadow VERSION, or POST /api/v1/models/{version}/shadow.");
+    }
+    const summary = h("p", { id: "shadow-summary" },
+      h("strong", {}, report.shadow_version), report.shadow_active ? " scores beside the active model, acting on nothing: " : " (no longer the shadow): ",
+      `${report.scored} message(s) in the window, flagged ${report.flagged_shadow} against the active model's ${report.flagged_active}; `,
+      `${report.disagreements} disagreement(s) on the flag (agreement ${report.agreement === null ? "–" : num(report.agreement, 3)}), `,
+      `mean stress difference ${num(report.mean_abs_stress_difference, 3)}.`);
+    const flag = (flagged, stress) => `${num(stress, 3)} ${flagged ? "(flag)" : "(no flag)"}`;
+    const rows = report.latest_disagreements.map((d) => h("tr", {},
+      h("td", {}, Clearline.time(d.at)),
+      h("td", {}, h("button", { type: "button", class: "link", onclick: () => ConversationView.open(d.conversation_id) }, d.conversation_id)),
+      h("td", {}, flag(d.flagged, d.stress)), h("td", {}, flag(d.shadow_flagged, d.shadow_stress))));
+    if (!rows.length) return summary;
+    return h("div", {}, summary, h("table", { class: "table compact", id: "shadow-table" },
+      h("thead", {}, h("tr", {}, ...["When", "Conversation", "Active model", "Shadow model"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, ...rows)));
+  }
+
   let lastBias = null;
 
   async function load() {
@@ -68,6 +88,11 @@
       drift.replaceChildren(driftTable(await api(`/monitoring/drift?days=${days}`)));
     } catch (error) {
       drift.replaceChildren(h("p", { class: "muted" }, error.message));
+    }
+    try {
+      document.getElementById("shadow").replaceChildren(shadowView(await api(`/monitoring/shadow?days=${days}`)));
+    } catch (error) {
+      toast(error.message, "error");
     }
     try {
       lastBias = await api(`/monitoring/bias?days=${days}`);
