@@ -29,6 +29,15 @@
     if (!page.items.length) list.append(h("li", { class: "empty" }, "Nothing assigned to you."));
   }
 
+  /* Conversations the agent handled that are back with the assistant: where a missed flag is marked. */
+  async function loadRecent() {
+    const page = await api("/conversations?mine=true&limit=50");
+    const back = page.items.filter((c) => c.state === "bot" || c.state === "resolved").slice(0, 10);
+    const list = document.getElementById("recent");
+    list.replaceChildren(...back.map((c) => item(c, `${c.state === "resolved" ? "resolved" : "with the assistant"}${c.queue ? ` · ${c.queue}` : ""}`)));
+    if (!back.length) list.append(h("li", { class: "empty" }, "None yet."));
+  }
+
   async function loadQueues() {
     const queues = await api("/queues");
     Notifier.queues(queues);
@@ -43,7 +52,7 @@
 
   async function refresh() {
     try {
-      await Promise.all([loadMine(), loadQueues()]);
+      await Promise.all([loadMine(), loadQueues(), loadRecent()]);
     } catch (error) {
       toast(error.message, "error");
     }

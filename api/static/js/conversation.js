@@ -8,6 +8,12 @@ const ConversationView = (() => {
   const supervising = me && me.role !== "agent";
   let detail = null;
   let unmarked = new Map();
+  /* words of the customer's messages a person adds to the highlights (sent with a verdict or a missed
+     flag), and whether the transcript's words are toggles right now */
+  let added = new Map();
+  let adding = false;
+  let missedFlags = [];
+  let missedForm = null; // the open missed-flag form: kept (with what was typed) when the view redraws
   let changed = () => {};
   const renderHooks = []; // other panels drawn from the same detail (agent_tools.js: notes, canned replies)
 
@@ -16,6 +22,9 @@ const ConversationView = (() => {
 
   async function open(id) {
     unmarked = new Map();
+    added = new Map();
+    adding = false;
+    missedForm = null;
     await load(id);
     const view = byId("conversation");
     view.hidden = false;
@@ -38,16 +47,25 @@ const ConversationView = (() => {
   }
 
   async function load(id) {
+    const base = `/conversations/${encodeURIComponent(id)}`;
     try {
-      detail = await api(`/conversations/${encodeURIComponent(id)}`);
+      [detail, missedFlags] = await Promise.all([api(base), api(`${base}/missed-flag`).catch(() => [])]);
     } catch (error) {
       toast(error.message, "error");
       return;
     }
-    render();
-    for (const hook of renderHooks) hook(detail);
+    redraw();
     if (supervising) await loadAudit();
   }
+
+  /* The view and the panels drawn with it (the notes go into the transcript). */
+  function redraw() {
+    render();
+    for (const hook of renderHooks) hook(detail);
+  }
+
+  /* The policy's own flag stands: feedback goes on that escalation, not as a missed flag. */
+  const flaggedByPolicy = () => detail.escalations.some((e) => e.trigger === "policy" && !e.unflagged);
 
   function render() {
     const escalation = latestEscalation();
@@ -73,7 +91,8 @@ const ConversationView = (() => {
       ? scored.map((message) => ({ message, explanation: (explanations || []).find((e) => e.message_id === message.id), factors }))
       : [];
     Explain.renderTrajectory(byId("trajectory"), detail.stress_trajectory, detail.stress_counts_from, turns, (id) => showMessage(id));
-    Explain.renderTranscript(byId("transcript"), detail.messages, explanations, (key) => unmarked.has(key), toggleWord, factors);
+    const addingWords = { active: adding, isAdded: (key) => added.has(key), toggle: toggleAdded };
+    Explain.renderTranscript(byId("transcript"), detail.messages, explanations, (key) => unmarked.has(key), toggleWord, factors, addingWords);
     Explain.renderEmotions(byId("emotions"), detail.messages);
     // pending or failed, and no signal words: no highlights
     byId("legend").hidden = !explanations.some((e) => e.words && e.words.length)
@@ -83,6 +102,8 @@ const ConversationView = (() => {
       ? escalation.unflagged ? "This flag was withdrawn." : escalation.feedback_state ? `Marked ${escalation.feedback_state === "correct" ? "right" : "wrong"}.` : "No feedback yet."
       : "";
     updateUnmarkedCount();
+    updateAddedCount();
+    renderMissedFlags();
     const canReply = detail.state === "assigned" && (supervising || detail.assigned_agent_id === me.id);
     byId("reply-form").hidden = !canReply;
   }
@@ -107,9 +128,90 @@ const ConversationView = (() => {
       : "Click a highlighted word to say it should not have been highlighted.";
   }
 
+  function toggleAdded(key, word) {
+    if (added.has(key)) added.delete(key); else added.set(key, word);
+    updateAddedCount();
+    return added.has(key);
+  }
+
+  /* Turn the customer's words into toggles (or back into text); the words added so far stay marked. */
+  function setAdding(on) {
+    adding = on;
+    redraw();
+  }
+
+  function updateAddedCount() {
+    const toggle = byId("add-words");
+    toggle.setAttribute("aria-pressed", String(adding));
+    toggle.textContent = adding ? "Done adding words" : "Add words the model missed";
+    const text = added.size
+      ? `${added.size} word(s) added: they will be sent with your verdict or missed flag.`
+      : adding ? "Click or tap a word of the customer's that should have been highlighted." : "";
+    for (const id of ["added-count", "missed-added-count"]) {
+      const line = byId(id);
+      if (line) line.textContent = text;
+    }
+  }
+
+  /* Who said the policy missed this conversation, and about what. */
+  function renderMissedFlags() {
+    const panel = byId("missed-panel");
+    panel.hidden = !missedFlags.length;
+    const number = new Map(detail.messages.filter((m) => m.sender === "customer").map((m, i) => [m.id, i + 1]));
+    byId("missed-flags").replaceChildren(...missedFlags.map((m) => h("li", {},
+      h("time", {}, time(m.created_at)), " ", h("strong", {}, m.user_name),
+      m.message_id ? ` · customer message ${number.get(m.message_id) || m.message_id}` : "",
+      m.words.length ? ` · words: ${m.words.map((w) => `“${w.word}”`).join(", ")}` : "",
+      m.comment ? h("span", { class: "reason" }, ` — “${m.comment}”`) : null)));
+  }
+
+  /* The policy should have escalated this conversation: which customer message (optional), why
+     (optional), and the words that should have been highlighted (the transcript's words are toggles
+     while this form is open). */
+  function missedFlagForm() {
+    const customer = detail.messages.filter((m) => m.sender === "customer");
+    const short = (text) => (text.length > 60 ? `${text.slice(0, 60)}…` : text);
+    const message = h("select", { name: "message_id", id: "missed-message" },
+      h("option", { value: "" }, "No message in particular"),
+      customer.map((m, i) => h("option", { value: m.id }, `Message ${i + 1}: ${short(m.text)}`)));
+    const comment = h("textarea", { name: "comment", id: "missed-comment", rows: 2, maxlength: 1000, placeholder: "optional: why it should have gone to a person" });
+    const close = () => { missedForm = null; setAdding(false); };
+    const form = h("form", { class: "action-form", id: "missed-form" }, h("strong", {}, "Missed flag"),
+      h("label", {}, "Message that should have triggered it", message),
+      h("label", {}, "Comment", comment),
+      h("p", { class: "muted small", id: "missed-added-count" }),
+      h("button", { class: "btn primary", type: "submit" }, "Mark missed flag"),
+      h("button", { class: "btn ghost", type: "button", onclick: close }, "Cancel"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { words: [...added.values()] };
+      if (message.value) body.message_id = Number(message.value);
+      if (comment.value.trim()) body.comment = comment.value.trim();
+      try {
+        await api(path("/missed-flag"), { method: "POST", body });
+        added = new Map();
+        toast("Thanks: the missed flag is stored.", "ok");
+      } catch (error) {
+        toast(error.message, "error");
+        return;
+      }
+      missedForm = null;
+      adding = false;
+      await load(detail.id);
+      changed();
+    });
+    missedForm = form;
+    setAdding(true); // the customer's words become toggles
+    message.focus();
+  }
+
   function renderActions() {
     const box = byId("conv-actions");
     box.replaceChildren();
+    if (missedForm) {
+      box.append(missedForm);
+      return;
+    }
     const open = ["queued", "assigned"].includes(detail.state);
     const mine = detail.assigned_agent_id === me.id;
     const escalation = latestEscalation();
@@ -127,6 +229,7 @@ const ConversationView = (() => {
     if (supervising && escalation && !escalation.unflagged) {
       box.append(button("Unflag", "bad", () => showForm("Withdraw this flag", [], (v) => escalationAct(`/escalations/${escalation.id}/unflag`, v))));
     }
+    if (!flaggedByPolicy()) box.append(button("Missed flag", "", missedFlagForm));
   }
 
   const button = (label, kind, onclick) => h("button", { type: "button", class: `btn ${kind}`, onclick }, label);
@@ -252,15 +355,20 @@ const ConversationView = (() => {
         byId("reply-form").requestSubmit();
       }
     });
+    byId("add-words").addEventListener("click", () => setAdding(!adding));
     for (const btn of document.querySelectorAll("#feedback-panel [data-verdict]")) {
       btn.addEventListener("click", async () => {
         const escalation = latestEscalation();
         if (!escalation) return;
         try {
-          await api(`/escalations/${escalation.id}/feedback`, {
-            method: "POST", body: { verdict: btn.dataset.verdict, unmarked_words: [...unmarked.values()] },
-          });
+          const body = { verdict: btn.dataset.verdict, unmarked_words: [...unmarked.values()], added_words: [...added.values()] };
+          const comment = byId("feedback-comment").value.trim();
+          if (comment) body.comment = comment;
+          await api(`/escalations/${escalation.id}/feedback`, { method: "POST", body });
           unmarked = new Map();
+          added = new Map();
+          adding = false;
+          byId("feedback-comment").value = "";
           toast("Thanks: your feedback is stored.", "ok");
         } catch (error) {
           toast(error.message, "error");

@@ -156,17 +156,78 @@ const Explain = (() => {
     return h("span", { class: "pii", title: "redacted before it was stored" }, label);
   }
 
-  /* text[from, to) as text, with a chip for each redaction inside it. */
-  function withRedactions(text, from, to, spans) {
+  /* text[from, to) as text, with a chip for each redaction inside it; `plain` renders the text between
+     (by default as it is; addableWords makes the customer's words clickable). */
+  function withRedactions(text, from, to, spans, plain = (a, b) => [text.slice(a, b)]) {
     const parts = [];
     let cursor = from;
     for (const span of spans) {
       if (span.start < cursor || span.end > to) continue;
-      parts.push(text.slice(cursor, span.start), chip(text, span));
+      parts.push(...plain(cursor, span.start), chip(text, span));
       cursor = span.end;
     }
-    parts.push(text.slice(cursor, to));
+    parts.push(...plain(cursor, to));
     return parts.filter((part) => part !== "");
+  }
+
+  /* A word a person may add to the highlights: letters and digits (with inner apostrophes and hyphens),
+     or one emoji. */
+  const WORD = /[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}_]|['’-](?=[\p{L}\p{N}]))*|\p{Extended_Pictographic}/gu;
+
+  /* The code point index of each UTF-16 unit offset of `text` (the API counts code points). */
+  function codePoints(text) {
+    const points = new Array(text.length + 1);
+    let point = 0;
+    for (let unit = 0; unit < text.length;) {
+      const width = text.codePointAt(unit) > 0xffff ? 2 : 1;
+      points[unit] = point;
+      if (width === 2) points[unit + 1] = point;
+      unit += width;
+      point += 1;
+    }
+    points[text.length] = point;
+    return points;
+  }
+
+  /* The customer's plain words between the marks: an added word is marked "added"; while `adding.active`
+     every other word is a toggle (a click, a tap, Enter or Space) that adds it. Offsets sent are code
+     points of the stored text; the key is the same as the API's word. */
+  function addableWords(message, adding) {
+    if (!adding || message.sender !== "customer") return undefined;
+    const text = message.text;
+    let points = null;
+    return (from, to) => {
+      const parts = [];
+      let cursor = from;
+      for (const match of text.slice(from, to).matchAll(WORD)) {
+        const start = from + match.index, end = start + match[0].length;
+        points = points || codePoints(text);
+        const word = { message_id: message.id, start: points[start], end: points[end], word: match[0] };
+        const key = `${message.id}:${word.start}:${word.end}`;
+        const isAdded = adding.isAdded(key);
+        if (!isAdded && !adding.active) continue;
+        parts.push(text.slice(cursor, start));
+        const attrs = isAdded ? { class: "added", title: "added: should have been highlighted" } : { class: "addable" };
+        const node = h("span", { ...attrs, dataset: { key } }, match[0]);
+        if (adding.active) {
+          node.setAttribute("role", "button");
+          node.setAttribute("tabindex", "0");
+          node.setAttribute("aria-pressed", String(isAdded));
+          const toggle = () => {
+            const now = adding.toggle(key, word);
+            node.classList.toggle("added", now);
+            node.classList.toggle("addable", !now);
+            node.setAttribute("aria-pressed", String(now));
+          };
+          node.addEventListener("click", toggle);
+          node.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); toggle(); } });
+        }
+        parts.push(node);
+        cursor = end;
+      }
+      parts.push(text.slice(cursor, to));
+      return parts;
+    };
   }
 
   /* The words the policy's signal factors point at in this message: {start, end, word, label}, in
@@ -187,7 +248,7 @@ const Explain = (() => {
      redacted text, as the model read it); a placeholder stays a chip, never a highlighted word. The words
      of the policy's signals are marked around them (a model word inside a signal's phrase keeps its own
      mark; a signal that would cut a model word in two is only listed with its factor). */
-  function highlightedText(message, explanation, isUnmarked, onToggle, factors) {
+  function highlightedText(message, explanation, isUnmarked, onToggle, factors, adding) {
     const text = message.text;
     const spans = redactionSpans(message);
     const explained = explanation && explanation.words ? explanation.words : [];
@@ -202,27 +263,28 @@ const Explain = (() => {
     }
     const signals = signalWords(message, factors, spans).filter((s) =>
       !words.some((w) => w.start < s.end && s.start < w.end && (w.start < s.start || w.end > s.end)));
+    const plain = addableWords(message, adding);
+    const marks = (from, to) => modelMarks(message, words, from, to, spans, isUnmarked, onToggle, plain);
     const parts = [];
     let cursor = 0;
     for (const signal of signals) {
-      parts.push(...modelMarks(message, words, cursor, signal.start, spans, isUnmarked, onToggle));
-      parts.push(h("mark", { class: "sig", title: signal.label },
-        modelMarks(message, words, signal.start, signal.end, spans, isUnmarked, onToggle)));
+      parts.push(...marks(cursor, signal.start));
+      parts.push(h("mark", { class: "sig", title: signal.label }, marks(signal.start, signal.end)));
       cursor = signal.end;
     }
-    parts.push(...modelMarks(message, words, cursor, text.length, spans, isUnmarked, onToggle));
+    parts.push(...marks(cursor, text.length));
     return parts;
   }
 
   /* text[from, to) with the model's highlighted words inside it and a chip for each redaction. */
-  function modelMarks(message, words, from, to, spans, isUnmarked, onToggle) {
+  function modelMarks(message, words, from, to, spans, isUnmarked, onToggle, plain) {
     const text = message.text;
     const parts = [];
     let cursor = from;
     for (const word of words) {
       if (word.start < cursor || word.end > to) continue;
       const cls = word.cls;
-      parts.push(...withRedactions(text, cursor, word.start, spans));
+      parts.push(...withRedactions(text, cursor, word.start, spans, plain));
       const { start, end } = word.stored;  // as stored: what feedback sends back
       const key = `${message.id}:${start}:${end}`;
       const mark = h("mark", {
@@ -237,14 +299,15 @@ const Explain = (() => {
       parts.push(mark);
       cursor = word.end;
     }
-    parts.push(...withRedactions(text, cursor, to, spans));
+    parts.push(...withRedactions(text, cursor, to, spans, plain));
     return parts;
   }
 
   const SENDER_LABEL = { customer: "Customer", bot: "Assistant", agent: "Agent", system: "System" };
 
-  /* factors: the escalation's, whose signal factors point into a message by its id */
-  function renderTranscript(list, messages, explanations, isUnmarked, onToggle, factors = []) {
+  /* factors: the escalation's, whose signal factors point into a message by its id. adding (optional):
+     {active, isAdded(key), toggle(key, word) -> added?} for the words people add to the highlights. */
+  function renderTranscript(list, messages, explanations, isUnmarked, onToggle, factors = [], adding = null) {
     list.replaceChildren();
     for (const message of messages) {
       const explanation = explanationFor(message, explanations);
@@ -261,7 +324,7 @@ const Explain = (() => {
       if (message.sender === "agent" && message.delivered === false) meta.push(h("span", { class: "pending" }, "sending…"));
       list.append(h("li", { class: `msg ${message.sender}${explanation ? " explained" : ""}`, dataset: { messageId: message.id } },
         h("div", { class: "msg-meta" }, meta),
-        h("p", { class: "msg-text" }, highlightedText(message, explanation, isUnmarked, onToggle, factors))));
+        h("p", { class: "msg-text" }, highlightedText(message, explanation, isUnmarked, onToggle, factors, adding))));
     }
     if (!messages.length) list.append(h("li", { class: "empty" }, "No messages yet."));
   }
