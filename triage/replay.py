@@ -36,7 +36,7 @@ from triage.domain.language import MessageLanguage
 from triage.domain.lifecycle import ConversationState
 from triage.domain.policy import Policy
 from triage.storage.conversations import as_utc, new_conversation
-from triage.storage.db import Conversation, Escalation, Feedback, Message, Sender
+from triage.storage.db import Conversation, Escalation, Feedback, Message, MissedFlag, Sender
 from triage.worker.scoring import Scorer, score_batch
 from triage.worker.turns import customer_turn, decide
 
@@ -79,6 +79,7 @@ class History:
     current: Flag | None = None  # its first escalation by the policy, as stored
     verdict: str | None = None  # the latest verdict on that escalation
     top_words: tuple[str, ...] = ()  # the stored explanation's, of the current escalation
+    missed: bool = False  # someone marked that the policy should have escalated it (a missed flag)
 
 
 @dataclass
@@ -96,6 +97,7 @@ class Report:
     recall_current: float | None = None
     recall_candidate: float | None = None
     feedback_used: int = 0
+    missed_flags_used: int = 0
     explanation_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def compare(histories: Sequence[History], candidates: Sequence[Flag | None]) -> 
         escalations_current=sum(1 for h in histories if h.current is not None),
         escalations_candidate=sum(1 for c in candidates if c is not None),
     )
-    judged = correct = candidate_judged = candidate_correct = 0
+    judged = correct = candidate_judged = candidate_correct = missed = caught = 0
     for history, candidate in zip(histories, candidates, strict=True):
         current, cid = history.current, history.conversation_id
         if candidate is not None and current is None:
@@ -153,6 +155,13 @@ def compare(histories: Sequence[History], candidates: Sequence[Flag | None]) -> 
                 report.queue_changed.append(
                     {"conversation_id": cid, "current": current.queue, "candidate": candidate.queue}
                 )
+        if history.missed and current is None:  # a stressed conversation the stored decisions missed
+            missed += 1
+            if candidate is not None:  # the candidate escalates it: a right flag and one recalled
+                candidate_judged += 1
+                candidate_correct += 1
+                caught += 1
+            continue
         if current is None or history.verdict not in (CORRECT, WRONG):
             continue
         judged += 1
@@ -160,11 +169,13 @@ def compare(histories: Sequence[History], candidates: Sequence[Flag | None]) -> 
         if candidate is not None:
             candidate_judged += 1
             candidate_correct += history.verdict == CORRECT
-    report.feedback_used = judged
+    report.feedback_used = judged + missed
+    report.missed_flags_used = missed
     report.precision_current = _ratio(correct, judged)
     report.precision_candidate = _ratio(candidate_correct, candidate_judged)
-    report.recall_current = _ratio(correct, correct)
-    report.recall_candidate = _ratio(candidate_correct, correct)
+    # positives: the escalations judged correct and the conversations marked as missed flags
+    report.recall_current = _ratio(correct, correct + missed)
+    report.recall_candidate = _ratio(candidate_correct, correct + missed)
     return report
 
 
@@ -273,6 +284,7 @@ def read_histories(
     verdicts: dict[int, str] = {}
     for f in session.execute(select(Feedback.escalation_id, Feedback.verdict).order_by(Feedback.id)):
         verdicts[f.escalation_id] = f.verdict  # the latest wins
+    missed = set(session.scalars(select(MissedFlag.conversation_id).distinct()))
     histories = []
     for r in rows:
         own = turns.get(r.id, [])
@@ -290,7 +302,9 @@ def read_histories(
             cut = as_utc(escalation.created_at)
             own = [t for t in own if t.at <= cut]
         histories.append(
-            History(r.id, as_utc(r.started_at), r.customer_tier, tuple(own), current, verdict, top)
+            History(
+                r.id, as_utc(r.started_at), r.customer_tier, tuple(own), current, verdict, top, r.id in missed
+            )
         )
     return histories
 

@@ -1,5 +1,7 @@
 """The examples people's verdicts give: the customer message each judged escalation was decided on, with
-the latest verdict as its label (correct = stressed; wrong or unflagged = calm), and when it was given.
+the latest verdict as its label (correct = stressed; wrong or unflagged = calm), and when it was given;
+and for each missed flag (the policy should have escalated), a stressed example: the message it names, or
+else the conversation's customer message the model scored highest (the one it came closest on).
 
 Only escalations by the policy: a hand-off the customer asked for says nothing about the text's stress."""
 
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sentiment.recalibrate import Example
 from triage.storage.conversations import as_utc
-from triage.storage.db import Escalation, Feedback, Message, Sender
+from triage.storage.db import Escalation, Feedback, Message, MissedFlag, Sender
 
 POLICY_TRIGGER = "policy"
 
@@ -58,4 +60,21 @@ def feedback_examples(session: Session) -> list[Example]:
         verdict, at = latest.get(escalation.id, (None, escalation.created_at))  # unflagged, no verdict
         stressed = verdict == "correct" and not escalation.unflagged  # an unflag says the flag was wrong
         examples.append(Example(trigger, stressed, as_utc(at)))
-    return examples
+    return examples + missed_flag_examples(session)
+
+
+def missed_flag_examples(session: Session) -> list[Example]:
+    named = select(Message.text).where(Message.id == MissedFlag.message_id).scalar_subquery()
+    highest = (
+        select(Message.text)
+        .where(
+            Message.conversation_id == MissedFlag.conversation_id,
+            Message.sender == Sender.CUSTOMER,
+            Message.stress.is_not(None),
+        )
+        .order_by(Message.stress.desc(), Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = session.execute(select(named, highest, MissedFlag.created_at).order_by(MissedFlag.id))
+    return [Example(text, True, as_utc(at)) for own, best, at in rows if (text := own or best)]

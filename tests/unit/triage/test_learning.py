@@ -15,7 +15,17 @@ from api.cli import build_app
 from tests.unit.sentiment.tiny_model import write_clearline_json, write_tiny_model
 from tests.unit.triage.conftest import add_user
 from triage.learning.examples import feedback_examples
-from triage.storage.db import Base, Conversation, Escalation, Feedback, Message, Sender, make_engine
+from triage.replay import read_histories
+from triage.storage.db import (
+    Base,
+    Conversation,
+    Escalation,
+    Feedback,
+    Message,
+    MissedFlag,
+    Sender,
+    make_engine,
+)
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
@@ -94,6 +104,32 @@ def test_each_judged_policy_escalation_gives_its_message_and_latest_verdict(sess
         ("thanks great help", False, 12),
         ("this is terrible", False, 9),  # when it was escalated: an unflag's time is not stored here
     ]
+
+
+def test_missed_flags_are_stressed_examples_and_positives_for_replay(session: Session) -> None:
+    alice = add_user(session, "alice").id
+    for cid in ("m1", "m2", "m3"):
+        session.add(Conversation(id=cid, started_at=T0, last_message_at=T0))
+    session.flush()
+    for cid, text, stress in (("m1", "calm words", 0.1), ("m1", "named one", 0.2), ("m2", "low", 0.1)):
+        session.add(
+            Message(conversation_id=cid, sender=Sender.CUSTOMER, text=text, stress=stress, created_at=T0)
+        )
+    session.add(
+        Message(conversation_id="m2", sender=Sender.CUSTOMER, text="highest", stress=0.4, created_at=T0)
+    )
+    session.add(Message(conversation_id="m2", sender=Sender.BOT, text="bot", stress=None, created_at=T0))
+    session.flush()
+    named = session.query(Message).filter_by(text="named one").one().id
+    later = T0 + timedelta(hours=5)
+    session.add(MissedFlag(conversation_id="m1", message_id=named, user_id=alice, created_at=later))
+    session.add(MissedFlag(conversation_id="m2", message_id=None, user_id=alice, created_at=later))
+    session.add(MissedFlag(conversation_id="m3", message_id=None, user_id=alice, created_at=later))  # no text
+    session.commit()
+    got = [(e.text, e.stressed, e.at.hour) for e in feedback_examples(session)]
+    assert got == [("named one", True, 14), ("highest", True, 14)]
+    histories = {h.conversation_id: h for h in read_histories(session)}
+    assert histories["m1"].missed and histories["m3"].missed
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -61,6 +61,21 @@ def test_the_comparison_counts_added_removed_and_changed_escalations_and_scores_
     assert report.recall_candidate == 0.5  # of same and removed, only same
 
 
+def test_missed_flags_count_as_positives_the_current_decisions_missed():
+    histories = [
+        history("right", current=flag(60), verdict="correct"),
+        history("missed-caught", missed=True),
+        history("missed-again", missed=True),
+        history("calm"),
+    ]
+    report = compare(histories, [flag(60), flag(70), None, None])
+    assert (report.feedback_used, report.missed_flags_used) == (3, 2)
+    assert report.precision_current == 1.0
+    assert report.precision_candidate == 1.0  # "right" and the caught missed flag
+    assert report.recall_current == round(1 / 3, 4)  # of right and the two missed, only right
+    assert report.recall_candidate == round(2 / 3, 4)  # right and missed-caught
+
+
 def test_without_verdicts_precision_and_recall_are_unknown():
     report = compare([history("a", current=flag(60))], [flag(60)])
     assert report.feedback_used == 0
