@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.provider import ProviderUnavailable
 from triage import errors as domain
 from triage.domain.staff import StaffChangeRefused
 from triage.registry import rules as registry
@@ -26,6 +27,7 @@ DOMAIN_STATUS: dict[type[Exception], int] = {
     registry.UnknownVersion: status.HTTP_404_NOT_FOUND,
     registry.NotAnAdmin: status.HTTP_403_FORBIDDEN,
     StaffChangeRefused: status.HTTP_409_CONFLICT,
+    ProviderUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 

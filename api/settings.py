@@ -6,6 +6,11 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from triage.settings import RUNTIME_DIR
+
+# Channels whose sender id the platform vouches for: the action server's default (bot/actions/settings.py)
+DEFAULT_IDENTITY_CHANNELS = frozenset({"telegram", "slack"})
+
 
 class ApiSettings(BaseSettings):
     """Every variable is ``CLEARLINE_<NAME>``, like the core settings."""
@@ -23,10 +28,22 @@ class ApiSettings(BaseSettings):
     live_poll_interval_s: float = 0.5
     # Where the customer page's socket.io client connects (Rasa's socketio channel); default: rasa_url.
     rasa_public_url: str | None = None
+    # The card provider's records, read for the agent's customer panel (api/provider.py): the same variable
+    # and default as the action server's; empty: not configured (the panel says the provider is unavailable)
+    provider_db_url: str = f"sqlite:///{RUNTIME_DIR / 'provider.db'}"
+    # The channels whose sender id identifies a customer, as the action server reads the same variable
+    # (comma-separated); unset: Telegram and Slack, or every channel in demo mode
+    identity_channels: str | None = None
 
     def secure_cookies(self, demo: bool) -> bool:
         """Whether cookies carry the Secure flag: as configured, else everywhere but the demo."""
         return self.cookie_secure if self.cookie_secure is not None else not demo
+
+    def vouched_channels(self, demo: bool) -> frozenset[str] | None:
+        """The channels whose sender id the bot trusts to name a customer; None: every channel (demo)."""
+        if self.identity_channels is not None:
+            return frozenset(name.strip() for name in self.identity_channels.split(",") if name.strip())
+        return None if demo else DEFAULT_IDENTITY_CHANNELS
 
 
 @lru_cache

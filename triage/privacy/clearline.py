@@ -324,14 +324,17 @@ def strip_old_text(session: Session, records: Sequence[Mapping[str, Any]], *, dr
 # -- audit records of the privacy actions ------------------------------------------------------------
 
 
-def record_view(session: Session, conversation_id: str, viewer: Actor, now: datetime) -> bool:
-    """Log that ``viewer`` opened the conversation's transcript: once per ``rules.TRANSCRIPT_VIEW_WINDOW``
-    (the page re-reads it on every live update). True when a record was added."""
+def record_view(
+    session: Session, conversation_id: str, viewer: Actor, now: datetime, action: str = rules.TRANSCRIPT_VIEW
+) -> bool:
+    """Log that ``viewer`` opened the conversation's transcript (or, with ``action``, another view of it):
+    once per ``rules.TRANSCRIPT_VIEW_WINDOW`` (the page re-reads it on every live update). True when a
+    record was added."""
     recent = (
         select(audit_log.c.id)
         .where(
             audit_log.c.conversation_id == conversation_id,
-            audit_log.c.action == rules.TRANSCRIPT_VIEW,
+            audit_log.c.action == action,
             audit_log.c.actor_type == viewer.kind,
             audit_log.c.actor == viewer.name,
             audit_log.c.at >= now - rules.TRANSCRIPT_VIEW_WINDOW,
@@ -343,7 +346,7 @@ def record_view(session: Session, conversation_id: str, viewer: Actor, now: date
     audit.record(
         session,
         viewer,
-        rules.TRANSCRIPT_VIEW,
+        action,
         conversation_id=conversation_id,
         inputs={"user_id": viewer.user_id},
         at=now,

@@ -238,3 +238,6 @@ TRANSCRIPT_VIEW = "transcript_view"
 # One record per viewer and conversation in this window: an open page re-reads the transcript on every
 # live update, and those re-reads are the same look, not new ones.
 TRANSCRIPT_VIEW_WINDOW = timedelta(minutes=10)
+# Someone read the provider's records of the conversation's customer (the console's customer panel); the
+# same window: the panel is re-read with the conversation
+CUSTOMER_VIEW = "customer_view"

@@ -440,3 +440,8 @@ class RetentionJob:
 def record_transcript_view(session: Session, conversation_id: str, viewer: Actor) -> bool:
     """Audit ``transcript_view``: who opened which conversation's transcript (``clearline.record_view``)."""
     return clearline.record_view(session, conversation_id, viewer, utcnow())
+
+
+def record_customer_view(session: Session, conversation_id: str, viewer: Actor) -> bool:
+    """Audit ``customer_view``: who read the provider's records of which conversation's customer."""
+    return clearline.record_view(session, conversation_id, viewer, utcnow(), action=rules.CUSTOMER_VIEW)
