@@ -84,9 +84,13 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def running_api(
-    tmp_dir: Path, rasa_url: str | None = None, rasa_token: str = RASA_TOKEN
+    tmp_dir: Path,
+    rasa_url: str | None = None,
+    rasa_token: str = RASA_TOKEN,
+    provider_db_url: str | None = None,
 ) -> Iterator[RunningApi]:
-    """Start uvicorn with the app factory and a migrated SQLite database in ``tmp_dir``."""
+    """Start uvicorn with the app factory and a migrated SQLite database in ``tmp_dir``; the provider's
+    records (the customer panel) at ``provider_db_url``, else a file that is not there (unavailable)."""
     db_url = f"sqlite:///{tmp_dir / 'clearline.db'}"
     upgrade(db_url)
     port = free_port()
@@ -104,6 +108,8 @@ def running_api(
         # Rasa's stores (an admin's export and erasure read them): this test's, never data/runtime's
         "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{tmp_dir / 'rasa_tracker.db'}",
         "CLEARLINE_EVENTS_URL": f"sqlite:///{tmp_dir / 'rasa_events.db'}",
+        # the provider's records: this test's, never data/runtime's
+        "CLEARLINE_PROVIDER_DB_URL": provider_db_url or f"sqlite:///{tmp_dir / 'missing' / 'provider.db'}",
     }
     url = f"http://127.0.0.1:{port}"
     command = [

@@ -87,8 +87,9 @@ const Clearline = (() => {
   const pct = (x) => (x === null || x === undefined ? "–" : `${Math.round(x * 100)}%`);
   const num = (x, digits = 2) => (x === null || x === undefined ? "–" : Number(x).toFixed(digits));
 
-  /* Records that change nothing a page shows (someone opened a transcript, took an export): no refresh. */
-  const QUIET_ACTIONS = new Set(["transcript_view", "customer_export"]);
+  /* Records that change nothing a page shows (someone opened a transcript or read the provider's records
+     of its customer, took an export): no refresh. */
+  const QUIET_ACTIONS = new Set(["transcript_view", "customer_view", "customer_export"]);
 
   /* One live socket per page: audit records newer than the last one seen; reconnects with backoff. */
   function live(onRecord) {
