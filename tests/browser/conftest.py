@@ -38,9 +38,9 @@ def browser() -> Iterator[Browser]:
 
 @contextmanager
 def new_page(browser: Browser, **options: Any) -> Iterator[Page]:
-    """A page in a browser context of its own (``options``: Playwright's, e.g. ``has_touch``); a
-    JavaScript error on it fails the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **options)
+    """A page in a browser context of its own (``options``: Playwright's, e.g. ``has_touch`` or a
+    phone's ``viewport``); a JavaScript error on it fails the test."""
+    context = browser.new_context(**{"viewport": {"width": 1400, "height": 1000}, **options})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))

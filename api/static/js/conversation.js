@@ -125,7 +125,7 @@ const ConversationView = (() => {
   function updateUnmarkedCount() {
     byId("unmarked-count").textContent = unmarked.size
       ? `${unmarked.size} word(s) unmarked: they will be sent with your verdict.`
-      : "Click a highlighted word to say it should not have been highlighted.";
+      : "Click a highlighted word (on a touch screen: tap it, then “Not a reason”) to say it should not have been highlighted.";
   }
 
   function toggleAdded(key, word) {

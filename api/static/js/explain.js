@@ -261,6 +261,7 @@ const Explain = (() => {
       const cls = level(word.attribution, maxAbs);
       if (cls && (!words.length || word.start >= words[words.length - 1].end)) words.push({ ...word, cls });
     }
+    ranked(words, explained);
     const signals = signalWords(message, factors, spans).filter((s) =>
       !words.some((w) => w.start < s.end && s.start < w.end && (w.start < s.start || w.end > s.end)));
     const plain = addableWords(message, adding);
@@ -276,7 +277,174 @@ const Explain = (() => {
     return parts;
   }
 
-  /* text[from, to) with the model's highlighted words inside it and a chip for each redaction. */
+  /* Each highlighted word's rank among the message's highlighted words (by attribution, highest first)
+     and its share of the message's total positive attribution (all the explanation's words), for its card. */
+  function ranked(words, explained) {
+    const positive = explained.reduce((sum, w) => sum + Math.max(0, Number(w.attribution) || 0), 0);
+    const order = [...words].sort((a, b) => b.attribution - a.attribution || a.start - b.start);
+    for (const word of words) {
+      word.rank = order.indexOf(word) + 1;
+      word.of = words.length;
+      word.share = positive > 0 && word.attribution > 0 ? word.attribution / positive : null;
+    }
+  }
+
+  function ordinal(n) {
+    const suffix = ["th", "st", "nd", "rd"], v = n % 100;
+    return `${n}${suffix[(v - 20) % 10] || suffix[v] || suffix[0]}`;
+  }
+
+  /* The card of a highlighted word: what its attribution means, its rank and share, and the unmark button.
+     role="dialog" (non-modal), not "tooltip": a tooltip may hold nothing interactive and this card holds a
+     button. It opens without taking focus (the word keeps it, and the word's aria-describedby points at
+     the card's text, so a screen reader reads it on focus); it sits in the document right after the word
+     (after the signal's mark around it), so Tab goes from the word to its button. One card at a time:
+     Escape, a tap or click elsewhere, Tab away, or another word's card closes it; a card opened by a
+     mouse hover closes when the mouse leaves the word and the card. Fixed positioning, kept inside the
+     viewport (below the word, above it where there is no room). */
+  const WordCard = (() => {
+    let open = null;  // {card, mark, content, via: "hover" | "focus" | "tap"}
+    let pressed = null;  // {mark, type, at}: the pointer that went down on a word, until its click
+    let closeTimer = 0;
+    let refocusing = false;
+    let installed = false;
+
+    function close(returnFocus = false) {
+      clearTimeout(closeTimer);
+      if (!open) return;
+      const { card, mark } = open;
+      const focusInside = card.contains(document.activeElement);
+      open = null;
+      card.remove();
+      mark.setAttribute("aria-expanded", "false");
+      mark.removeAttribute("aria-controls");
+      mark.removeAttribute("aria-describedby");
+      if (returnFocus && focusInside && mark.isConnected) {
+        refocusing = true;  // back on the word without opening its card again
+        mark.focus();
+        refocusing = false;
+      }
+    }
+
+    function place() {
+      if (!open) return;
+      const { card, mark } = open;
+      const margin = 8, gap = 6;
+      const word = mark.getBoundingClientRect(), box = card.getBoundingClientRect();
+      const width = document.documentElement.clientWidth, height = document.documentElement.clientHeight;
+      let top = word.bottom + gap;
+      if (top + box.height > height - margin) top = word.top - gap - box.height;
+      top = Math.max(margin, Math.min(top, height - margin - box.height));
+      const left = Math.max(margin, Math.min(word.left, width - margin - box.width));
+      card.style.top = `${Math.round(top)}px`;
+      card.style.left = `${Math.round(left)}px`;
+    }
+
+    function install() {
+      if (installed) return;
+      installed = true;
+      // a tap or click anywhere but the word and its card closes it (capture: before any handler below)
+      document.addEventListener("pointerdown", (event) => {
+        if (open && !open.card.contains(event.target) && !open.mark.contains(event.target)) close();
+      }, true);
+      document.addEventListener("keydown", (event) => { if (event.key === "Escape" && open) close(true); });
+      window.addEventListener("scroll", place, true);
+      window.addEventListener("resize", place);
+    }
+
+    function show(mark, content, via) {
+      install();
+      clearTimeout(closeTimer);
+      if (open && open.mark === mark && open.card.isConnected) {
+        if (via !== "hover") open.via = via;  // a tap or focus keeps it open when the mouse leaves
+        return;
+      }
+      close();
+      const card = h("span", { class: "word-card", id: "word-card", role: "dialog", tabindex: -1,
+        "aria-label": `Why “${mark.textContent}” is highlighted` });
+      card.addEventListener("pointerenter", (event) => { if (event.pointerType === "mouse") clearTimeout(closeTimer); });
+      card.addEventListener("pointerleave", (event) => { if (event.pointerType === "mouse") leave(); });
+      card.addEventListener("focusout", focusOut);
+      (mark.closest("mark.sig") || mark).after(card);
+      open = { card, mark, content, via };
+      refresh(mark);
+      mark.setAttribute("aria-expanded", "true");
+      mark.setAttribute("aria-controls", "word-card");
+      mark.setAttribute("aria-describedby", "word-card-text");
+    }
+
+    function refresh(mark) {
+      if (!open || open.mark !== mark) return;
+      const onButton = open.card.contains(document.activeElement) && document.activeElement.matches("button");
+      open.card.replaceChildren(...open.content());
+      if (onButton) open.card.querySelector("button").focus();  // the new button keeps the old one's focus
+      place();
+    }
+
+    function leave() {
+      if (!open || open.via !== "hover") return;
+      clearTimeout(closeTimer);
+      closeTimer = setTimeout(() => { if (open && open.via === "hover") close(); }, 300);
+    }
+
+    /* Tab away from the word or its card closes it; focus lost to nothing (a tap on plain text) is the
+       document's pointerdown's to decide. */
+    function focusOut(event) {
+      const to = event.relatedTarget;
+      if (open && to && !open.card.contains(to) && to !== open.mark) close();
+    }
+
+    /* A word's handlers. Touch or mouse is told per gesture by the pointer events' pointerType, not by
+       matchMedia("(hover: none)"): a laptop with a touch screen has both, and its media query describes
+       only the primary pointer. A pen counts as touch (no reliable hover, an imprecise tap). */
+    function bind(mark, content, toggle) {
+      const touchLike = (type) => type === "touch" || type === "pen";
+      mark.addEventListener("pointerenter", (event) => { if (event.pointerType === "mouse") show(mark, content, "hover"); });
+      mark.addEventListener("pointerleave", (event) => { if (event.pointerType === "mouse") leave(); });
+      mark.addEventListener("pointerdown", (event) => { pressed = { mark, type: event.pointerType, at: performance.now() }; });
+      const pressedHere = () => pressed && pressed.mark === mark && performance.now() - pressed.at < 1500;
+      mark.addEventListener("focus", () => {
+        if (refocusing) return;
+        const byPointer = pressedHere();
+        show(mark, content, byPointer ? (touchLike(pressed.type) ? "tap" : "hover") : "focus");
+      });
+      mark.addEventListener("focusout", focusOut);
+      mark.addEventListener("click", (event) => {
+        const type = event.pointerType || (pressedHere() ? pressed.type : "");
+        pressed = null;
+        // on touch the first tap is how one reads the card: the card's button unmarks
+        if (touchLike(type)) show(mark, content, "tap");
+        else toggle();  // a mouse click (or a scripted one) unmarks at once, as before the card
+      });
+      mark.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); toggle(); }
+      });
+    }
+
+    return { bind, refresh, close };
+  })();
+
+  /* What the card of a highlighted word says. */
+  function wordCardContent(word, unmarked, toggle) {
+    const a = word.attribution;
+    const meaning = a >= 0 ? "pushed stress up" : "pulled it down";
+    const share = word.share !== null && word.share !== undefined
+      ? `${pct(word.share)} of this message's total positive attribution`
+      : "no share of this message's positive attribution (it lowers the score)";
+    return [
+      h("strong", { class: "word-card-word" }, `“${word.word}”`),
+      h("span", { class: "word-card-text", id: "word-card-text" },
+        h("span", { class: "word-card-line" }, `Attribution ${a >= 0 ? "+" : ""}${num(a, 3)}: ${meaning}`),
+        h("span", { class: "word-card-line" }, `${ordinal(word.rank)} of ${word.of} in this message`),
+        h("span", { class: "word-card-line" }, share),
+        unmarked ? h("span", { class: "word-card-line word-card-state" }, "Unmarked: sent with your verdict as not a reason.") : null),
+      h("button", { type: "button", class: "btn small word-card-toggle", onclick: toggle },
+        unmarked ? "Mark again" : "Not a reason (unmark)"),
+    ];
+  }
+
+  /* text[from, to) with the model's highlighted words inside it and a chip for each redaction. Each word
+     opens its card (WordCard) on hover, focus and tap; a mouse click, Enter or Space unmarks it. */
   function modelMarks(message, words, from, to, spans, isUnmarked, onToggle, plain) {
     const text = message.text;
     const parts = [];
@@ -289,13 +457,17 @@ const Explain = (() => {
       const key = `${message.id}:${start}:${end}`;
       const mark = h("mark", {
         class: `hl ${cls}${isUnmarked(key) ? " unmarked" : ""}`,
-        title: `attribution ${word.attribution >= 0 ? "+" : ""}${num(word.attribution, 3)} (click to unmark)`,
         tabindex: 0,
+        role: "button",
+        "aria-haspopup": "dialog",
+        "aria-expanded": "false",
         dataset: { key, attribution: word.attribution },
       }, word.word);
-      const toggle = () => onToggle(key, { message_id: message.id, start, end, word: word.word }, mark);
-      mark.addEventListener("click", toggle);
-      mark.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); toggle(); } });
+      const toggle = () => {
+        onToggle(key, { message_id: message.id, start, end, word: word.word }, mark);
+        WordCard.refresh(mark);
+      };
+      WordCard.bind(mark, () => wordCardContent(word, isUnmarked(key), toggle), toggle);
       parts.push(mark);
       cursor = word.end;
     }
