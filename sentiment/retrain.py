@@ -192,9 +192,12 @@ def retrain(
     texts = [e.text for e in fit] + replayed.texts
     targets = np.concatenate([corrected, replayed.targets]).astype(np.float32)
     work = out_dir.parent / f".{out_dir.name}-work"
-    checkpoint = fine_tune(base_dir, texts, targets, config, work / "checkpoint", log)
-    (work / "history.json").write_text(json.dumps({"config": asdict(config)}), encoding="utf-8")
-    finalize(checkpoint, out_dir, log)
+    try:
+        checkpoint = fine_tune(base_dir, texts, targets, config, work / "checkpoint", log)
+        (work / "history.json").write_text(json.dumps({"config": asdict(config)}), encoding="utf-8")
+        finalize(checkpoint, out_dir, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the fp32 checkpoint: out_dir holds the fp16 export
     candidate = EmotionModel(out_dir)
     base_config = json.loads((base_dir / "clearline.json").read_text(encoding="utf-8"))
     cand_config = json.loads((out_dir / "clearline.json").read_text(encoding="utf-8"))
@@ -225,5 +228,4 @@ def retrain(
     base_card = base_dir / "MODEL_CARD.md"
     text = base_card.read_text(encoding="utf-8") if base_card.exists() else f"# {base.version}\n"
     (out_dir / "MODEL_CARD.md").write_text(text + "\n" + card_section(report), encoding="utf-8")
-    shutil.rmtree(work)  # the fp32 checkpoint: out_dir holds the fp16 export
     return report

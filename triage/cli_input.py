@@ -21,4 +21,4 @@ def moment(value: str | None, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise fail(f"--{name} {value!r} is not an ISO date or time (2026-12-06 or 2026-12-06T09:00)") from exc
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,8 @@ from triage.audit import Actor
 router = APIRouter(tags=["registry"])
 Version = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 RUNNING = threading.Lock()  # one replay at a time in this process (a module-level lock: tests hold it)
+DEFAULT_WINDOW = timedelta(days=30)
+MAX_WINDOW = timedelta(days=92)
 
 
 class ReplayIn(BaseModel):
@@ -34,13 +37,19 @@ class ReplayIn(BaseModel):
     model_config = ConfigDict(protected_namespaces=())  # the field model_version is the issue's name
     model_version: Version | None = None
     policy_version: Version | None = None
-    since: UtcDateTime | None = None  # conversations started at or after
-    until: UtcDateTime | None = None  # conversations started at or before
+    since: UtcDateTime | None = None  # conversations started at or after (default: until - 30 days)
+    until: UtcDateTime | None = None  # conversations started at or before (default: now)
 
     @model_validator(mode="after")
     def _window(self) -> ReplayIn:
-        if self.since is not None and self.until is not None and self.since > self.until:
+        """A bounded window, so that one click cannot re-score the whole history in the api: without
+        dates the last DEFAULT_WINDOW; at most MAX_WINDOW (the CLI has no bound)."""
+        self.until = self.until or datetime.now(UTC)
+        self.since = self.since or self.until - DEFAULT_WINDOW
+        if self.since > self.until:
             raise ValueError("since is after until")
+        if self.until - self.since > MAX_WINDOW:
+            raise ValueError(f"the window is longer than {MAX_WINDOW.days} days: replay less at a time")
         return self
 
 
@@ -48,11 +57,11 @@ class ReplayIn(BaseModel):
 def replay(body: ReplayIn, request: Request, user: SupervisorUser, session: SessionDep) -> dict[str, Any]:
     """Re-run the stored conversations through a registered model and/or policy without acting: what
     would change (the report of ``clearline replay --json``). Supervisors and admins; audited."""
+    actor = Actor.of(user)  # before the lock: nothing may raise between taking it and the try
     if not RUNNING.acquire(blocking=False):
         raise HTTPException(
             status.HTTP_409_CONFLICT, "another replay is running on this server; try again when it is done"
         )
-    actor = Actor.of(user)
     try:
         started = time.perf_counter()
         chosen = replay_run.plan(

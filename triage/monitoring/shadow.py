@@ -75,6 +75,7 @@ class ShadowScorer:
         """Score the next batch of new customer messages; the number scored (0: nothing to do)."""
         row = shadow_row(session)
         if row is None:
+            self._scorer = None  # switched off: the second model leaves memory
             return 0
         scorer = self._model(session, row)
         if scorer is None:
@@ -118,8 +119,25 @@ def shadow_report(
     agreement, mean stress difference, and the latest disagreements on the flag."""
     current = shadow_row(session)
     version = version or (current.version if current is not None else None)
+    if version is None:
+        return {
+            "shadow_version": None,
+            "shadow_active": False,
+            "shadow_since": None,
+            "active_versions": [],
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "scored": 0,
+            "flagged_active": 0,
+            "flagged_shadow": 0,
+            "disagreements": 0,
+            "agreement": None,
+            "mean_abs_stress_difference": None,
+            "latest_disagreements": [],
+        }
     window = (
         Message.shadow_model_version == version,
+        Message.stress.is_not(None),  # the shadow scores only scored messages; lets the index serve
         Message.created_at >= since,
         Message.created_at < until,
     )

@@ -27,8 +27,9 @@ HANDLING_FIELDS = tuple(f.name for f in dataclasses.fields(Handling) if f.name !
 
 
 def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything Clearline stores is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """The moment in UTC: SQLite hands back naive datetimes (everything Clearline stores is UTC);
+    PostgreSQL's come in the session's time zone, and an ISO option may name any zone."""
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def flush(session: Session) -> None:

@@ -159,6 +159,7 @@ class Conversation(Base):
         Index("ix_conversations_state_queue", "state", "queue"),
         Index("ix_conversations_max_stress", "max_stress"),
         Index("ix_conversations_escalated_at", "escalated_at"),
+        Index("ix_conversations_started_at", "started_at"),  # bias audit, replay windows (migration 0018)
         Index("ix_conversations_latest_escalation_id", "latest_escalation_id"),
         # the supervisor's list order (api.queries.URGENCY): most urgent first, then the newest
         Index(
@@ -219,6 +220,14 @@ class Message(Base):
             "stress",
             postgresql_where=sql("stress IS NOT NULL"),
             sqlite_where=sql("stress IS NOT NULL"),
+        ),
+        # where the shadow model's scoring goes on from (its latest scored message; migration 0017)
+        Index(
+            "ix_messages_shadow",
+            "shadow_model_version",
+            "id",
+            postgresql_where=sql("shadow_model_version IS NOT NULL"),
+            sqlite_where=sql("shadow_model_version IS NOT NULL"),
         ),
         # the figures by agent: agents' replies in a window (one message in thirty; migration 0015)
         Index(

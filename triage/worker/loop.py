@@ -340,7 +340,8 @@ class Worker:
         self._start(self.explain_once, self.options.explain_interval, "explainer")
         if self.rasa is not None:
             self._start(self.relay_once, self.options.relay_interval, "outbox_relay")
-        # after one interval, not at once: a leader that changes hands or restarts does not recount the days
+        # an interval after the worker starts (a worker that becomes leader later checks at once): a restart
+        # does not recount the days at once; the alert's key keeps a recount from alerting twice
         self._start(self.shadow_once, self.options.shadow_interval, "shadow")
         self._start(self.check_drift_once, self.options.drift_interval, "drift", wait_first=True)
         if self.retention is not None:

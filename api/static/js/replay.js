@@ -97,7 +97,7 @@
       card("Escalations", `${report.escalations_current} → ${report.escalations_candidate}`, "now → candidate (first escalation each)"),
       card("Added · removed", `+${report.added.length} · −${report.removed.length}`, `${report.priority_changed.length} other priority, ${report.queue_changed.length} other queue`),
       card("Flag precision", `${pct(report.precision_current)} → ${pct(report.precision_candidate)}`, `${report.feedback_used} verdict(s) used`),
-      card("Recall", `${pct(report.recall_current)} → ${pct(report.recall_candidate)}`, "of the flags judged right"),
+      card("Recall", `${pct(report.recall_current)} → ${pct(report.recall_candidate)}`, "of the flags judged right and the missed flags"),
     );
     rows("added", report.added, (e) => [open(e.conversation_id), `${e.priority} (${e.band})`, e.queue], "None.");
     rows("removed", report.removed, (e) => [open(e.conversation_id), `${e.priority} (${e.band})`, e.queue, e.verdict || "none"], "None.");

@@ -14,13 +14,14 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.strategies import SearchStrategy
 from schemathesis import Case
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.chat_identity import CHAT_COOKIE, new_chat_id, signed_chat_id
 from tests.unit.api import factories
 from tests.unit.api.conftest import TRIAGE_TOKEN, bearer
 from triage.settings import CoreSettings
-from triage.storage.db import session_scope
+from triage.storage.db import Role, User, session_scope
 
 REFUSED = (401, 403)  # what the login, role and token checks answer, before any validation
 MAX_EXAMPLES = 8  # per operation and identity: about 60 pairs, so the test stays near half a minute
@@ -36,6 +37,17 @@ def check_operation(strategy: SearchStrategy[Case], identity: str, headers: dict
         assert response.status_code < 500, (identity, case.method, case.formatted_path, response.text[:300])
 
     no_5xx()
+
+
+TEAM_ROLES = {"alice": Role.AGENT, "sam": Role.SUPERVISOR, "root": Role.ADMIN}
+
+
+def restore_team(factory: sessionmaker[Session]) -> None:
+    """The identities as the test began: active, in their roles (the admin's own fuzzed edits may have
+    changed them, and an operation only agents may call would then go unfuzzed)."""
+    with session_scope(factory) as session:
+        for user in session.scalars(select(User).where(User.username.in_(TEAM_ROLES))):
+            user.is_active, user.role = True, TEAM_ROLES[user.username]
 
 
 def may_call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> bool:
@@ -56,6 +68,7 @@ def test_no_operation_answers_a_server_error(
         operation = result.ok()
         name = f"{operation.method.upper()} {operation.path}"
         callers[name] = []
+        restore_team(factory)  # fuzzing PATCH /users/{id} may have deactivated or demoted one of them
         # fresh tokens for each operation: fuzzing POST /auth/logout revokes the ones it is given
         identities = {
             "anonymous": {},

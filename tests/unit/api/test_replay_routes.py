@@ -140,6 +140,8 @@ def test_the_shipped_model_re_scores_by_its_registered_version(
         ({"since": "yesterday"}, 422, "since"),
         ({"since": "2026-12-06", "until": "2026-12-01"}, 422, "since is after until"),
         ({"policy_version": ""}, 422, "policy_version"),
+        ({"since": "2026-01-01", "until": "2026-06-01"}, 422, "longer than 92 days"),
+        ({"since": "2000-01-01"}, 422, "longer than 92 days"),  # until: now
     ],
 )
 def test_bad_input_is_refused(
@@ -152,6 +154,10 @@ def test_bad_input_is_refused(
 def test_the_window_selects_conversations_by_their_start(client: TestClient, judged: dict[str, str]) -> None:
     report = replay(client, "sam", since="2000-01-01T00:00:00Z", until="2000-01-02").json()
     assert report["conversations"] == 0 and report["since"] == "2000-01-01T00:00:00+00:00"
+    # another zone is the same moment in UTC; no dates: the last 30 days, which hold the seeded ones
+    zoned = replay(client, "sam", since="2000-01-01T02:00:00+02:00", until="2000-01-02").json()
+    assert zoned["since"] == "2000-01-01T00:00:00+00:00"
+    assert replay(client, "sam").json()["conversations"] == 4
 
 
 def test_a_replay_is_audited_and_writes_nothing_else(

@@ -36,10 +36,18 @@ def upgrade() -> None:
     op.add_column("messages", sa.Column("shadow_stress", sa.Float(), nullable=True))
     op.add_column("messages", sa.Column("shadow_flagged", sa.Boolean(), nullable=True))
     op.add_column("messages", sa.Column("shadow_model_version", sa.String(128), nullable=True))
+    op.create_index(
+        "ix_messages_shadow",
+        "messages",
+        ["shadow_model_version", "id"],
+        postgresql_where=sa.text("shadow_model_version IS NOT NULL"),
+        sqlite_where=sa.text("shadow_model_version IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
     # ALTER TABLE ... DROP COLUMN (SQLite 3.35+), as 0010: a batch copy would lose expression indexes
+    op.drop_index("ix_messages_shadow", table_name="messages")
     op.drop_column("messages", "shadow_model_version")
     op.drop_column("messages", "shadow_flagged")
     op.drop_column("messages", "shadow_stress")
