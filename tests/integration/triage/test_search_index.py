@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from tests.integration.triage.migration_rows import insert_conversation_and_message
 from tests.postgres import temporary_schema
 from triage.storage.db import Conversation, Message, Sender, make_engine, make_session_factory
 from triage.storage.migrate import upgrade
@@ -46,11 +47,9 @@ def test_sqlite_indexes_the_messages_stored_before_the_migration(tmp_path) -> No
     url = f"sqlite:///{tmp_path / 'before.db'}"
     upgrade(url, "0012")
     engine = make_engine(url)
-    with make_session_factory(engine)() as session:
-        session.add(Conversation(id="old", stress_trajectory=[]))
-        session.add(Message(conversation_id="old", sender=Sender.CUSTOMER, text="an older complaint"))
-        session.commit()
+    with engine.begin() as conn:  # plain SQL: the models have columns that revision 0012 has not
+        insert_conversation_and_message(conn, text_="an older complaint")
     upgrade(url)
     with make_session_factory(engine)() as session:
-        assert _matching(session, "complaint") == ["old"]
+        assert _matching(session, "complaint") == ["c1"]
     engine.dispose()
