@@ -11,7 +11,9 @@
       h("td", {}, d.ks_statistic === null ? "–" : `${num(d.ks_statistic, 3)} (p ${Number(d.ks_pvalue).toPrecision(2)})`),
       h("td", {}, num(d.label_psi, 3)), h("td", {}, num(d.flag_rate, 3)),
       h("td", {}, d.flag_precision === null ? "–" : `${num(d.flag_precision, 3)} (${d.judged})`),
-      h("td", {}, d.alert ? h("strong", { class: "drift-alert" }, d.reasons.join("; ")) : "within thresholds")));
+      h("td", {}, d.alert ? h("strong", { class: "drift-alert" }, d.reasons.join("; "))
+        : d.messages < report.thresholds.min_messages ? `not judged: under ${report.thresholds.min_messages} messages`
+          : "within thresholds")));
     if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: 8, class: "muted" }, "No scored messages in the window.")));
     const ref = report.reference;
     return h("div", {},

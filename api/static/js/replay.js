@@ -6,7 +6,7 @@
 (() => {
   const { api, h, pct, time, toast } = Clearline;
   const byId = (id) => document.getElementById(id);
-  const REGISTRY_ACTIONS = new Set(["model_add", "policy_add", "model_promote", "policy_promote", "model_rollback", "policy_rollback", "replay"]);
+  const REGISTRY_ACTIONS = new Set(["model_add", "policy_add", "model_promote", "policy_promote", "model_rollback", "policy_rollback", "model_shadow", "replay"]);
   let last = null; // the report shown
 
   const open = (id) => h("button", { type: "button", class: "link", onclick: () => ConversationView.open(id) }, id);
@@ -46,7 +46,8 @@
     const records = (await api("/audit?newest=true&limit=1000")).filter((r) => REGISTRY_ACTIONS.has(r.action));
     const version = (r) => (r.action === "replay"
       ? `policy ${r.versions.policy || "–"}, ${r.inputs.model_version ? `model ${r.inputs.model_version}` : "the stored scores"}`
-      : String((r.outcome || {}).version || ""));
+      : r.action === "model_shadow" ? `shadow: ${(r.outcome || {}).shadow || "none"}`
+        : String((r.outcome || {}).version || ""));
     byId("history").querySelector("tbody").replaceChildren(...records.map((r) => h("tr", { dataset: { action: r.action } },
       h("td", {}, time(r.at)), h("td", {}, r.actor), h("td", {}, r.action.replace("_", " ")), h("td", {}, version(r)),
       h("td", {}, String((r.inputs || {}).reason || "")))));
