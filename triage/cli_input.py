@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 import typer
+
+# the options the triage commands share
+DatabaseUrl = Annotated[str | None, typer.Option(help="database URL (default CLEARLINE_DATABASE_URL)")]
+AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 
 def fail(message: str) -> typer.Exit:

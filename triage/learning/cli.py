@@ -9,7 +9,18 @@ from typing import Annotated, Any
 
 import typer
 
-from triage.cli_input import fail
+from triage.cli_input import AsJson, DatabaseUrl, fail
+
+FromFeedback = Annotated[
+    bool, typer.Option("--from-feedback", help="learn from the stored verdicts (required)")
+]
+BaseModelDir = Annotated[
+    Path | None,
+    typer.Option(
+        help="base model directory (default: the active registered model, else CLEARLINE_MODEL_DIR)"
+    ),
+]
+Holdout = Annotated[float, typer.Option(min=0.05, max=0.95, help="newest share held out")]
 
 HELP = """Refit the stress calibration (Platt scaling) on people's verdicts and write a candidate model:
 the same weights, the new scaling, its own version, a record of the fit and a model-card section.
@@ -27,28 +38,19 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
 
     @app.command("recalibrate", help=HELP)
     def recalibrate_command(
-        from_feedback: Annotated[
-            bool, typer.Option("--from-feedback", help="learn from the stored verdicts (required)")
-        ] = False,
-        model: Annotated[
-            Path | None,
-            typer.Option(
-                help="base model directory (default: the active registered model, else CLEARLINE_MODEL_DIR)"
-            ),
-        ] = None,
+        from_feedback: FromFeedback = False,
+        model: BaseModelDir = None,
         out: Annotated[
             Path | None,
             typer.Option(help="new directory for the candidate (default data/runtime/candidates/<version>)"),
         ] = None,
-        holdout: Annotated[float, typer.Option(min=0.05, max=0.95, help="newest share held out")] = 0.3,
+        holdout: Holdout = 0.3,
         prior_weight: Annotated[
             float,
             typer.Option(min=0.0, help="GoEmotions dev's total weight in the fit, in examples (0: none)"),
         ] = 200.0,
-        database_url: Annotated[
-            str | None, typer.Option(help="database URL (default CLEARLINE_DATABASE_URL)")
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+        database_url: DatabaseUrl = None,
+        as_json: AsJson = False,
     ) -> None:
         if not from_feedback:
             raise fail("say where to learn from: --from-feedback (the only source so far)")
@@ -162,15 +164,8 @@ Reproducible: the same verdicts, seed and settings give the same data digest and
 def register_retrain(app: typer.Typer) -> None:
     @app.command("retrain", help=RETRAIN_HELP)
     def retrain_command(
-        from_feedback: Annotated[
-            bool, typer.Option("--from-feedback", help="learn from the stored verdicts (required)")
-        ] = False,
-        model: Annotated[
-            Path | None,
-            typer.Option(
-                help="base model directory (default: the active registered model, else CLEARLINE_MODEL_DIR)"
-            ),
-        ] = None,
+        from_feedback: FromFeedback = False,
+        model: BaseModelDir = None,
         out: Annotated[
             Path | None,
             typer.Option(
@@ -183,12 +178,10 @@ def register_retrain(app: typer.Typer) -> None:
         ] = 4.0,
         learning_rate: Annotated[float, typer.Option(min=1e-7, max=1e-2, help="encoder rate")] = 2e-5,
         seed: int = 13,
-        holdout: Annotated[float, typer.Option(min=0.05, max=0.95, help="newest share held out")] = 0.3,
+        holdout: Holdout = 0.3,
         threads: Annotated[int | None, typer.Option(min=1, help="torch threads")] = None,
-        database_url: Annotated[
-            str | None, typer.Option(help="database URL (default CLEARLINE_DATABASE_URL)")
-        ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+        database_url: DatabaseUrl = None,
+        as_json: AsJson = False,
     ) -> None:
         from datetime import UTC, datetime
 

@@ -12,14 +12,12 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from triage.cli_input import fail, moment
+from triage.cli_input import AsJson, DatabaseUrl, fail, moment
 
 Since = Annotated[
     str | None, typer.Option(help="from this day or time, ISO (default: 7 days before --until)")
 ]
 Until = Annotated[str | None, typer.Option(help="up to this day or time, ISO, exclusive (default: now)")]
-DatabaseUrl = Annotated[str | None, typer.Option(help="database URL (default CLEARLINE_DATABASE_URL)")]
-AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 
 def window(since_text: str | None, until_text: str | None) -> tuple[datetime, datetime]:
