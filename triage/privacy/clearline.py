@@ -31,6 +31,7 @@ from triage.storage.db import (
     OutboxCommand,
 )
 from triage.storage.search import compact_after_delete
+from triage.storage.workplace_tables import CsatRating, SuggestionVerdict, TypingSignal
 
 conversations: Table = Conversation.__table__  # type: ignore[assignment]
 alerts: Table = Alert.__table__  # type: ignore[assignment]
@@ -43,6 +44,9 @@ offsets: Table = ConsumerOffset.__table__  # type: ignore[assignment]
 receipts: Table = EventReceipt.__table__  # type: ignore[assignment]
 notes: Table = ConversationNote.__table__  # type: ignore[assignment]
 missed_flags: Table = MissedFlag.__table__  # type: ignore[assignment]
+csat: Table = CsatRating.__table__  # type: ignore[assignment]
+suggestions: Table = SuggestionVerdict.__table__  # type: ignore[assignment]
+typing_signals: Table = TypingSignal.__table__  # type: ignore[assignment]
 
 # A PostgreSQL advisory lock (this constant, and a hash of the schema Clearline's tables are in, so that
 # several Clearline schemas in one database do not wait for each other): a message broker's worker batch
@@ -121,6 +125,13 @@ def rows(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]
             session,
             select(missed_flags).where(missed_flags.c.conversation_id.in_(ids)).order_by(missed_flags.c.id),
         ),
+        "csat_ratings": _rows(
+            session, select(csat).where(csat.c.conversation_id.in_(ids)).order_by(csat.c.id)
+        ),
+        "suggestion_verdicts": _rows(
+            session,
+            select(suggestions).where(suggestions.c.conversation_id.in_(ids)).order_by(suggestions.c.id),
+        ),
         "audit_log": _rows(
             session, select(audit_log).where(audit_log.c.conversation_id.in_(ids)).order_by(audit_log.c.id)
         ),
@@ -162,6 +173,14 @@ def remove(session: Session, ids: Sequence[str], names: Mapping[str, str]) -> di
     """Delete these conversations and everything that hangs on them; keep their audit records without the
     text, named by pseudonym (``names``: id -> pseudonym). Returns counts per table."""
     counts = {
+        # before the escalations and conversations they point at
+        "csat_ratings": _rowcount(session.execute(delete(csat).where(csat.c.conversation_id.in_(ids)))),
+        "suggestion_verdicts": _rowcount(
+            session.execute(delete(suggestions).where(suggestions.c.conversation_id.in_(ids)))
+        ),
+        "typing_signals": _rowcount(
+            session.execute(delete(typing_signals).where(typing_signals.c.conversation_id.in_(ids)))
+        ),
         "feedback": _rowcount(
             session.execute(delete(feedback).where(feedback.c.escalation_id.in_(_escalations_of(ids))))
         ),
@@ -208,6 +227,9 @@ def count(session: Session, ids: Sequence[str]) -> dict[str, int]:
         return int(session.scalar(select(func.count()).select_from(table).where(condition)) or 0)
 
     return {
+        "csat_ratings": number(csat, csat.c.conversation_id.in_(ids)),
+        "suggestion_verdicts": number(suggestions, suggestions.c.conversation_id.in_(ids)),
+        "typing_signals": number(typing_signals, typing_signals.c.conversation_id.in_(ids)),
         "feedback": number(feedback, feedback.c.escalation_id.in_(_escalations_of(ids))),
         "escalations": number(escalations, escalations.c.conversation_id.in_(ids)),
         "missed_flags": number(missed_flags, missed_flags.c.conversation_id.in_(ids)),

@@ -145,6 +145,9 @@ class Conversation(Base):
     sla_deadline: Mapped[datetime | None] = mapped_column()
     sla_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     resolved_at: Mapped[datetime | None] = mapped_column()
+    # a keyed hash of the provider's customer id, set from the bot's ``customer_ref`` slot once the bot
+    # knows who this is (migration 0019): links a customer's conversations without storing who they are
+    customer_ref: Mapped[str | None] = mapped_column(String(64), index=True)
 
     assigned_agent: Mapped[User | None] = relationship()
     messages: Mapped[list[Message]] = relationship(
@@ -454,3 +457,7 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column()
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# The workplace's tables share Base; importing them here registers them wherever this module is imported.
+from triage.storage import workplace_tables  # noqa: E402, F401

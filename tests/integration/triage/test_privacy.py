@@ -156,6 +156,8 @@ def test_export_holds_every_store_and_erase_leaves_nothing_anywhere(
                 "outbox",
                 "notes",
                 "missed_flags",
+                "csat_ratings",
+                "suggestion_verdicts",
                 "audit_log",
                 "audit_log_references",
             ),
@@ -431,3 +433,21 @@ def test_the_worker_purges_on_a_thread_of_its_own_when_retention_is_set(tmp_path
         assert session.scalars(select(AuditRecord.actor).where(AuditRecord.action == "purge")).all() == [
             "retention"
         ]
+
+
+def test_every_table_that_names_a_conversation_is_erased(stores: Stores) -> None:
+    """A table added later with a ``conversation_id`` column must be part of erasure (and so of retention,
+    which erases): its name is among the counts that ``remove`` and ``count`` give."""
+    from triage.privacy import clearline
+    from triage.storage.db import Base
+
+    aliases = {"conversation_notes": "notes"}
+    naming = {
+        aliases.get(table.name, table.name)
+        for table in Base.metadata.sorted_tables
+        if "conversation_id" in table.c and table.name != "audit_log"  # kept, pseudonymised
+    }
+    with session_scope(stores.factory) as session:
+        counted = set(clearline.count(session, ["no-such-conversation"]))
+    assert naming - counted == set()
+    assert {"csat_ratings", "suggestion_verdicts", "typing_signals"} <= counted

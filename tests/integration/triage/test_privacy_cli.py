@@ -126,7 +126,7 @@ def test_purge_needs_a_retention_and_reports_what_it_did(factory, monkeypatch: p
     get_settings.cache_clear()
     code, out, _ = run("purge")
     assert code == 0 and out.startswith("purged 1 conversations idle since ")
-    assert "clearline: 0 feedback, 0 escalations, 0 missed_flags, 2 messages" in out
+    assert "0 typing_signals, 0 feedback, 0 escalations, 0 missed_flags, 2 messages" in out
     with factory() as session:
         assert session.get(Conversation, "old") is None and session.get(Conversation, CUSTOMER) is not None
     assert audit_actions(factory) == [("purge", "retention")]
