@@ -9,6 +9,8 @@ import yaml
 from tests.bot.conftest import BOT_DIR
 
 WEB_CHAT = "channels.web_chat.WebChatInput"  # Rasa's socket.io channel with the hand-off marker
+TELEGRAM = "channels.telegram.TelegramInput"  # Rasa's Telegram channel, API host configurable
+SLACK = "channels.slack.SlackInput"
 
 spec = importlib.util.spec_from_file_location("serve", BOT_DIR / "serve.py")
 serve = importlib.util.module_from_spec(spec)
@@ -38,11 +40,19 @@ def test_channels_are_added_only_when_all_their_variables_are_set(tmp_path: Path
     }
     environ_partial_slack = {**environ, "SLACK_BOT_TOKEN": "xoxb"}
     written = yaml.safe_load(serve.write_credentials(environ_partial_slack, tmp_path / "c.yml").read_text())
-    assert set(written) == {"rest", WEB_CHAT, "telegram"}
+    assert set(written) == {"rest", WEB_CHAT, TELEGRAM}
     assert written[WEB_CHAT]["session_persistence"] is True
-    assert written["telegram"]["access_token"] == "${TELEGRAM_ACCESS_TOKEN}"  # Rasa expands it at start
+    assert written[TELEGRAM]["access_token"] == "${TELEGRAM_ACCESS_TOKEN}"  # Rasa expands it at start
     bare = yaml.safe_load(serve.write_credentials({}, tmp_path / "bare.yml").read_text())
     assert set(bare) == {"rest", WEB_CHAT}
+
+
+def test_the_api_hosts_are_optional_and_do_not_decide_whether_a_channel_is_included(tmp_path: Path) -> None:
+    slack = {"SLACK_BOT_TOKEN": "xoxb", "SLACK_CHANNEL": "C1", "SLACK_SIGNING_SECRET": "s"}
+    hosts = {"TELEGRAM_API_URL": "http://127.0.0.1:1", "SLACK_API_URL": "http://127.0.0.1:2/api/"}
+    written = yaml.safe_load(serve.write_credentials({**slack, **hosts}, tmp_path / "c.yml").read_text())
+    assert set(written) == {"rest", WEB_CHAT, SLACK}  # the stand-in's URL alone adds no Telegram
+    assert "API_URL" not in yaml.safe_dump(written)  # read by bot/channels/ from the environment
 
 
 def test_demo_token_is_refused_outside_demo_mode() -> None:
