@@ -42,6 +42,7 @@ from api.routes import (
     monitoring,
     registry,
     replay,
+    suggestions,
     users,
 )
 from api.security import Signer
@@ -65,6 +66,7 @@ def api_router() -> APIRouter:
         users,
         conversations,
         customer_panel,
+        suggestions,
         actions,
         console,
         feedback,
