@@ -42,7 +42,7 @@ from api.routes import (
     monitoring,
     registry,
     replay,
-    suggestions,
+    typing_indicator,
     users,
 )
 from api.security import Signer
@@ -66,7 +66,6 @@ def api_router() -> APIRouter:
         users,
         conversations,
         customer_panel,
-        suggestions,
         actions,
         console,
         feedback,
@@ -79,6 +78,7 @@ def api_router() -> APIRouter:
         registry,
         replay,
         monitoring,
+        typing_indicator,
         live,
     ):
         router.include_router(module.router)

@@ -22,6 +22,9 @@ class ApiSettings(BaseSettings):
     session_max_age_s: int = 12 * 3600
     token_max_age_s: int = 8 * 3600
     login_rate_limit: str = "10/minute"
+    # typing signals per minute, per route, per browser chat or staff sign-in (the pages send at most one
+    # every 2.5 s while someone types: 24 a minute)
+    typing_rate_limit: str = "40/minute"
     # Where login attempts are counted: memory:// counts per api process; redis://host:port/db shares the
     # count between processes. If that storage is down, each process counts in memory meanwhile.
     rate_limit_storage: str = "memory://"

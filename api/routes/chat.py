@@ -44,7 +44,7 @@ SENDERS: dict[Sender, Literal["me", "bot", "agent"]] = {
 }
 
 
-def _held(request: Request) -> str:
+def held_chat(request: Request) -> str:
     chat_id = read_chat_id(request)
     if chat_id is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no chat in this browser: open /chat")
@@ -55,7 +55,7 @@ def _held(request: Request) -> str:
 def history(request: Request, session: SessionDep) -> ChatHistory:
     """This browser's conversation as stored (the customer's own words are shown redacted), and whether
     the customer waits for a person, talks to one (by display name) or to the assistant."""
-    chat_id = _held(request)
+    chat_id = held_chat(request)
     conversation = session.get(Conversation, chat_id)
     state: Literal["bot", "waiting", "with_agent"] = "bot"
     agent_name = None

@@ -15,8 +15,10 @@ from triage.domain import canned, routing
 from triage.domain.alerts import agent_offline_alert
 from triage.domain.lifecycle import OPEN_STATES, AgentSeat
 from triage.domain.policy import Policy
+from triage.domain.typing_indicator import AGENT
 from triage.errors import AgentNotFound, ValidationError
 from triage.registry.active import active_policy
+from triage.services import typing_indicator as typing_signals
 from triage.services.alerts import raise_alert
 from triage.services.locking import hold_write_lock, lock_free_queued
 from triage.storage.conversations import (
@@ -169,6 +171,7 @@ def agent_reply(session: Session, conversation_id: str, agent: User, text: str) 
     # the customer sees who answers (the web chat labels the reply with it), never "Support team"
     payload = {"text": text, "message_id": message.id, "agent_name": agent.display_name or agent.username}
     enqueue(session, conversation_id, "say", payload)
+    typing_signals.clear(session, conversation_id, AGENT)  # the message is there: "is typing…" goes with it
     audit.record(
         session, actor, "reply", conversation_id=conversation_id, outcome={"message_id": message.id}, at=now
     )
