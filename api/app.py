@@ -42,6 +42,7 @@ from api.routes import (
     monitoring,
     registry,
     replay,
+    suggestions,
     typing_indicator,
     users,
 )
@@ -66,6 +67,7 @@ def api_router() -> APIRouter:
         users,
         conversations,
         customer_panel,
+        suggestions,
         actions,
         console,
         feedback,
