@@ -1,8 +1,9 @@
 """Exports for a time range as CSV or JSON, streamed: rows are read in batches and written as they come,
 so an export of a year weighs a batch in memory, not the year.
 
-Five kinds: conversations (those active in the range), escalations with their factors and explanations,
-feedback (verdicts, unmarked and added words), missed flags, and the audit trail. What is exported is
+Six kinds: conversations (those active in the range), escalations with their factors and explanations,
+feedback (verdicts, unmarked and added words), missed flags, agents' verdicts on suggested next actions (with
+the reasons shown), and the audit trail. What is exported is
 what is stored: redacted texts and placeholders.
 """
 
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from triage.storage.conversations import as_utc
 from triage.storage.db import AuditRecord, Conversation, Escalation, Feedback, MissedFlag, User
+from triage.storage.workplace_tables import SuggestionVerdict
 
 BATCH = 500
 # A spreadsheet reads a cell that starts with one of these as a formula (CSV injection): such a text cell
@@ -34,6 +36,7 @@ class ExportKind(enum.StrEnum):
     ESCALATIONS = "escalations"
     FEEDBACK = "feedback"
     MISSED_FLAGS = "missed_flags"
+    SUGGESTION_VERDICTS = "suggestion_verdicts"
     AUDIT = "audit"
 
 
@@ -92,6 +95,17 @@ def _missed_flags(since: datetime, until: datetime) -> Query:
         .outerjoin(author, author.id == MissedFlag.user_id)
         .where(MissedFlag.created_at >= since, MissedFlag.created_at < until)
         .order_by(MissedFlag.created_at, MissedFlag.id)
+    )
+
+
+def _suggestion_verdicts(since: datetime, until: datetime) -> Query:
+    author = aliased(User)
+    created = SuggestionVerdict.created_at
+    return (
+        select(SuggestionVerdict, author.username.label("by"))
+        .outerjoin(author, author.id == SuggestionVerdict.user_id)
+        .where(created >= since, created < until)
+        .order_by(created, SuggestionVerdict.id)
     )
 
 
@@ -161,6 +175,10 @@ SHAPES: Mapping[ExportKind, Shape] = {
     ExportKind.MISSED_FLAGS: Shape(
         ("id", "conversation_id", "message_id", "created_at", "by", "comment", "words"),
         _missed_flags,
+    ),
+    ExportKind.SUGGESTION_VERDICTS: Shape(
+        ("id", "conversation_id", "created_at", "by", "suggestion_key", "action", "verdict", "reasons"),
+        _suggestion_verdicts,
     ),
     ExportKind.AUDIT: Shape(
         ("id", "at", "actor_type", "actor", "action", "conversation_id", "inputs", "outcome", "versions"),

@@ -20,6 +20,7 @@ from tests.unit.api.conftest import bearer
 from tests.unit.api.test_conversations import three  # noqa: F401 - cards-1, transfers-1, calm
 from triage import services
 from triage.storage.db import AuditRecord, Conversation, Escalation, session_scope
+from triage.storage.workplace_tables import SuggestionVerdict
 
 HOUR = timedelta(hours=1)
 
@@ -36,7 +37,7 @@ def window() -> dict[str, str]:
 @pytest.fixture
 def judged(factory: sessionmaker[Session], three: None, team: dict[str, int]) -> None:  # noqa: F811
     """cards-1's escalation judged wrong, with a comment a spreadsheet would run as a formula and a word
-    added; calm (never escalated) marked as a missed flag."""
+    added; calm (never escalated) marked as a missed flag; a suggestion on cards-1 accepted."""
     with session_scope(factory) as session:
         sam = session.get_one(factories.User, team["sam"])
         escalation = session.scalars(select(Escalation).where(Escalation.conversation_id == "cards-1")).one()
@@ -51,6 +52,17 @@ def judged(factory: sessionmaker[Session], three: None, team: dict[str, int]) ->
             added_words=[{"message_id": stressed, "start": 0, "end": 4, "word": "This"}],
         )
         services.record_missed_flag(session, "calm", user=sam, message_id=None, comment="-missed", words=[])
+        reasons = ["=the customer reports the card lost or stolen", "card ending 4242 is active"]
+        session.add(
+            SuggestionVerdict(
+                conversation_id="cards-1",
+                suggestion_key="freeze_card:4242",
+                action="freeze_card",
+                verdict="accepted",
+                reasons=reasons,
+                user_id=sam.id,
+            )
+        )
 
 
 def export(client: TestClient, kind: str, fmt: str, user: str = "sam", **params: str) -> Any:
@@ -90,6 +102,16 @@ def test_each_kind_in_csv_and_json_with_the_same_rows(client: TestClient, judged
         ("calm", "sam", "-missed", [])
     ]
     assert export(client, "missed_flags", "csv")[0]["comment"] == "'-missed"  # a formula start, as text
+    [verdict] = export(client, "suggestion_verdicts", "json")
+    assert (verdict["conversation_id"], verdict["by"], verdict["suggestion_key"], verdict["verdict"]) == (
+        "cards-1",
+        "sam",
+        "freeze_card:4242",
+        "accepted",
+    )
+    assert verdict["reasons"][0] == "=the customer reports the card lost or stolen"  # JSON: as stored
+    # CSV: the reasons as JSON text, which starts with "[" (no formula)
+    assert json.loads(export(client, "suggestion_verdicts", "csv")[0]["reasons"]) == verdict["reasons"]
     actions = {record["action"] for record in export(client, "audit", "json")}
     assert {"escalate", "feedback", "export"} <= actions
 
@@ -104,7 +126,7 @@ def test_a_cell_a_spreadsheet_would_run_is_text_in_csv_only(client: TestClient, 
 def test_the_range_selects_rows(client: TestClient, judged: None) -> None:
     later = datetime.now(UTC) + 2 * HOUR
     empty = {"since": iso(later), "until": iso(later + HOUR)}
-    for kind in ("conversations", "escalations", "feedback", "missed_flags"):
+    for kind in ("conversations", "escalations", "feedback", "missed_flags", "suggestion_verdicts"):
         assert export(client, kind, "json", **empty) == []
         assert export(client, kind, "csv", **empty) == []  # the header line only
     # until defaults to now; an offset in the parameters is honoured
