@@ -16,6 +16,7 @@
 
   function setWithAgent(value) {
     withAgent = value;
+    ChatTyping.setActive(value); // "<agent> is typing…" and the customer's own signal (chat_typing.js)
   }
 
   /* A stored text with its redactions ([{entity, start, end}]) as text nodes and "hidden" chips. */
@@ -63,6 +64,7 @@
     status.textContent = text;
   }
 
+  ChatTyping.start(document.getElementById("typing-indicator"));
   let sessionId = root.dataset.sessionId;
   const STATUS = { bot: "Assistant online", waiting: "Waiting for a member of our team" };
 
@@ -104,6 +106,7 @@
 
   socket.on("bot_uttered", (message) => {
     quick.replaceChildren();
+    ChatTyping.messageArrived();
     const text = (message && message.text) || "";
     const marker = message && message.clearline && typeof message.clearline === "object" ? message.clearline : {};
     if (marker.handoff === "waiting") {
@@ -153,8 +156,11 @@
     if (!payload) return;
     add("me", shown || payload, null);
     quick.replaceChildren();
+    ChatTyping.sent();
     socket.emit("user_uttered", { message: payload, session_id: sessionId });
   }
+
+  input.addEventListener("input", () => ChatTyping.typed(input.value.trim()));
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
