@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from collections.abc import Mapping
 from functools import lru_cache
 
@@ -75,3 +76,18 @@ def unseal(value: str, secret: str) -> str:
         return _fernet(secret).decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
     except (InvalidToken, ValueError, UnicodeError) as exc:
         raise SealedValueUnreadable("a sealed value does not open with this key") from exc
+
+
+CUSTOMER_REF_PREFIX = "cref:v1:"
+
+
+def customer_ref(provider_customer_id: int | str, secret: str) -> str:
+    """A keyed hash of the provider's customer id: the same customer always gets the same reference, so
+    Clearline can list their earlier conversations, but nobody without the key learns who it is or can
+    test a guessed id. Another key gives other references (rotating it unlinks old conversations)."""
+    mac = hmac.new(
+        b"clearline-customer-ref-v1:" + secret.encode("utf-8"),
+        str(provider_customer_id).encode("utf-8"),
+        hashlib.sha256,
+    )
+    return CUSTOMER_REF_PREFIX + mac.hexdigest()[:40]

@@ -1,4 +1,4 @@
-"""The small HTTP client the action server uses to ask Clearline for a hand-off to a person."""
+"""The small HTTP client the action server uses to ask Clearline for a hand-off and to pass on a rating."""
 
 import asyncio
 import logging
@@ -20,24 +20,44 @@ class HandoffResult:
     detail: str
 
 
+async def _post(api_url: str, path: str, token: str, payload: dict, timeout_s: float) -> tuple[int, str]:
+    """POST JSON to Clearline with the bot's token: the status and the start of the body. Raises
+    aiohttp.ClientError or asyncio.TimeoutError (3.10: not the builtin TimeoutError)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+        session.post(f"{api_url}{path}", json=payload, headers=headers, allow_redirects=False) as response,
+    ):
+        return response.status, (await response.text())[:200]
+
+
 async def request_handoff(
     api_url: str, token: str, conversation_id: str, reason: str, intent: str | None, timeout_s: float
 ) -> HandoffResult:
     """POST {api_url}/api/v1/handoff; never raises for network or HTTP failures (the result says so)."""
     payload = {"conversation_id": conversation_id, "reason": reason, "intent": intent}
-    headers = {"Authorization": f"Bearer {token}"}
     try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
-            session.post(
-                f"{api_url}/api/v1/handoff", json=payload, headers=headers, allow_redirects=False
-            ) as response,
-        ):
-            body = (await response.text())[:200]
-            if response.status in ACCEPTED_STATUSES:
-                return HandoffResult(True, response.status, "accepted")
-            logger.warning("hand-off refused by Clearline: %s %s", response.status, body)
-            return HandoffResult(False, response.status, body)
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # 3.10: not the builtin TimeoutError
+        status, body = await _post(api_url, "/api/v1/handoff", token, payload, timeout_s)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         logger.warning("hand-off request failed: %r", exc)
         return HandoffResult(False, None, repr(exc))
+    if status in ACCEPTED_STATUSES:
+        return HandoffResult(True, status, "accepted")
+    logger.warning("hand-off refused by Clearline: %s %s", status, body)
+    return HandoffResult(False, status, body)
+
+
+async def post_csat(
+    api_url: str, token: str, conversation_id: str, rating: int, channel: str | None, timeout_s: float
+) -> bool:
+    """POST {api_url}/api/v1/csat; whether Clearline stored the rating. Never raises for network or HTTP
+    failures (the customer is told; nothing else depends on it)."""
+    payload = {"conversation_id": conversation_id, "rating": rating, "channel": channel}
+    try:
+        status, body = await _post(api_url, "/api/v1/csat", token, payload, timeout_s)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        logger.warning("rating request failed: %r", exc)
+        return False
+    if status not in (200, 201):
+        logger.warning("rating refused by Clearline: %s %s", status, body)
+    return status in (200, 201)

@@ -1,7 +1,8 @@
 """Hand the conversation to a person through Clearline (rules in data/rules/handoff.yml).
 
 On success Clearline pauses the conversation and sends `utter_handoff_notice` itself, so this action only
-confirms in one short line. When Clearline cannot be reached or refuses, the customer is told honestly and
+confirms in one short line (`utter_handoff_confirmed`, in the customer's language where the domain has
+it). When Clearline cannot be reached or refuses, the customer is told honestly and
 given another way to reach support; the conversation goes on with the bot.
 """
 
@@ -13,12 +14,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.clearline_client import request_handoff
 from actions.settings import get_settings
 
-CONFIRMATION = "Okay, I'm passing you to our team now."
-UNAVAILABLE = (
-    "I'm sorry, I can't reach our support team right now, so I couldn't pass you on. Please try again in a "
-    "few minutes, or email support@northwindpay.example and we'll get back to you. I'm still here if I can "
-    "help."
-)
+# Responses of domain/handoff.yml: Rasa picks the variant of the customer's language (customer_language).
+CONFIRMATION = "utter_handoff_confirmed"
+UNAVAILABLE = "utter_handoff_unavailable"
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -43,5 +41,5 @@ class ActionHandoff(Action):
             intent=(tracker.latest_message.get("intent") or {}).get("name"),
             timeout_s=settings.handoff_timeout_s,
         )
-        dispatcher.utter_message(text=CONFIRMATION if result.ok else UNAVAILABLE)
+        dispatcher.utter_message(response=CONFIRMATION if result.ok else UNAVAILABLE)
         return []

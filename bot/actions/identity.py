@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.provider_access import ProviderUnavailable, provider
 from actions.provider_db import Customer, ProviderRepository
+from actions.sealing import CUSTOMER_REF_SLOT, customer_ref
 from actions.settings import get_settings
 
 # Freezing acts on one particular card, so its digits are always asked for, never assumed.
@@ -16,9 +17,12 @@ FREEZE_INTENTS = {"lost_or_stolen_card", "compromised_card"}
 
 
 def tier_events(repo: ProviderRepository, customer: Customer) -> list[dict[str, Any]]:
-    """The customer_tier slot, when the provider database knows the tier."""
+    """The customer_ref slot (who this is, as a keyed hash: Clearline links their conversations by it) and
+    the customer_tier slot, when the provider database knows the tier."""
     tier = repo.tier_of(customer)
-    return [] if tier is None else [SlotSet("customer_tier", tier)]
+    ref = customer_ref(customer.id)
+    known = [] if ref is None else [SlotSet(CUSTOMER_REF_SLOT, ref)]
+    return known if tier is None else [*known, SlotSet("customer_tier", tier)]
 
 
 def sender_is_vouched_for(tracker: Tracker) -> bool:

@@ -18,6 +18,7 @@ PREFIX: str = sealing.PREFIX
 SealingKeyMissing: type[Exception] = sealing.SealingKeyMissing
 pii_secret = sealing.pii_secret
 demo_mode = sealing.demo_mode  # CLEARLINE_DEMO read the way Clearline's settings read it
+CUSTOMER_REF_SLOT = "customer_ref"
 # Slots whose value is personal and needed across turns: sealed, never redacted (the bot still needs them).
 SEALED_SLOTS = frozenset({"customer_email"})
 
@@ -44,3 +45,12 @@ def unseal(value: Any) -> Any:
 def slot(tracker: Any, name: str) -> Any:
     """``tracker.get_slot(name)``, opened when it is sealed."""
     return unseal(tracker.get_slot(name))
+
+
+def customer_ref(provider_customer_id: int) -> str | None:
+    """The ``customer_ref`` slot's value for a provider customer (a keyed hash: triage/sealing.py); None
+    without a key (outside demo mode CLEARLINE_PII_KEY must be set: the conversations are then not linked)."""
+    try:
+        return sealing.customer_ref(provider_customer_id, pii_secret(os.environ))
+    except SealingKeyMissing:
+        return None

@@ -19,7 +19,7 @@ from actions.parsing import (
     looks_like_phone_number,
 )
 from actions.provider_access import ProviderUnavailable, provider
-from actions.sealing import slot, unseal
+from actions.sealing import CUSTOMER_REF_SLOT, customer_ref, slot, unseal
 
 ASK_EMAIL_AGAIN = (
     "That doesn't look like an email address. Please type the full address, like name@example.com."
@@ -170,7 +170,10 @@ class IdentityFormValidation(ListeningFormValidation, metaclass=ABCMeta):
                 no_match = NO_MATCH.format(last_four=last_four, email=email)
                 self.failed_attempt("card_last_four", no_match, failed, "mismatch", dispatcher)
             return {"customer_email": None, "card_last_four": None}
-        return {"card_last_four": last_four} | ({"customer_tier": tier} if tier is not None else {})
+        known = {"card_last_four": last_four}
+        if (ref := customer_ref(customer.id)) is not None:
+            known[CUSTOMER_REF_SLOT] = ref
+        return known | ({"customer_tier": tier} if tier is not None else {})
 
     def validate_reference(
         self, prefix: str, slot_name: str, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -63,8 +63,14 @@ def test_every_banking77_intent_has_an_answer_and_a_rule() -> None:
 
 def test_names_clearline_relies_on() -> None:
     domain = merged_domain()
-    assert domain["responses"]["utter_handoff_notice"][0]["text"].startswith("A member of our team will join")
-    assert domain["responses"]["utter_handoff_resumed"][0]["text"].startswith("You're back with the")
+    english = {
+        name: next(v["text"] for v in variants if "condition" not in v)
+        for name, variants in domain["responses"].items()
+    }
+    assert english["utter_handoff_notice"].startswith("A member of our team will join")
+    assert english["utter_handoff_resumed"].startswith("You're back with the")
+    assert english["utter_agent_joined"] == "{agent_name} from Northwind Pay joined"
+    assert "customer_ref" in domain["slots"]
     assert "request_human" in domain["intents"]
 
 

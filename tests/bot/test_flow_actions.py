@@ -5,14 +5,14 @@ from actions.provider_access import IDENTITY_LOST, RECORDS_UNAVAILABLE
 from actions.provider_db import Card, CardStatus, Customer, session_scope
 from sqlalchemy import select
 
-from tests.bot.conftest import make_tracker, run_action, slots_set
+from tests.bot.conftest import ANY_REF, make_tracker, run_action, slots_set
 
 ANNA = {"customer_email": "anna.smith@example.com", "card_last_four": "4242"}
 
 
 def test_known_sender_is_identified_from_the_provider_database(provider_url: str) -> None:
     events, messages = run_action(ActionIdentifyCustomer(), make_tracker("demo-anna", intent="card_arrival"))
-    assert slots_set(events) == {**ANNA, "customer_tier": "premium"}
+    assert slots_set(events) == {**ANNA, "customer_ref": ANY_REF, "customer_tier": "premium"}
     assert messages == []
     events, _ = run_action(ActionIdentifyCustomer(), make_tracker("demo-ben", intent="card_arrival"))
     assert slots_set(events)["customer_tier"] == "vip"
@@ -27,7 +27,7 @@ def test_a_tier_changed_in_the_provider_database_is_what_identify_sets(provider_
 
 def test_identify_on_a_database_from_before_tiers_still_identifies(legacy_provider: str) -> None:
     events, messages = run_action(ActionIdentifyCustomer(), make_tracker("demo-anna", intent="card_arrival"))
-    assert slots_set(events) == ANNA  # no tier: the database does not know it
+    assert slots_set(events) == {**ANNA, "customer_ref": ANY_REF}  # no tier: the database does not know it
     assert messages == []
 
 
@@ -41,6 +41,7 @@ def test_freezing_always_asks_which_card(provider_url: str) -> None:
     assert slots_set(events) == {
         "customer_email": "anna.smith@example.com",
         "card_last_four": None,
+        "customer_ref": ANY_REF,
         "customer_tier": "premium",
     }
 

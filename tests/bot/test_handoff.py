@@ -17,13 +17,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def run_handoff_against(status: int | None, tracker, monkeypatch) -> tuple[list[str], list[dict]]:
-    """Serve /api/v1/handoff with `status` (None: nothing listens on the port) and run the action."""
+async def run_against_clearline(
+    action, path: str, status: int | None, tracker, monkeypatch
+) -> tuple[list[str], list[dict]]:
+    """Serve Clearline's ``path`` on loopback answering ``status`` (None: nothing listens on the port), run
+    the action; the responses it uttered and the requests Clearline received."""
     received: list[dict] = []
 
-    async def handoff(request: web.Request) -> web.Response:
+    async def endpoint(request: web.Request) -> web.Response:
         received.append({"auth": request.headers.get("Authorization"), "body": await request.json()})
-        return web.json_response({"status": "queued"}, status=status)
+        return web.json_response({}, status=status)
 
     port = free_port()
     monkeypatch.setenv("CLEARLINE_API_URL", f"http://127.0.0.1:{port}")
@@ -32,18 +35,21 @@ async def run_handoff_against(status: int | None, tracker, monkeypatch) -> tuple
     runner = None
     if status is not None:
         app = web.Application()
-        app.router.add_post("/api/v1/handoff", handoff)
+        app.router.add_post(path, endpoint)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         dispatcher = CollectingDispatcher()
-        events = await ActionHandoff().run(dispatcher, tracker, {})
-        assert events == []
-        return [message["text"] for message in dispatcher.messages], received
+        assert await action.run(dispatcher, tracker, {}) == []
+        return [message["response"] for message in dispatcher.messages], received
     finally:
         if runner is not None:
             await runner.cleanup()
+
+
+async def run_handoff_against(status: int | None, tracker, monkeypatch) -> tuple[list[str], list[dict]]:
+    return await run_against_clearline(ActionHandoff(), "/api/v1/handoff", status, tracker, monkeypatch)
 
 
 @pytest.mark.parametrize("status", [200, 201, 202])
@@ -79,7 +85,18 @@ def test_unreachable_api_is_told_honestly(monkeypatch: pytest.MonkeyPatch) -> No
     messages, received = asyncio.run(run_handoff_against(None, tracker, monkeypatch))
     assert received == []
     assert messages == [UNAVAILABLE]
-    assert "support@northwindpay.example" in messages[0]
+
+
+def test_the_hand_off_words_exist_in_english_and_in_spanish_french_and_german() -> None:
+    """The action names responses; each has an English text and one per language the bot greets in."""
+    from tests.bot.test_domain import merged_domain
+
+    responses = merged_domain()["responses"]
+    for name in (CONFIRMATION, UNAVAILABLE):
+        languages = {(variant.get("condition") or [{}])[0].get("value") for variant in responses[name]}
+        assert {None, "es", "fr", "de"} <= languages
+    english = next(v["text"] for v in responses[UNAVAILABLE] if "condition" not in v)
+    assert "support@northwindpay.example" in english
 
 
 def test_slow_api_times_out_and_is_told_honestly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,7 +116,7 @@ def test_slow_api_times_out_and_is_told_honestly(monkeypatch: pytest.MonkeyPatch
         try:
             dispatcher = CollectingDispatcher()
             await ActionHandoff().run(dispatcher, make_tracker(intent="request_human"), {})
-            return [message["text"] for message in dispatcher.messages]
+            return [message["response"] for message in dispatcher.messages]
         finally:
             await runner.cleanup()
 

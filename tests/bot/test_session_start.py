@@ -3,7 +3,7 @@
 from actions.identity import ActionSessionStart
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 
-from tests.bot.conftest import make_tracker, run_action
+from tests.bot.conftest import ANY_REF, make_tracker, run_action
 
 CARRY_OVER = {"session_config": {"session_expiration_time": 60, "carry_over_slots_to_new_session": True}}
 NO_CARRY_OVER = {"session_config": {"session_expiration_time": 60, "carry_over_slots_to_new_session": False}}
@@ -18,6 +18,7 @@ def test_known_sender_starts_with_identity_and_tier_after_the_carried_slots(prov
         CARRIED,
         SlotSet("customer_email", "ben.jones@example.org"),
         SlotSet("card_last_four", "5521"),
+        SlotSet("customer_ref", ANY_REF),
         SlotSet("customer_tier", "vip"),
         ActionExecuted("action_listen"),
     ]
@@ -30,6 +31,7 @@ def test_slots_are_not_carried_over_when_the_session_config_says_so(provider_url
         SessionStarted(),
         SlotSet("customer_email", "anna.smith@example.com"),
         SlotSet("card_last_four", "4242"),
+        SlotSet("customer_ref", ANY_REF),
         SlotSet("customer_tier", "premium"),
         ActionExecuted("action_listen"),
     ]
@@ -60,6 +62,7 @@ def test_a_database_from_before_tiers_starts_the_session_without_a_tier(legacy_p
         SessionStarted(),
         SlotSet("customer_email", "anna.smith@example.com"),
         SlotSet("card_last_four", "4242"),
+        SlotSet("customer_ref", ANY_REF),
         ActionExecuted("action_listen"),
     ]
     assert messages == []

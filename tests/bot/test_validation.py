@@ -17,7 +17,7 @@ from actions.validation import (
 )
 from rasa_sdk.executor import CollectingDispatcher
 
-from tests.bot.conftest import BOT_DIR, make_tracker, run_action, slots_set
+from tests.bot.conftest import ANY_REF, BOT_DIR, make_tracker, run_action, slots_set
 
 
 def bot_domain() -> dict:
@@ -52,7 +52,7 @@ def test_card_digits_are_checked_against_the_customer(provider_url: str) -> None
     form = ValidateFreezeCardForm()
     tracker = make_tracker(slots={"customer_email": "anna.smith@example.com"})
     assert validate(form.validate_card_last_four, "ends in 1881", tracker) == (
-        {"card_last_four": "1881", "customer_tier": "premium"},
+        {"card_last_four": "1881", "customer_ref": ANY_REF, "customer_tier": "premium"},
         [],
     )
     result, messages = validate(form.validate_card_last_four, "5521", tracker)
@@ -86,7 +86,8 @@ def test_the_third_mismatch_locks_card_checks_for_the_session(provider_url: str)
     new_session = make_tracker(
         slots=slots, history=[mismatch("1111"), mismatch("2222"), {"event": "session_started"}]
     )
-    assert validate(check, "1881", new_session)[0] == {"card_last_four": "1881", "customer_tier": "premium"}
+    expected = {"card_last_four": "1881", "customer_ref": ANY_REF, "customer_tier": "premium"}
+    assert validate(check, "1881", new_session)[0] == expected
 
 
 def test_one_mismatch_still_lets_the_customer_try_again(provider_url: str) -> None:
@@ -103,7 +104,7 @@ def test_a_customer_identified_by_email_and_card_gets_their_tier(provider_url: s
     form = ValidateFreezeCardForm()
     carla = make_tracker(slots={"customer_email": "carla@example.net"})
     assert validate(form.validate_card_last_four, "0005", carla) == (
-        {"card_last_four": "0005", "customer_tier": "standard"},
+        {"card_last_four": "0005", "customer_ref": ANY_REF, "customer_tier": "standard"},
         [],
     )
     ben = make_tracker(slots={"customer_email": "ben.jones@example.org"})
@@ -114,7 +115,7 @@ def test_the_email_is_read_back_sealed_from_rasas_store_and_still_matches(provid
     form = ValidateFreezeCardForm()
     sealed = make_tracker(slots={"customer_email": seal("carla@example.net")})
     assert validate(form.validate_card_last_four, "0005", sealed) == (
-        {"card_last_four": "0005", "customer_tier": "standard"},
+        {"card_last_four": "0005", "customer_ref": ANY_REF, "customer_tier": "standard"},
         [],
     )
     unreadable = make_tracker(slots={"customer_email": seal("carla@example.net")[:-6] + "AAAAAA"})
@@ -128,7 +129,7 @@ def test_the_email_is_read_back_sealed_from_rasas_store_and_still_matches(provid
 def test_card_check_on_a_database_from_before_tiers_sets_no_tier(legacy_provider: str) -> None:
     tracker = make_tracker(slots={"customer_email": "anna.smith@example.com"})
     result = validate(ValidateFreezeCardForm().validate_card_last_four, "4242", tracker)
-    assert result == ({"card_last_four": "4242"}, [])
+    assert result == ({"card_last_four": "4242", "customer_ref": ANY_REF}, [])
 
 
 def test_bad_card_digits_are_asked_again(provider_url: str) -> None:
@@ -197,7 +198,7 @@ def test_the_tier_reaches_the_tracker_through_the_sdk(provider_url: str) -> None
         "card_last_four",
         "my card ends in 5521",
     )
-    assert slots == {"card_last_four": "5521", "customer_tier": "vip"}
+    assert slots == {"card_last_four": "5521", "customer_ref": ANY_REF, "customer_tier": "vip"}
     assert messages == []
 
 
