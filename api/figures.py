@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.figures_breakdown import by_agent, queue_figures
+from api.figures_csat import csat_figures
 from api.queries import visible_to
 from api.schemas import FiguresOut, HourCount, QueueOut, WaitingOut
 from triage.domain.routing import queue_skills
@@ -125,6 +126,7 @@ def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
     ]
     scored_since = (Message.created_at >= since, Message.stress.is_not(None))  # ix_messages_scored covers it
     histogram = [int(n) for n in session.execute(select(*bins).where(*scored_since)).one()]
+    satisfaction = csat_figures(session, since)
 
     return FiguresOut(
         window_hours=window_hours,
@@ -143,4 +145,7 @@ def figures(session: Session, now: datetime, window_hours: int) -> FiguresOut:
         stress_bins=STRESS_BINS,
         by_queue=per_queue,
         by_agent=by_agent(session, since),
+        csat_average=satisfaction.average,
+        csat_responses=satisfaction.responses,
+        csat=satisfaction,
     )

@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
+from api.figures_csat import CsatFigures
 from triage.storage.conversations import as_utc
 from triage.storage.db import AgentStatus, ConversationState, Role, Sender
 
@@ -336,6 +345,22 @@ class HandoffOut(BaseModel):
     conversation_id: str
 
 
+class CsatIn(StrictModel):
+    conversation_id: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=_NO_NUL)]
+    # strict: "4", 4.0 or true are no rating; the range is the domain's rule (triage.domain.csat)
+    rating: StrictInt
+    channel: Annotated[str, StringConstraints(max_length=64, pattern=_NO_NUL)] | None = None
+
+
+class CsatOut(BaseModel):
+    id: int
+    conversation_id: str
+    rating: int
+    escalated: bool
+    escalation_id: int | None
+    replaced: bool
+
+
 class AgentStatusIn(StrictModel):
     status: AgentStatus
 
@@ -403,3 +428,7 @@ class FiguresOut(BaseModel):
     stress_bins: list[float]
     by_queue: list[QueueFigures]
     by_agent: list[AgentFigures]
+    # customers' 1-5 ratings given in the window (api/figures_csat.py): the average, how many, breakdowns
+    csat_average: float | None
+    csat_responses: int
+    csat: CsatFigures

@@ -1,4 +1,5 @@
-"""The bot's hand-off endpoint, authenticated with the shared triage token (not a user session)."""
+"""The bot's endpoints, authenticated with the shared triage token (not a user session): the hand-off and
+the customer's rating (CSAT)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, 
 
 from api.deps import CoreSettingsDep, SessionDep
 from api.relay import commit_and_relay
-from api.schemas import HandoffIn, HandoffOut
+from api.schemas import CsatIn, CsatOut, HandoffIn, HandoffOut
 from triage import services
 from triage.audit import BOT
+from triage.services.csat import record_csat
 
 router = APIRouter(tags=["handoff"])
 
@@ -45,3 +47,26 @@ def handoff(
     )
     commit_and_relay(session, request, background)
     return HandoffOut(escalation_id=escalation.id, conversation_id=body.conversation_id)
+
+
+@router.post(
+    "/csat",
+    response_model=CsatOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_triage_token)],
+    responses={404: {"description": "unknown conversation"}, 409: {"description": "still with our team"}},
+)
+def csat(body: CsatIn, session: SessionDep) -> CsatOut:
+    """The customer's 1-5 rating, from the bot: of the hand-off just resolved, else of the bot's own
+    conversation; a second rating of the same thing replaces the first (triage.domain.csat)."""
+    recorded = record_csat(session, body.conversation_id, body.rating, channel=body.channel)
+    session.commit()
+    row = recorded.rating
+    return CsatOut(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        rating=row.rating,
+        escalated=row.escalated,
+        escalation_id=row.escalation_id,
+        replaced=recorded.replaced,
+    )

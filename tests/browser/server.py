@@ -88,12 +88,13 @@ def running_api(
     rasa_url: str | None = None,
     rasa_token: str = RASA_TOKEN,
     provider_db_url: str | None = None,
+    port: int | None = None,
 ) -> Iterator[RunningApi]:
     """Start uvicorn with the app factory and a migrated SQLite database in ``tmp_dir``; the provider's
     records (the customer panel) at ``provider_db_url``, else a file that is not there (unavailable)."""
     db_url = f"sqlite:///{tmp_dir / 'clearline.db'}"
     upgrade(db_url)
-    port = free_port()
+    port = port or free_port()
     env = {
         **os.environ,
         "CLEARLINE_DATABASE_URL": db_url,
@@ -128,9 +129,10 @@ def running_api(
 
 
 @contextmanager
-def running_rasa(tmp_dir: Path) -> Iterator[str]:
+def running_rasa(tmp_dir: Path, api_url: str | None = None) -> Iterator[str]:
     """The real Rasa server (bot/serve.py, .venv-rasa, the trained model) with its stores in tmp_dir, and
-    its action server (Rasa runs the custom action_session_start there when a conversation starts)."""
+    its action server (Rasa runs the custom action_session_start there when a conversation starts), which
+    calls Clearline's api at ``api_url`` (hand-offs, ratings) when given."""
     python = ROOT / ".venv-rasa" / "bin" / "python"
     if not python.exists() or not list((ROOT / "bot" / "models").glob("*.tar.gz")):
         raise RuntimeError("needs .venv-rasa and a trained model in bot/models (make test builds both)")
@@ -145,6 +147,8 @@ def running_rasa(tmp_dir: Path) -> Iterator[str]:
         # no provider database: the session starts unidentified, as when the provider is down
         "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{tmp_dir / 'missing' / 'provider.db'}",
     }
+    if api_url:
+        env |= {"CLEARLINE_API_URL": api_url, "CLEARLINE_TRIAGE_TOKEN": TRIAGE_TOKEN}
     url = f"http://127.0.0.1:{port}"
     actions = [str(ROOT / ".venv-rasa" / "bin" / "rasa"), "run", "actions", "--actions", "actions"]
     command = [str(python), "bot/serve.py", "--port", str(port), "--interface", "127.0.0.1"]

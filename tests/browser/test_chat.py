@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.chat_steps import SLOW, phone, stolen_card_handed_off
-from tests.browser.server import RunningApi, running_api, running_rasa
+from tests.browser.conftest import new_page, sign_in
+from tests.browser.server import RunningApi, free_port, running_api, running_rasa
 from tests.unit.api import factories
 from tests.unit.api.factories import PASSWORD
 from triage import services
@@ -22,13 +23,20 @@ __all__ = ["phone"]  # the fixture, used by name
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:
     tmp = tmp_path_factory.mktemp("chat")
-    with running_rasa(tmp) as rasa_url, running_api(tmp, rasa_url=rasa_url) as api:
+    api_port = free_port()  # the action server calls the api (the customer's rating)
+    with (
+        running_rasa(tmp, api_url=f"http://127.0.0.1:{api_port}") as rasa_url,
+        running_api(tmp, rasa_url=rasa_url, port=api_port) as api,
+    ):
         with session_scope(make_session_factory(make_engine(api.db_url))) as session:
             factories.user(session, "alice", Role.AGENT, ("cards", "general", "transfers", "refunds"))
+            factories.user(session, "sam", Role.SUPERVISOR)
         yield api
 
 
-def test_customer_chat_with_hand_off_agent_reply_and_resume(phone: Page, stack: RunningApi) -> None:
+def test_customer_chat_with_hand_off_agent_reply_resume_and_rating(
+    phone: Page, stack: RunningApi, browser: Browser
+) -> None:
     session_id = stolen_card_handed_off(phone, stack.url)
     expect(phone.locator("#chat-log .notice").last).to_contain_text("A member of our team", timeout=SLOW)
     expect(phone.locator("#chat-status")).to_have_text("Waiting for a member of our team")
@@ -66,3 +74,21 @@ def test_customer_chat_with_hand_off_agent_reply_and_resume(phone: Page, stack: 
     )
     expect(phone.locator("#chat-status")).to_have_text("Assistant online")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling on a phone
+
+    # Alice answered: the customer is asked to rate the help, taps 4, and the bot thanks them (the rating
+    # went from Rasa through the action server to Clearline with the bot's token)
+    question = phone.locator("#chat-log .bubble.bot", has_text="How would you rate")
+    expect(question).to_have_count(1, timeout=SLOW)
+    phone.get_by_role("button", name="4", exact=True).click()
+    thanks = phone.locator("#chat-log .bubble.bot").last
+    expect(thanks).to_contain_text("Thank you for your rating.", timeout=SLOW)
+    # the supervisor sees it in the figures: one rating of 4, of Alice's hand-off in the cards queue
+    with new_page(browser) as dashboard:
+        sign_in(dashboard, stack, "sam")
+        expect(dashboard.locator("#csat-summary")).to_contain_text("4.00 of 5 from 1 rating(s)", timeout=SLOW)
+
+        def table(caption: str) -> Locator:
+            return dashboard.locator("#csat-panel table", has=dashboard.locator("caption", has_text=caption))
+
+        expect(table("By agent").locator("tbody tr")).to_have_text(["Alice4.001"])
+        expect(table("Handled by").locator("tbody tr")).to_have_text(["Handled by our team4.001"])

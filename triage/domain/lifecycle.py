@@ -23,6 +23,8 @@ from triage.errors import (
 
 HANDOFF_NOTICE = "utter_handoff_notice"
 HANDOFF_RESUMED = "utter_handoff_resumed"
+# after a hand-off an agent answered, the customer is asked to rate it (bot/domain/csat.yml)
+ASK_CSAT = "utter_ask_csat"
 MAX_REASON_CHARS = 500
 
 # "agent_joined": the customer is told which agent took the conversation ({"agent_id"}; the storage adapter
@@ -206,7 +208,10 @@ class Lifecycle:
             inputs["reason"] = _reason(reason, "resolving a conversation no agent answered")
         elif reason and reason.strip():
             inputs["reason"] = _reason(reason, "resolve")
+        answered = h.first_agent_reply_at is not None
         effects = self._return_to_bot(ConversationState.RESOLVED, now, unanswered_since=now)
+        if answered:  # a hand-off nobody answered has nothing to rate
+            effects.command("utter", {"name": ASK_CSAT})
         return effects.note("resolve", inputs=inputs, outcome={"state": h.state.value})
 
     def unflag(self, *, is_latest_escalation: bool, now: datetime) -> Effects:

@@ -9,10 +9,13 @@ import httpx
 import structlog
 
 from triage.rasa.events import AGENT_REPLY, CLEARLINE_MARKER, parsed_intent, unanswered_after_resume
+from triage.rasa.responses import Variant, parse_responses, pick
 
 log = structlog.get_logger("triage.rasa.client")
 
-# what the customer reads when an agent takes the conversation (the brand is the bot's, bot/domain)
+# what the customer reads when an agent takes the conversation: the bot's response (bot/domain/handoff.yml),
+# or this text if the domain has none (the brand is the bot's)
+AGENT_JOINED = "utter_agent_joined"
 AGENT_JOINED_TEXT = "{agent_name} from Northwind Pay joined"
 
 
@@ -28,7 +31,7 @@ class RasaClient:
         self, base_url: str, token: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
     ) -> None:
         self._token = token
-        self._responses: dict[str, str] = {}  # response name -> text, read once from Rasa's domain
+        self._responses: dict[str, list[Variant]] | None = None  # read once from Rasa's domain
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -114,41 +117,63 @@ class RasaClient:
             marker["agent"] = agent_name
         self._send_bot_text(conversation_id, text, {AGENT_REPLY: True, CLEARLINE_MARKER: marker})
 
-    def agent_joined(self, conversation_id: str, agent_name: str | None) -> None:
-        """Tell the customer who took the conversation: "<name> from Northwind Pay joined". A bot message
-        (the worker stores it in the transcript as such), marked ``{"handoff": "joined", "agent"}``."""
+    def agent_joined(self, conversation_id: str, agent_name: str | None, language: str | None = None) -> None:
+        """Tell the customer who took the conversation: "<name> from Northwind Pay joined" (in their
+        language where the domain has it). A bot message (the worker stores it in the transcript as
+        such), marked ``{"handoff": "joined", "agent"}``."""
         name = agent_name or "A member of our team"
         marker: dict[str, Any] = {"handoff": "joined", "agent": name}
-        self._send_bot_text(
-            conversation_id, AGENT_JOINED_TEXT.format(agent_name=name), {CLEARLINE_MARKER: marker}
+        template = (
+            pick(self._domain_responses()[AGENT_JOINED], language).text
+            if AGENT_JOINED in self._domain_responses()
+            else AGENT_JOINED_TEXT
         )
+        text = template.replace("{agent_name}", name)
+        self._send_bot_text(conversation_id, text, {CLEARLINE_MARKER: marker})
 
-    def utter(self, conversation_id: str, response: str, handoff: str | None = None) -> None:
-        """Send one of the bot's own responses (its text from Rasa's domain) to the customer; with
-        ``handoff``, marked with the hand-off state it announces."""
+    def utter(
+        self, conversation_id: str, response: str, handoff: str | None = None, language: str | None = None
+    ) -> None:
+        """Send one of the bot's own responses (its text and buttons from Rasa's domain, in the customer's
+        language where it has one) to the customer; with ``handoff``, marked with the hand-off state it
+        announces."""
         metadata = {CLEARLINE_MARKER: {"handoff": handoff}} if handoff else {}
-        self._send_bot_text(conversation_id, self.response_text(response), metadata)
+        variant = self.response_variant(response, language)
+        self._send_bot_text(conversation_id, variant.text, metadata, variant.buttons)
 
-    def _send_bot_text(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> None:
+    def _send_bot_text(
+        self,
+        conversation_id: str,
+        text: str,
+        metadata: dict[str, Any],
+        buttons: tuple[dict[str, str], ...] = (),
+    ) -> None:
         """A bot message delivered to the customer's latest channel. No action is inserted into the
         conversation (unlike Rasa's execute endpoint), so the customer's next message is understood as
         usual, however soon it comes."""
         event: dict[str, Any] = {"event": "bot", "text": text}
+        if buttons:
+            event["data"] = {"buttons": list(buttons)}
         if metadata:
             event["metadata"] = metadata
         self.append_events(conversation_id, [event], deliver=True)
 
-    def response_text(self, response: str) -> str:
-        if response not in self._responses:
+    def _domain_responses(self) -> dict[str, list[Variant]]:
+        if self._responses is None:
             # Rasa 3.6 answers the domain in YAML (or 406) unless JSON is asked for
-            domain = self._get_json("/domain", headers={"Accept": "application/json"})
-            for name, variants in (domain.get("responses") or {}).items():
-                texts = [v.get("text") for v in variants if isinstance(v, dict) and v.get("text")]
-                if texts:
-                    self._responses[name] = str(texts[0])
-        if response not in self._responses:
+            self._responses = parse_responses(
+                self._get_json("/domain", headers={"Accept": "application/json"})
+            )
+        return self._responses
+
+    def response_variant(self, response: str, language: str | None = None) -> Variant:
+        variants = self._domain_responses().get(response)
+        if not variants:
             raise RasaError(f"the bot's domain has no text response {response!r}")
-        return self._responses[response]
+        return pick(variants, language)
+
+    def response_text(self, response: str, language: str | None = None) -> str:
+        return self.response_variant(response, language).text
 
     def send(self, conversation_id: str, kind: str, payload: dict[str, Any]) -> None:
         """Dispatch one outbox command."""
@@ -158,14 +183,22 @@ class RasaClient:
             self.resume(conversation_id)
         elif kind == "utter":
             handoff = payload.get("handoff")
-            self.utter(conversation_id, str(payload["name"]), str(handoff) if handoff else None)
+            self.utter(
+                conversation_id, str(payload["name"]), str(handoff) if handoff else None, _language(payload)
+            )
         elif kind == "say":
             name = payload.get("agent_name")
             self.say(conversation_id, str(payload["text"]), str(name) if name else None)
         elif kind == "agent_joined":
             name = payload.get("agent_name")
-            self.agent_joined(conversation_id, str(name) if name else None)
+            self.agent_joined(conversation_id, str(name) if name else None, _language(payload))
         elif kind == "answer_pending":
             self.answer_pending(conversation_id, float(payload["since"]))
         else:
             raise RasaError(f"unknown outbox command {kind!r}")
+
+
+def _language(payload: dict[str, Any]) -> str | None:
+    """The customer's language an outbox command carries (``store_effects`` adds it), if any."""
+    language = payload.get("language")
+    return language if isinstance(language, str) and language else None

@@ -146,6 +146,11 @@ def store_effects(
         if command.kind == "agent_joined":
             agent = session.get(User, payload.get("agent_id"))
             payload = payload | {"agent_name": (agent.display_name or agent.username) if agent else None}
+        if command.kind in ("agent_joined", "utter"):
+            # the customer's words go in their language where the bot has them (triage/rasa/responses.py)
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is not None and conversation.language:
+                payload = payload | {"language": conversation.language}
         enqueue(session, conversation_id, command.kind, payload)
     for note in effects.audit:
         audit.record(

@@ -39,7 +39,10 @@
       card("Median resolution", span(f.median_resolution_s), "escalation → resolved"),
       card("SLA breach rate", pct(f.sla_breach_rate), "of escalated conversations"),
       card("Stress distribution", "", "customer messages, 0 → 1", bars(f.stress_histogram, bins, { title: "Stress score distribution" })),
+      card("Customer satisfaction", f.csat_average === null ? "–" : `${num(f.csat_average, 2)} / 5`,
+        `${f.csat_responses} rating(s), 1 → 5`, bars(f.csat.distribution, ["1", "2", "3", "4", "5"], { title: "Ratings from 1 to 5" })),
     );
+    CsatPanel.render(f.csat);
     document.querySelector("#by-queue tbody").replaceChildren(...f.by_queue.map((q) => h("tr", {},
       h("td", {}, q.queue), h("td", {}, String(q.escalations)), h("td", {}, pct(q.flag_precision)),
       h("td", {}, span(q.median_first_reply_s)), h("td", {}, span(q.median_resolution_s)), h("td", {}, pct(q.sla_breach_rate)))));

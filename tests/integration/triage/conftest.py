@@ -14,6 +14,8 @@ from triage.storage.db import make_engine, make_session_factory
 from triage.storage.migrate import upgrade
 from triage.worker.broker import SqlEventSource
 
+from .fake_rasa import RasaDouble
+
 
 @pytest.fixture
 def clearline_url(tmp_path: Path) -> str:
@@ -45,3 +47,11 @@ def source(events_url: str) -> Iterator[SqlEventSource]:
 @pytest.fixture(scope="session")
 def policy() -> Policy:
     return pinned_policy()
+
+
+@pytest.fixture
+def rasa() -> Iterator[RasaDouble]:
+    """A loopback stand-in for Rasa's HTTP API that records what it is sent (fake_rasa.py)."""
+    double = RasaDouble().start()
+    yield double
+    double.stop()

@@ -9,9 +9,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+SPANISH = [{"type": "slot", "name": "customer_language", "value": "es"}]
+STARS = [{"title": str(n), "payload": f'/csat{{"rating": {n}}}'} for n in range(1, 6)]
+# as Rasa's GET /domain gives them: conditional variants first (bot/domain/handoff.yml, csat.yml)
 RESPONSES = {
-    "utter_handoff_notice": [{"text": "A member of our team will join shortly."}],
+    "utter_handoff_notice": [
+        {"condition": SPANISH, "text": "Una persona de nuestro equipo se unirá en breve."},
+        {"text": "A member of our team will join shortly."},
+    ],
     "utter_handoff_resumed": [{"text": "You're back with the assistant."}],
+    "utter_agent_joined": [
+        {"condition": SPANISH, "text": "{agent_name}, de Northwind Pay, se ha unido a la conversación"},
+        {"text": "{agent_name} from Northwind Pay joined"},
+    ],
+    "utter_ask_csat": [
+        {"condition": SPANISH, "text": "¿Cómo valoraría la ayuda?", "buttons": STARS},
+        {"text": "How would you rate the help you got today?", "buttons": STARS},
+    ],
+    # a variant on another slot is never picked by Clearline
+    "utter_tier_only": [
+        {"condition": [{"type": "slot", "name": "customer_tier", "value": "vip"}], "text": "x"}
+    ],
 }
 
 

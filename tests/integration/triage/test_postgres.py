@@ -101,6 +101,7 @@ def test_worker_and_services_on_postgres(pg_url, policy):
             "resume",
             "utter",
             "answer_pending",
+            "utter",  # the rating question (#20)
         ]
         assert s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()[-4:] == [
             "assign",

@@ -25,15 +25,6 @@ from triage.storage.db import (
 )
 from triage.storage.outbox import deliver_outbox, enqueue
 
-from .fake_rasa import RasaDouble
-
-
-@pytest.fixture
-def rasa():
-    double = RasaDouble().start()
-    yield double
-    double.stop()
-
 
 def closed_port_url() -> str:
     with socket.socket() as sock:

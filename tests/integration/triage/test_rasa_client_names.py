@@ -3,23 +3,12 @@ sent by the outbox relay to a real HTTP server on loopback standing in for Rasa.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from triage.rasa.client import RasaClient
 from triage.rasa.events import AGENT_REPLY
 
 from .fake_rasa import RasaDouble
 
 EVENTS = "/conversations/c1/tracker/events"
-
-
-@pytest.fixture
-def rasa() -> Iterator[RasaDouble]:
-    double = RasaDouble().start()
-    yield double
-    double.stop()
 
 
 def test_joined_notice_and_reply_carry_the_display_name(rasa: RasaDouble) -> None:

@@ -66,7 +66,8 @@ def test_accept_reply_resolve_flow(
     resolved = client.post("/api/v1/conversations/c1/resolve", headers=alice)
     assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
     kinds = [kind for _, kind, _ in rasa.sent]
-    assert kinds[-3:] == ["resume", "utter", "answer_pending"]
+    assert kinds[-4:] == ["resume", "utter", "answer_pending", "utter"]  # then the rating question
+    assert rasa.sent[-1][2] == {"name": "utter_ask_csat"}
     with factory() as session:
         actions = list(session.scalars(select(AuditRecord.action).where(AuditRecord.conversation_id == "c1")))
     assert actions == ["escalate", "accept", "reply", "resolve"]
@@ -372,7 +373,8 @@ def test_resolve_with_a_closing_message_sends_it_first(
     resolved = client.post("/api/v1/conversations/c1/resolve", json=closing, headers=alice)
     assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
     kinds = [kind for _, kind, _ in rasa.sent]
-    assert kinds[-4:] == ["say", "resume", "utter", "answer_pending"]  # the message, then the bot is back
+    # the message, then the bot is back, then the rating question
+    assert kinds[-5:] == ["say", "resume", "utter", "answer_pending", "utter"]
     said = next(payload for _, kind, payload in rasa.sent if kind == "say")
     assert said["text"] == closing["closing_message"]
     with factory() as session:

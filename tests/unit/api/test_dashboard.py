@@ -192,6 +192,16 @@ def test_empty_figures(client: TestClient, team: dict[str, int]) -> None:
         "by_agent": [],
         "stress_histogram": [0] * 10,
         "stress_bins": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0],
+        "csat_average": None,
+        "csat_responses": 0,
+        "csat": {
+            "average": None,
+            "responses": 0,
+            "distribution": [0, 0, 0, 0, 0],
+            "by_escalated": [],
+            "by_queue": [],
+            "by_agent": [],
+        },
     }
     # every hour of the window is listed, with 0, oldest first and ending with the current hour
     assert [h["count"] for h in per_hour] == [0] * 24

@@ -274,10 +274,11 @@ def test_resolve_resumes_the_bot_and_next_customer_message_can_escalate_again(se
     assert conv.state == ConversationState.RESOLVED and conv.resolved_at is not None
     # resume, tell the customer, then answer a message sent in the moment before the resume
     since = services.as_utc(conv.resolved_at).timestamp()
-    assert outbox(session)[-3:] == [
+    assert outbox(session)[-4:] == [
         ("resume", {}),
         ("utter", {"name": "utter_handoff_resumed", "handoff": "ended"}),
         ("answer_pending", {"since": since}),
+        ("utter", {"name": "utter_ask_csat"}),  # Ann answered: the customer is asked to rate it
     ]
     with pytest.raises(InvalidTransition):
         services.resolve(session, "c1", actor=as_user(ann))

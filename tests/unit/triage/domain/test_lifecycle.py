@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from triage.domain.lifecycle import (
+    ASK_CSAT,
     HANDOFF_NOTICE,
     HANDOFF_RESUMED,
     AgentSeat,
@@ -93,8 +94,9 @@ def test_resolve_needs_a_reason_until_an_agent_has_answered() -> None:
     machine.agent_replied(1, T0 + timedelta(seconds=30))
     effects = machine.resolve(T0 + timedelta(minutes=2))
     assert machine.h.state == ConversationState.RESOLVED and machine.h.assigned_agent_id == 1
-    assert [c.kind for c in effects.commands] == ["resume", "utter", "answer_pending"]
+    assert [c.kind for c in effects.commands] == ["resume", "utter", "answer_pending", "utter"]
     assert effects.commands[1].payload == {"name": HANDOFF_RESUMED, "handoff": "ended"}
+    assert effects.commands[3].payload == {"name": ASK_CSAT}  # an answered hand-off is rated
     assert machine.customer_returns().audit[0].action == "back_to_bot"
     assert machine.h.state == ConversationState.BOT
 
@@ -203,3 +205,11 @@ def test_a_missed_deadline_stays_missed_when_the_priority_changes() -> None:
         unrecorded.override_priority(20, BandRule("P4", 86400), later, reason="  ")
     with pytest.raises(ValidationError, match="needs a reason"):
         unrecorded.transfer_to_queue("cards", QUEUES, later, reason="")
+
+
+def test_a_hand_off_nobody_answered_is_resolved_without_asking_for_a_rating() -> None:
+    machine = queued()
+    machine.route(seat(), T0)
+    effects = machine.resolve(T0, reason="customer left")
+    assert [c.kind for c in effects.commands] == ["resume", "utter", "answer_pending"]
+    assert all(c.payload.get("name") != ASK_CSAT for c in effects.commands)
