@@ -25,7 +25,7 @@ from triage.language import detect
 from triage.storage.db import Conversation, ConversationState, Message, Sender, utcnow
 from triage.worker.broker import BrokerEvent
 from triage.worker.explaining import driving_messages, latest_customer_message, pending_record
-from triage.worker.reading import TierSet, Utterance, read_events
+from triage.worker.reading import CustomerRefSet, TierSet, Utterance, read_events
 from triage.worker.scoring import PipelineMetrics, Scorer, score_batch
 from triage.worker.turns import customer_turn, decide
 
@@ -88,6 +88,10 @@ class BatchProcessor:
             if isinstance(item, TierSet):
                 self._set_tier(session, conversations, item)
                 result.tiers += 1
+                continue
+            if isinstance(item, CustomerRefSet):
+                conversation = self._conversation(session, conversations, item.event.sender_id, utcnow())
+                conversation.customer_ref = item.value
                 continue
             utterance = item
             conversation = self._conversation(session, conversations, utterance.event.sender_id, utterance.at)

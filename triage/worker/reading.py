@@ -1,5 +1,5 @@
-"""Rasa's broker events -> what the worker acts on: customer and bot utterances (redacted) and the
-customer's tier. Everything else (actions, other slots, Clearline's own echoes) is skipped."""
+"""Rasa's broker events -> what the worker acts on: customer and bot utterances (redacted), the
+customer's tier and reference. Everything else (actions, other slots, Clearline's own echoes) is skipped."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 # the bot's slot for the customer's tier (bot/domain/core.yml), set by the action server
 TIER_SLOT = "customer_tier"
+# the bot's keyed hash of the provider's customer id (bot/actions/sealing.py, triage/sealing.py)
+CUSTOMER_REF_SLOT = "customer_ref"
+CUSTOMER_REF_SHAPE = re.compile(r"cref:v1:[0-9a-f]{40}")
 # Rasa's bot events that echo an agent's words, which are already stored as agent messages: marked with
 # AGENT_REPLY (triage/rasa/events.py), or, from relays before that mark, uttered with this response
 AGENT_ECHO_RESPONSE = "utter_agent_message"
@@ -55,6 +58,14 @@ class TierSet:
     event: BrokerEvent
     value: Any  # as Rasa sent it; checked against the policy's tiers when applied
     at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerRefSet:
+    """A ``customer_ref`` slot event of the expected shape: who the customer is, as a keyed hash."""
+
+    event: BrokerEvent
+    value: str
 
 
 def _event_time(data: dict[str, Any]) -> datetime:
@@ -156,12 +167,26 @@ def tier_set(event: BrokerEvent) -> TierSet | None:
     return TierSet(event, event.data.get("value"), _event_time(event.data))
 
 
-def read_events(events: list[BrokerEvent], redact: Redact) -> tuple[list[Utterance | TierSet], int]:
+def customer_ref_set(event: BrokerEvent) -> CustomerRefSet | None:
+    """The reference the bot set; a value of another shape (or the slot cleared) is skipped: a stored
+    reference is never replaced by something that is not one."""
+    if event.type != "slot" or event.data is None or event.data.get("name") != CUSTOMER_REF_SLOT:
+        return None
+    value = event.data.get("value")
+    if not isinstance(value, str) or not CUSTOMER_REF_SHAPE.fullmatch(value):
+        return None
+    return CustomerRefSet(event, value)
+
+
+Item = Utterance | TierSet | CustomerRefSet
+
+
+def read_events(events: list[BrokerEvent], redact: Redact) -> tuple[list[Item], int]:
     """The batch's items in event order (a tier set before a message counts in that message's
     decision) and how many events were skipped."""
-    items: list[Utterance | TierSet] = []
+    items: list[Item] = []
     for event in events:
-        item = utterance(event, redact) or tier_set(event)
+        item = utterance(event, redact) or tier_set(event) or customer_ref_set(event)
         if item is not None:
             items.append(item)
     return items, len(events) - len(items)

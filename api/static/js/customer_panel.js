@@ -1,6 +1,7 @@
 /* The customer panel of the conversation view (issue #20): who the customer is as far as the bot verified
-   it, from the provider's records, read once when a conversation opens (GET .../customer; audited). Built
-   as text nodes only (Clearline.h): a name or a merchant with markup stays text. */
+   it, from the provider's records, read once when a conversation opens (GET .../customer; audited), and
+   their earlier conversations (GET .../earlier). Built as text nodes only (Clearline.h): a name or a
+   merchant with markup stays text. */
 "use strict";
 
 (() => {
@@ -58,8 +59,40 @@
       ...payments("Transfers", data.transfers, "counterparty",
         (t) => joined(dated("on", t.created_on), dated("settled", t.settled_on), dated("expected", t.expected_by)), "failure_reason"),
       ...payments("Refunds", data.refunds, "merchant",
-        (r) => joined(dated("issued", r.issued_on), dated("completed", r.completed_on), dated("expected", r.expected_by)), "rejection_reason"),
-      h("p", { class: "muted small" }, "Earlier conversations are not linked: see the docs (agent console, customer panel)."));
+        (r) => joined(dated("issued", r.issued_on), dated("completed", r.completed_on), dated("expected", r.expected_by)), "rejection_reason"));
+  }
+
+  const OUTCOME = { bot: "with the bot", queued: "waiting for our team", assigned: "with our team", resolved: "resolved" };
+
+  function outcome(c) {
+    const handled = c.escalated ? (c.agent ? `handed to ${c.agent}` : "handed to our team") : "the bot alone";
+    const rated = c.csat === null ? null : `rated ${c.csat}/5`;
+    return joined(handled, OUTCOME[c.state] || c.state, c.queue, rated);
+  }
+
+  /* The same customer's other conversations (Clearline's own records, linked by the bot's reference to
+     who the customer is): when each started, on which channel, how it ended; a button opens one. */
+  function drawEarlier(data) {
+    const title = h("h4", {}, "Earlier conversations");
+    if (!data.linked) return h("div", { class: "customer-earlier" }, title,
+      h("p", { class: "muted small" }, "Not linked: the bot does not know who this customer is."));
+    const rows = data.conversations.map((c) => line("earlier",
+      h("button", { type: "button", class: "link", onclick: () => ConversationView.open(c.id) }, new Date(c.started_at).toLocaleDateString()),
+      " ", h("span", { class: "muted" }, joined(c.channel, outcome(c)))));
+    const hidden = data.not_shown ? h("p", { class: "muted small" }, `${data.not_shown} more in queues you do not work in.`) : null;
+    return h("div", { class: "customer-earlier" }, title,
+      rows.length ? h("ul", { class: "customer-list", "aria-label": "Earlier conversations" }, rows)
+        : h("p", { class: "muted small" }, "None."), hidden);
+  }
+
+  async function loadEarlier(id) {
+    let part;
+    try {
+      part = drawEarlier(await api(`/conversations/${encodeURIComponent(id)}/earlier`));
+    } catch (error) {
+      part = h("div", { class: "customer-earlier" }, h("p", { class: "muted small" }, `Earlier conversations could not be loaded: ${error.message}`));
+    }
+    if (shownFor === id) byId("customer").append(part);
   }
 
   /* The panel reads the provider once per opened conversation; this reads it again (audited once per
@@ -81,6 +114,7 @@
         : `The customer could not be loaded: ${error.message}`;
       box.replaceChildren(h("p", { class: "provider-down" }, text), again());
     }
+    if (shownFor === id) await loadEarlier(id);  // Clearline's own records: shown with the provider down too
   }
 
   ConversationView.onRender((detail) => {

@@ -442,3 +442,28 @@ def test_the_highest_stress_is_kept_with_the_conversation_across_batches(session
         highest = s.scalar(select(func.max(Message.stress)).where(Message.conversation_id == "c1"))
         assert highest is not None and highest > 0.5
         assert s.get(Conversation, "c1").max_stress == highest
+
+
+def test_the_bots_customer_reference_is_kept_and_a_malformed_one_never_replaces_it(
+    session_factory, source, policy
+):
+    """The ``customer_ref`` slot links a customer's conversations (the console's earlier conversations);
+    only a value of the reference's shape is taken."""
+    from triage.benchmarks.rasa_events import slot_event
+
+    ref = "cref:v1:" + "a1" * 20
+    write(
+        source,
+        [
+            ("c1", user_event("where is my card", intent="card_arrival")),
+            ("c1", slot_event("customer_ref", ref)),
+            ("c1", slot_event("customer_ref", "anna@example.com")),  # not a reference: skipped
+            ("c1", slot_event("customer_ref", None)),  # cleared by a form: the link stays
+            ("c2", slot_event("customer_ref", ref.upper())),  # a new conversation, a wrong shape
+        ],
+    )
+    result = make_worker(session_factory, source, policy).process_next_batch()
+    assert result is not None and result.skipped == 3
+    with session_factory() as s:
+        assert s.get(Conversation, "c1").customer_ref == ref
+        assert s.get(Conversation, "c2") is None
