@@ -177,7 +177,17 @@ SHAPES: Mapping[ExportKind, Shape] = {
         _missed_flags,
     ),
     ExportKind.SUGGESTION_VERDICTS: Shape(
-        ("id", "conversation_id", "created_at", "by", "suggestion_key", "action", "verdict", "reasons"),
+        (
+            "id",
+            "conversation_id",
+            "created_at",
+            "by",
+            "suggestion_key",
+            "action",
+            "verdict",
+            "reasons",
+            "comment",
+        ),
         _suggestion_verdicts,
     ),
     ExportKind.AUDIT: Shape(

@@ -65,7 +65,7 @@ class VerdictRecorded(BaseModel):
     action: str
     verdict: Literal["accepted", "dismissed"]
     reasons: list[str]
-    comment: str | None  # as stored in the audit record: redacted
+    comment: str | None  # as stored with the verdict: redacted
     by: str
     at: UtcDateTime
 

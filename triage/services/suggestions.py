@@ -100,6 +100,7 @@ def record_verdict(
         action=suggestion.action,
         verdict=verdict,
         reasons=list(suggestion.reasons),
+        comment=comment,
         user_id=user.id,
         created_at=now,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from triage.storage.db import Base, utcnow
@@ -48,6 +48,7 @@ class SuggestionVerdict(Base):
     action: Mapped[str] = mapped_column(String(64))
     verdict: Mapped[str] = mapped_column(String(16))  # accepted | dismissed
     reasons: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str | None] = mapped_column(Text)  # redacted (migration 0022)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

@@ -60,6 +60,7 @@ def judged(factory: sessionmaker[Session], three: None, team: dict[str, int]) ->
                 action="freeze_card",
                 verdict="accepted",
                 reasons=reasons,
+                comment="+1 the customer agreed",
                 user_id=sam.id,
             )
         )
@@ -110,8 +111,11 @@ def test_each_kind_in_csv_and_json_with_the_same_rows(client: TestClient, judged
         "accepted",
     )
     assert verdict["reasons"][0] == "=the customer reports the card lost or stolen"  # JSON: as stored
-    # CSV: the reasons as JSON text, which starts with "[" (no formula)
-    assert json.loads(export(client, "suggestion_verdicts", "csv")[0]["reasons"]) == verdict["reasons"]
+    # CSV: the reasons as JSON text, which starts with "[" (no formula); the comment kept with the verdict
+    [csv_verdict] = export(client, "suggestion_verdicts", "csv")
+    assert json.loads(csv_verdict["reasons"]) == verdict["reasons"]
+    assert verdict["comment"] == "+1 the customer agreed"
+    assert csv_verdict["comment"] == "'+1 the customer agreed"  # a formula start, as text
     actions = {record["action"] for record in export(client, "audit", "json")}
     assert {"escalate", "feedback", "export"} <= actions
 

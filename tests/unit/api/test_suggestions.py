@@ -233,3 +233,4 @@ def test_a_comment_is_stored_redacted(client: TestClient, held: None, factory: s
     assert response.status_code == 201 and response.json()["comment"] == REDACTED_NOTE
     [record] = records(factory, "suggestion_verdict")
     assert record.inputs["comment"] == REDACTED_NOTE
+    assert [row.comment for row in verdicts(factory)] == [REDACTED_NOTE]  # kept with the verdict too
