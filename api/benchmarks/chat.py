@@ -64,6 +64,9 @@ class ChatBenchConfig:
 @dataclass
 class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
+    # the same latencies by what the message was: "first" (a conversation's first message: Rasa starts a
+    # session, the action server identifies the sender) or "later", and by the conversation's kind
+    by_step: dict[str, list[float]] = field(default_factory=dict)
     errors: int = 0
     empty_replies: int = 0
     conversations: dict[str, int] = field(default_factory=dict)
@@ -89,7 +92,7 @@ async def drive(
             sender = f"bench-{script.kind}-{uuid.UUID(int=own.getrandbits(128)).hex[:12]}"
             if time.perf_counter() >= measure_from:
                 result.conversations[script.kind] = result.conversations.get(script.kind, 0) + 1
-            for text in script.messages:
+            for position, text in enumerate(script.messages):
                 sent = time.perf_counter()
                 if sent >= deadline:
                     return
@@ -101,7 +104,10 @@ async def drive(
                 except (httpx.HTTPError, ValueError):
                     failed, empty = True, False
                 if sent >= measure_from:
-                    result.latencies_ms.append((time.perf_counter() - sent) * 1000)
+                    took = (time.perf_counter() - sent) * 1000
+                    result.latencies_ms.append(took)
+                    for step in ("later" if position else "first", script.kind):
+                        result.by_step.setdefault(step, []).append(took)
                     result.errors += failed
                     result.empty_replies += empty
 
@@ -172,6 +178,11 @@ def figures_of(
         "reply_p95_ms": percentile(result.latencies_ms, 95),
         "reply_max_ms": round(max(result.latencies_ms), 1) if result.latencies_ms else None,
         "conversations": dict(sorted(result.conversations.items())),
+        # where the tail is: p50/p95 and count of first and later messages, and of each conversation kind
+        "reply_ms_by_step": {
+            step: {"p50": percentile(took, 50), "p95": percentile(took, 95), "messages": len(took)}
+            for step, took in sorted(result.by_step.items())
+        },
     }
     if escalations is not None:
         figures["escalations"] = len(escalations)

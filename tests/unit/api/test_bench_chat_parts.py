@@ -52,6 +52,17 @@ def test_figures_divide_cpu_by_messages_and_by_the_measured_time() -> None:
     assert "escalations" not in figures_of(result, 10.0, None, {})
 
 
+def test_the_tail_is_split_by_first_and_later_messages_and_by_kind() -> None:
+    result = LoadResult(
+        latencies_ms=[100.0, 900.0, 120.0],
+        by_step={"first": [900.0], "later": [100.0, 120.0], "flow": [900.0, 100.0, 120.0]},
+    )
+    steps = figures_of(result, 1.0, None, {})["reply_ms_by_step"]
+    assert list(steps) == ["first", "flow", "later"]
+    assert steps["first"] == {"p50": 900.0, "p95": 900.0, "messages": 1}
+    assert steps["later"]["messages"] == 2 and steps["flow"]["messages"] == 3
+
+
 def test_the_procfile_names_the_four_processes() -> None:
     assert set(procfile_commands()) == {"rasa", "actions", "api", "worker"}
 
