@@ -349,6 +349,10 @@ class CsatIn(StrictModel):
     conversation_id: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=_NO_NUL)]
     # strict: "4", 4.0 or true are no rating; the range is the domain's rule (triage.domain.csat)
     rating: StrictInt
+    # what the question was about, as the bot kept it: "bot" or "escalation:<id>" (triage.domain.csat)
+    about: Annotated[str, StringConstraints(max_length=40, pattern=r"^(bot|escalation:\d{1,18})$")] | None = (
+        None
+    )
     channel: Annotated[str, StringConstraints(max_length=64, pattern=_NO_NUL)] | None = None
 
 

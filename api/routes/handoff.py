@@ -57,9 +57,10 @@ def handoff(
     responses={404: {"description": "unknown conversation"}, 409: {"description": "still with our team"}},
 )
 def csat(body: CsatIn, session: SessionDep) -> CsatOut:
-    """The customer's 1-5 rating, from the bot: of the hand-off just resolved, else of the bot's own
-    conversation; a second rating of the same thing replaces the first (triage.domain.csat)."""
-    recorded = record_csat(session, body.conversation_id, body.rating, channel=body.channel)
+    """The customer's 1-5 rating, from the bot, with what the question was about (a resolved hand-off or
+    the bot's own conversation); a second rating of the same thing replaces the first
+    (triage.domain.csat)."""
+    recorded = record_csat(session, body.conversation_id, body.rating, about=body.about, channel=body.channel)
     session.commit()
     row = recorded.rating
     return CsatOut(

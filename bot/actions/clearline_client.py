@@ -48,16 +48,22 @@ async def request_handoff(
 
 
 async def post_csat(
-    api_url: str, token: str, conversation_id: str, rating: int, channel: str | None, timeout_s: float
-) -> bool:
-    """POST {api_url}/api/v1/csat; whether Clearline stored the rating. Never raises for network or HTTP
-    failures (the customer is told; nothing else depends on it)."""
-    payload = {"conversation_id": conversation_id, "rating": rating, "channel": channel}
+    api_url: str,
+    token: str,
+    conversation_id: str,
+    rating: int,
+    about: str,
+    channel: str | None,
+    timeout_s: float,
+) -> int | None:
+    """POST {api_url}/api/v1/csat; Clearline's status (201: kept), None when no answer came. Never raises
+    for network or HTTP failures (the customer is told; nothing else depends on it)."""
+    payload = {"conversation_id": conversation_id, "rating": rating, "about": about, "channel": channel}
     try:
         status, body = await _post(api_url, "/api/v1/csat", token, payload, timeout_s)
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         logger.warning("rating request failed: %r", exc)
-        return False
+        return None
     if status not in (200, 201):
         logger.warning("rating refused by Clearline: %s %s", status, body)
-    return status in (200, 201)
+    return status

@@ -19,9 +19,9 @@ def free_port() -> int:
 
 async def run_against_clearline(
     action, path: str, status: int | None, tracker, monkeypatch
-) -> tuple[list[str], list[dict]]:
+) -> tuple[list[str], list[dict], list[dict]]:
     """Serve Clearline's ``path`` on loopback answering ``status`` (None: nothing listens on the port), run
-    the action; the responses it uttered and the requests Clearline received."""
+    the action; the responses it uttered, the requests Clearline received and the action's events."""
     received: list[dict] = []
 
     async def endpoint(request: web.Request) -> web.Response:
@@ -41,15 +41,19 @@ async def run_against_clearline(
         await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         dispatcher = CollectingDispatcher()
-        assert await action.run(dispatcher, tracker, {}) == []
-        return [message["response"] for message in dispatcher.messages], received
+        events = await action.run(dispatcher, tracker, {})
+        return [message["response"] for message in dispatcher.messages], received, events
     finally:
         if runner is not None:
             await runner.cleanup()
 
 
 async def run_handoff_against(status: int | None, tracker, monkeypatch) -> tuple[list[str], list[dict]]:
-    return await run_against_clearline(ActionHandoff(), "/api/v1/handoff", status, tracker, monkeypatch)
+    messages, received, events = await run_against_clearline(
+        ActionHandoff(), "/api/v1/handoff", status, tracker, monkeypatch
+    )
+    assert events == []
+    return messages, received
 
 
 @pytest.mark.parametrize("status", [200, 201, 202])

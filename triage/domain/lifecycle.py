@@ -211,7 +211,8 @@ class Lifecycle:
         answered = h.first_agent_reply_at is not None
         effects = self._return_to_bot(ConversationState.RESOLVED, now, unanswered_since=now)
         if answered:  # a hand-off nobody answered has nothing to rate
-            effects.command("utter", {"name": ASK_CSAT})
+            # optional: a bot model without the question skips it instead of holding the outbox up
+            effects.command("utter", {"name": ASK_CSAT, "optional": True})
         return effects.note("resolve", inputs=inputs, outcome={"state": h.state.value})
 
     def unflag(self, *, is_latest_escalation: bool, now: datetime) -> Effects:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +24,14 @@ class RasaError(Exception):
     """Rasa did not confirm the command (transport error or a non-2xx answer)."""
 
 
+class MissingResponse(RasaError):
+    """The bot's domain has no text response of that name (e.g. a model older than the relay)."""
+
+
+# how old the cached domain must be before a missing response makes the client read it again
+DOMAIN_REREAD_S = 30.0
+
+
 class RasaClient:
     """Commands of the outbox: ``pause``, ``resume``, ``say`` (agent text), ``utter`` (a response) and
     ``answer_pending`` (have the bot answer a message that came during the hand-back)."""
@@ -31,7 +40,8 @@ class RasaClient:
         self, base_url: str, token: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
     ) -> None:
         self._token = token
-        self._responses: dict[str, list[Variant]] | None = None  # read once from Rasa's domain
+        self._responses: dict[str, list[Variant]] | None = None  # read from Rasa's domain, cached
+        self._responses_read_at = 0.0
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
 
     def close(self) -> None:
@@ -132,14 +142,20 @@ class RasaClient:
         self._send_bot_text(conversation_id, text, {CLEARLINE_MARKER: marker})
 
     def utter(
-        self, conversation_id: str, response: str, handoff: str | None = None, language: str | None = None
+        self,
+        conversation_id: str,
+        response: str,
+        handoff: str | None = None,
+        language: str | None = None,
+        slots: dict[str, Any] | None = None,
     ) -> None:
         """Send one of the bot's own responses (its text and buttons from Rasa's domain, in the customer's
         language where it has one) to the customer; with ``handoff``, marked with the hand-off state it
-        announces."""
+        announces; ``slots`` are set in the same request (what a question is about)."""
         metadata = {CLEARLINE_MARKER: {"handoff": handoff}} if handoff else {}
         variant = self.response_variant(response, language)
-        self._send_bot_text(conversation_id, variant.text, metadata, variant.buttons)
+        after = [{"event": "slot", "name": name, "value": value} for name, value in (slots or {}).items()]
+        self._send_bot_text(conversation_id, variant.text, metadata, variant.buttons, after)
 
     def _send_bot_text(
         self,
@@ -147,6 +163,7 @@ class RasaClient:
         text: str,
         metadata: dict[str, Any],
         buttons: tuple[dict[str, str], ...] = (),
+        after: list[dict[str, Any]] | None = None,
     ) -> None:
         """A bot message delivered to the customer's latest channel. No action is inserted into the
         conversation (unlike Rasa's execute endpoint), so the customer's next message is understood as
@@ -156,20 +173,27 @@ class RasaClient:
             event["data"] = {"buttons": list(buttons)}
         if metadata:
             event["metadata"] = metadata
-        self.append_events(conversation_id, [event], deliver=True)
+        self.append_events(conversation_id, [event, *(after or [])], deliver=True)
 
-    def _domain_responses(self) -> dict[str, list[Variant]]:
-        if self._responses is None:
+    def _domain_responses(self, *, stale_after: float | None = None) -> dict[str, list[Variant]]:
+        """The domain's responses, read once and again when ``stale_after`` seconds have passed (a
+        response that is missing may come with a newer model)."""
+        now = time.monotonic()
+        stale = stale_after is not None and now - self._responses_read_at >= stale_after
+        if self._responses is None or stale:
             # Rasa 3.6 answers the domain in YAML (or 406) unless JSON is asked for
             self._responses = parse_responses(
                 self._get_json("/domain", headers={"Accept": "application/json"})
             )
+            self._responses_read_at = now
         return self._responses
 
     def response_variant(self, response: str, language: str | None = None) -> Variant:
         variants = self._domain_responses().get(response)
         if not variants:
-            raise RasaError(f"the bot's domain has no text response {response!r}")
+            variants = self._domain_responses(stale_after=DOMAIN_REREAD_S).get(response)
+        if not variants:
+            raise MissingResponse(f"the bot's domain has no text response {response!r}")
         return pick(variants, language)
 
     def response_text(self, response: str, language: str | None = None) -> str:
@@ -182,10 +206,23 @@ class RasaClient:
         elif kind == "resume":
             self.resume(conversation_id)
         elif kind == "utter":
-            handoff = payload.get("handoff")
-            self.utter(
-                conversation_id, str(payload["name"]), str(handoff) if handoff else None, _language(payload)
-            )
+            handoff, slots = payload.get("handoff"), payload.get("slots")
+            try:
+                self.utter(
+                    conversation_id,
+                    str(payload["name"]),
+                    str(handoff) if handoff else None,
+                    _language(payload),
+                    slots if isinstance(slots, dict) else None,
+                )
+            except MissingResponse:
+                if not payload.get("optional"):
+                    raise
+                # e.g. the rating question with a bot model from before it: skipped, never holding up
+                # the conversation's later commands
+                log.warning(
+                    "optional_response_skipped", conversation_id=conversation_id, name=payload["name"]
+                )
         elif kind == "say":
             name = payload.get("agent_name")
             self.say(conversation_id, str(payload["text"]), str(name) if name else None)

@@ -45,6 +45,7 @@ def record_csat(
     conversation_id: str,
     rating: object,
     *,
+    about: str | None = None,
     channel: str | None = None,
     now: datetime | None = None,
 ) -> Recorded:
@@ -52,16 +53,17 @@ def record_csat(
     of the same subject; audited as ``csat`` by the bot.
 
     Raises:
-        ValidationError: not a whole number from 1 to 5.
+        ValidationError: not a whole number from 1 to 5, or ``about`` of another shape.
         ConversationNotFound: Clearline has not seen this conversation.
-        InvalidTransition: the conversation is waiting for or with an agent.
+        InvalidTransition: the conversation is waiting for or with an agent, or the hand-off the question
+            was about is not its latest resolved one.
     """
     value = csat.checked_rating(rating)
     now = now or utcnow()
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise ConversationNotFound(f"conversation {conversation_id!r} not found")
-    subject = csat.subject_of(conversation.state, _resolved_handoff(conversation), now)
+    subject = csat.subject_of(conversation.state, _resolved_handoff(conversation), now, about)
     earlier = [
         csat.EarlierRating(r.id, r.escalation_id, as_utc(r.created_at))
         for r in session.scalars(select(CsatRating).where(CsatRating.conversation_id == conversation_id))
@@ -85,7 +87,7 @@ def record_csat(
         audit.BOT,
         "csat",
         conversation_id=conversation_id,
-        inputs={"rating": value, "previous": previous},
+        inputs={"rating": value, "previous": previous, "about": about},
         outcome={"csat_id": row.id, "escalation_id": subject.escalation_id, "agent_id": subject.agent_id},
         at=now,
     )

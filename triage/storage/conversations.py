@@ -15,7 +15,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from triage import audit
 from triage.audit import Actor
-from triage.domain.lifecycle import Effects, Handling, Lifecycle
+from triage.domain.csat import ASKED_SLOT as CSAT_ASKED_SLOT
+from triage.domain.lifecycle import ASK_CSAT, Effects, Handling, Lifecycle
 from triage.domain.policy import DEFAULT_TIER, PolicyInput
 from triage.domain.signals import Finding
 from triage.errors import ConversationNotFound, EscalationNotFound, NotAssignedToYou, StaleUpdate
@@ -151,6 +152,10 @@ def store_effects(
             conversation = session.get(Conversation, conversation_id)
             if conversation is not None and conversation.language:
                 payload = payload | {"language": conversation.language}
+            if conversation is not None and payload.get("name") == ASK_CSAT:
+                # the bot keeps what the question is about and sends it back with the rating
+                asked = f"escalation:{conversation.latest_escalation_id}"
+                payload = payload | {"slots": {CSAT_ASKED_SLOT: asked}}
         enqueue(session, conversation_id, command.kind, payload)
     for note in effects.audit:
         audit.record(

@@ -33,15 +33,17 @@ def test_the_notice_and_the_joined_line_go_in_the_conversations_language(rasa: R
     assert sent(rasa)[0]["metadata"] == {"clearline": {"handoff": "waiting"}}
 
 
-def test_the_rating_question_carries_the_bots_buttons(rasa: RasaDouble) -> None:
+def test_the_rating_question_carries_the_bots_buttons_and_what_it_is_about(rasa: RasaDouble) -> None:
     with RasaClient(rasa.url, "s3cret") as client:
-        client.send("c1", "utter", {"name": "utter_ask_csat"})
-    [event] = sent(rasa)
-    assert event == {
-        "event": "bot",
-        "text": "How would you rate the help you got today?",
-        "data": {"buttons": STARS},
-    }
+        client.send(
+            "c1",
+            "utter",
+            {"name": "utter_ask_csat", "optional": True, "slots": {"csat_asked": "escalation:4"}},
+        )
+    assert sent(rasa) == [
+        {"event": "bot", "text": "How would you rate the help you got today?", "data": {"buttons": STARS}},
+        {"event": "slot", "name": "csat_asked", "value": "escalation:4"},  # in the same request
+    ]
     [request] = [r for r in rasa.requests if r.path == EVENTS]
     assert request.query["output_channel"] == ["latest"]  # to the customer's own channel
 
@@ -58,6 +60,23 @@ def test_a_response_the_domain_lacks_or_has_only_under_another_condition_is_an_e
     with RasaClient(rasa.url, "s3cret") as client, pytest.raises(RasaError, match="no text response"):
         client.send("c1", "utter", {"name": "utter_tier_only"})
     assert sent(rasa) == []
+
+
+def test_an_optional_response_the_bot_lacks_is_skipped_and_the_domain_read_again_later(
+    rasa: RasaDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bot model older than the relay: the rating question is skipped (the conversation's later commands
+    are not held up), and once the cache is old a missing response makes the client read the domain again."""
+    domain_reads = []
+    with RasaClient(rasa.url, "s3cret") as client:
+        real = client._get_json
+        monkeypatch.setattr(client, "_get_json", lambda *a, **k: domain_reads.append(1) or real(*a, **k))
+        client.send("c1", "utter", {"name": "utter_not_in_this_model", "optional": True})
+        assert sent(rasa) == [] and len(domain_reads) == 1  # read, missing, not read again so soon
+        monkeypatch.setattr("triage.rasa.client.DOMAIN_REREAD_S", 0.0)
+        with pytest.raises(RasaError, match="no text response"):
+            client.send("c1", "utter", {"name": "utter_not_in_this_model"})  # not optional: retried later
+        assert len(domain_reads) == 2  # the cache was old: the domain was read again
 
 
 def test_parsing_keeps_language_variants_and_skips_what_it_cannot_use() -> None:

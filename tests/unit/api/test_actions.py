@@ -67,7 +67,7 @@ def test_accept_reply_resolve_flow(
     assert resolved.status_code == 200 and resolved.json()["state"] == "resolved"
     kinds = [kind for _, kind, _ in rasa.sent]
     assert kinds[-4:] == ["resume", "utter", "answer_pending", "utter"]  # then the rating question
-    assert rasa.sent[-1][2] == {"name": "utter_ask_csat"}
+    assert rasa.sent[-1][2]["name"] == "utter_ask_csat" and rasa.sent[-1][2]["optional"] is True
     with factory() as session:
         actions = list(session.scalars(select(AuditRecord.action).where(AuditRecord.conversation_id == "c1")))
     assert actions == ["escalate", "accept", "reply", "resolve"]

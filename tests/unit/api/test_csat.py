@@ -11,7 +11,7 @@ from tests.unit.api.conftest import TRIAGE_TOKEN
 from tests.unit.api.factories import bot_only, escalated
 from triage import services
 from triage.audit import Actor
-from triage.storage.db import AuditRecord, OutboxCommand, User
+from triage.storage.db import AuditRecord, Conversation, OutboxCommand, User
 from triage.storage.workplace_tables import CsatRating
 
 BOT = {"Authorization": f"Bearer {TRIAGE_TOKEN}"}
@@ -45,6 +45,16 @@ def test_an_answered_hand_off_ends_with_the_rating_question(
             for c in session.scalars(select(OutboxCommand).where(OutboxCommand.conversation_id == "c1"))
         ]
     assert kinds[-2:] == [("answer_pending", None), ("utter", "utter_ask_csat")]
+    with factory() as session:
+        question = session.scalars(
+            select(OutboxCommand)
+            .where(OutboxCommand.conversation_id == "c1")
+            .order_by(OutboxCommand.id.desc())
+        ).first()
+        escalation_id = session.get_one(Conversation, "c1").latest_escalation_id
+    assert question is not None and question.payload["optional"] is True
+    # the bot keeps what the question is about, and sends it back with the rating
+    assert question.payload["slots"] == {"csat_asked": f"escalation:{escalation_id}"}
 
 
 def test_a_rating_after_the_hand_off_rates_it_with_its_agent_and_queue_and_a_second_replaces_it(
@@ -69,8 +79,8 @@ def test_a_rating_after_the_hand_off_rates_it_with_its_agent_and_queue_and_a_sec
         assert (row.rating, row.agent_id, row.queue, row.channel) == (5, team["alice"], "cards", "telegram")
         trail = session.scalars(select(AuditRecord).where(AuditRecord.action == "csat")).all()
         assert [(r.actor, r.inputs) for r in trail] == [
-            ("bot", {"rating": 2, "previous": None}),
-            ("bot", {"rating": 5, "previous": 2}),
+            ("bot", {"rating": 2, "previous": None, "about": None}),
+            ("bot", {"rating": 5, "previous": 2, "about": None}),
         ]
 
 
@@ -161,3 +171,21 @@ def test_the_figures_give_the_average_and_its_breakdowns_over_the_window(
     ]
     week = client.get("/api/v1/metrics?window_hours=168", headers=bearer(client, "sam")).json()
     assert (week["csat_average"], week["csat_responses"]) == (3.0, 5)
+
+
+def test_what_the_question_was_about_keeps_the_bots_rating_off_the_agents(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    escalation_id = resolved_by(factory, "c1")
+    handoff = rate(client, "c1", 5, about=f"escalation:{escalation_id}")
+    assert handoff.status_code == 201 and handoff.json()["escalation_id"] == escalation_id
+    # "no, bye": the bot's goodbye question, answered right after: the bot's rating, the agent's stays 5
+    bot = rate(client, "c1", 1, about="bot")
+    assert bot.status_code == 201 and bot.json()["escalated"] is False and not bot.json()["replaced"]
+    with factory() as session:
+        kept = {(r.escalation_id, r.rating) for r in session.scalars(select(CsatRating))}
+    assert kept == {(escalation_id, 5), (None, 1)}
+    stale = rate(client, "c1", 3, about=f"escalation:{escalation_id + 1}")
+    assert stale.status_code == 409 and "latest resolved hand-off" in stale.json()["detail"]
+    for about in ("", "escalation:", "escalation:x", "Bot", "bot ", "escalation:1" + "0" * 20, 5):
+        assert rate(client, "c1", 3, about=about).status_code == 422, about

@@ -278,7 +278,15 @@ def test_resolve_resumes_the_bot_and_next_customer_message_can_escalate_again(se
         ("resume", {}),
         ("utter", {"name": "utter_handoff_resumed", "handoff": "ended"}),
         ("answer_pending", {"since": since}),
-        ("utter", {"name": "utter_ask_csat"}),  # Ann answered: the customer is asked to rate it
+        # Ann answered: the customer is asked to rate it, and the bot keeps what the question is about
+        (
+            "utter",
+            {
+                "name": "utter_ask_csat",
+                "optional": True,
+                "slots": {"csat_asked": f"escalation:{conv.latest_escalation_id}"},
+            },
+        ),
     ]
     with pytest.raises(InvalidTransition):
         services.resolve(session, "c1", actor=as_user(ann))

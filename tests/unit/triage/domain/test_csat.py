@@ -69,3 +69,20 @@ def test_a_second_rating_of_the_bot_replaces_the_first_only_within_the_window() 
     assert replaces(bot, [old, recent], NOW) == 4
     assert replaces(bot, [old], NOW) is None
     assert replaces(bot, [EarlierRating(6, 9, NOW)], NOW) is None  # a hand-off's rating stays its own
+
+
+def test_the_question_the_customer_answered_decides_what_is_rated() -> None:
+    # the bot's own goodbye question, minutes after a hand-off: the bot is rated, not the agent
+    assert subject_of(ConversationState.BOT, HANDOFF, NOW, "bot") == Subject(None, None, None)
+    # the question sent after the hand-off, answered late: still that hand-off
+    late = NOW + HANDOFF_WINDOW * 3
+    assert subject_of(ConversationState.BOT, HANDOFF, late, "escalation:9") == Subject(9, 3, "cards")
+
+
+def test_a_question_about_another_hand_off_or_of_another_shape_is_refused() -> None:
+    with pytest.raises(InvalidTransition, match="not this conversation's latest resolved hand-off"):
+        subject_of(ConversationState.BOT, HANDOFF, NOW, "escalation:8")
+    with pytest.raises(InvalidTransition):
+        subject_of(ConversationState.BOT, None, NOW, "escalation:9")
+    with pytest.raises(ValidationError, match='"about"'):
+        subject_of(ConversationState.BOT, HANDOFF, NOW, "escalation:9; DROP TABLE")

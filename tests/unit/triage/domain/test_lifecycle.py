@@ -96,7 +96,10 @@ def test_resolve_needs_a_reason_until_an_agent_has_answered() -> None:
     assert machine.h.state == ConversationState.RESOLVED and machine.h.assigned_agent_id == 1
     assert [c.kind for c in effects.commands] == ["resume", "utter", "answer_pending", "utter"]
     assert effects.commands[1].payload == {"name": HANDOFF_RESUMED, "handoff": "ended"}
-    assert effects.commands[3].payload == {"name": ASK_CSAT}  # an answered hand-off is rated
+    assert effects.commands[3].payload == {
+        "name": ASK_CSAT,
+        "optional": True,
+    }  # an answered hand-off is rated
     assert machine.customer_returns().audit[0].action == "back_to_bot"
     assert machine.h.state == ConversationState.BOT
 

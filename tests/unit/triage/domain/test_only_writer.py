@@ -16,6 +16,8 @@ DOMAIN = ROOT / "triage" / "domain"
 NOT_A_CONVERSATION = {
     # a canned reply's queue (canned_replies.queue): which queue's agents see the reply
     ("triage/services/console.py", "reply.queue"),
+    # a rating's queue (csat_ratings.queue): the rated hand-off's queue, copied when it is rated
+    ("triage/services/csat.py", "row.queue"),
 }
 
 
