@@ -24,6 +24,8 @@ from aiohttp import web
 
 BOT_TOKEN = "123456:stand-in-token"  # aiogram checks the shape <bot id>:<secret>
 BOT_NAME = "clearline_test_bot"
+TELEGRAM_SECRET = "stand-in-webhook-secret"  # noqa: S105 - TELEGRAM_SECRET_TOKEN in the tests
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header's name
 
 
 @dataclass
@@ -70,6 +72,7 @@ class TelegramStandIn(StandIn):
     def __init__(self) -> None:
         super().__init__()
         self.webhook_url: str | None = None
+        self.secret_token: str | None = None  # what setWebhook registered: Telegram sends it with updates
         self._message_ids = itertools.count(1000)
 
     def sent(self, chat_id: str | int) -> list[str]:
@@ -94,6 +97,7 @@ class TelegramStandIn(StandIn):
             result: Any = {"id": 123456, "is_bot": True, "first_name": "Clearline", "username": BOT_NAME}
         elif method == "setWebhook":
             self.webhook_url = str(params.get("url"))
+            self.secret_token = params.get("secret_token")
             result = True
         elif method == "sendMessage":
             if self._should_fail(str(params.get("text", ""))):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from rasa.core.channels import telegram as rasa_telegram
+from rasa.shared.exceptions import RasaException
 
 from tests.bot.conftest import BOT_DIR
 from tests.channel_standins import (
@@ -15,6 +16,7 @@ from tests.channel_standins import (
     BOT_TOKEN,
     SLACK_BOT_TOKEN,
     SLACK_SIGNING_SECRET,
+    TELEGRAM_SECRET,
     SlackStandIn,
     TelegramStandIn,
     serving,
@@ -44,7 +46,12 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandIn]:
 
 
 def telegram_input() -> TelegramInput:
-    credentials = {"access_token": BOT_TOKEN, "verify": BOT_NAME, "webhook_url": WEBHOOK}
+    credentials = {
+        "access_token": BOT_TOKEN,
+        "verify": BOT_NAME,
+        "webhook_url": WEBHOOK,
+        "secret_token": TELEGRAM_SECRET,
+    }
     return TelegramInput.from_credentials(credentials)
 
 
@@ -64,6 +71,7 @@ def test_telegram_registers_the_webhook_once_and_the_api_gets_the_same_output(
     assert channel.name() == "telegram"
     at_start = channel.get_output_channel()  # as Rasa's blueprint does, before the server's loop runs
     assert telegram.webhook_url == WEBHOOK
+    assert telegram.secret_token == TELEGRAM_SECRET  # Telegram sends it back with every update
 
     async def from_the_api() -> TelegramOutput:
         # as Rasa's HTTP API does for output_channel=latest, inside the server's running loop
@@ -94,10 +102,28 @@ def test_a_failed_webhook_registration_stops_the_start_as_in_rasa(monkeypatch: p
     with serving(standin):
         monkeypatch.setenv("TELEGRAM_API_URL", standin.url)
         broken = TelegramInput.from_credentials(
-            {"access_token": "999:wrong-token", "verify": BOT_NAME, "webhook_url": WEBHOOK}
+            {
+                "access_token": "999:wrong-token",
+                "verify": BOT_NAME,
+                "webhook_url": WEBHOOK,
+                "secret_token": "s",
+            }
         )
         with pytest.raises(Exception, match="Failed to set channel webhook"):
             broken.get_output_channel()
+
+
+@pytest.mark.parametrize("secret", [None, ""])
+def test_telegram_without_a_secret_token_does_not_start(secret: str | None) -> None:
+    """Telegram's sender id is trusted as the customer: only updates carrying the webhook's secret may be."""
+    credentials = {
+        "access_token": BOT_TOKEN,
+        "verify": BOT_NAME,
+        "webhook_url": WEBHOOK,
+        "secret_token": secret,
+    }
+    with pytest.raises(RasaException, match="secret_token"):
+        TelegramInput.from_credentials({**credentials, "secret_token": secret})
 
 
 def slack_input() -> SlackInput:

@@ -37,7 +37,11 @@ def test_channels_are_added_only_when_all_their_variables_are_set(tmp_path: Path
         "TELEGRAM_ACCESS_TOKEN": "t",
         "TELEGRAM_BOT_NAME": "b",
         "TELEGRAM_WEBHOOK_URL": "https://x/webhook",
+        "TELEGRAM_SECRET_TOKEN": "s",
     }
+    without_secret = {k: v for k, v in environ.items() if k != "TELEGRAM_SECRET_TOKEN"}
+    unsafe = yaml.safe_load(serve.write_credentials(without_secret, tmp_path / "u.yml").read_text())
+    assert set(unsafe) == {"rest", WEB_CHAT}  # no Telegram without the webhook's secret
     environ_partial_slack = {**environ, "SLACK_BOT_TOKEN": "xoxb"}
     written = yaml.safe_load(serve.write_credentials(environ_partial_slack, tmp_path / "c.yml").read_text())
     assert set(written) == {"rest", WEB_CHAT, TELEGRAM}

@@ -24,8 +24,10 @@ from api.users import DEMO_PASSWORD
 from tests.channel_standins import (
     BOT_NAME,
     BOT_TOKEN,
+    SECRET_HEADER,
     SLACK_BOT_TOKEN,
     SLACK_SIGNING_SECRET,
+    TELEGRAM_SECRET,
     SlackStandIn,
     TelegramStandIn,
     serving,
@@ -62,6 +64,7 @@ def channels() -> Iterator[Channels]:
                 "TELEGRAM_ACCESS_TOKEN": BOT_TOKEN,
                 "TELEGRAM_BOT_NAME": BOT_NAME,
                 "TELEGRAM_WEBHOOK_URL": "https://clearline.example/webhooks/telegram/webhook",
+                "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
                 "SLACK_API_URL": slack.api_url,
                 "SLACK_BOT_TOKEN": SLACK_BOT_TOKEN,
                 "SLACK_CHANNEL": SLACK_CHANNEL,
@@ -181,8 +184,17 @@ async def test_a_telegram_customer_is_handed_to_an_agent_and_back(channels: Chan
 
     async def say(text: str) -> None:
         async with httpx.AsyncClient(timeout=90) as http:
-            r = await http.post(webhook, json=telegram_update(next(_update_ids), chat_id, text))
+            update = telegram_update(next(_update_ids), chat_id, text)
+            r = await http.post(webhook, json=update, headers={SECRET_HEADER: TELEGRAM_SECRET})
         assert r.status_code == 200 and r.text == "success", r.text
+
+    # an update without the webhook's secret (anyone who knows the URL and a chat id) is refused
+    async with httpx.AsyncClient(timeout=90) as http:
+        forged = telegram_update(next(_update_ids), chat_id, "I want to talk to a human")
+        for headers in ({}, {SECRET_HEADER: "guessed"}):
+            refused = await http.post(webhook, json=forged, headers=headers)
+            assert refused.status_code == 403, refused.text
+    assert telegram.secret_token == TELEGRAM_SECRET
 
     def sent() -> list[str]:
         return telegram.sent(chat_id)
