@@ -21,6 +21,12 @@ IDS_HELP = "conversation ids (Rasa sender ids): a Telegram customer's chat id, o
 BY_HELP = "the admin who asked (a username); recorded as the audit's actor, else 'cli'"
 
 
+LINKED_HELP = (
+    "also the other conversations the bot linked to the same customer (once it knew who they are), "
+    "at most 50 ids in all"
+)
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
@@ -77,14 +83,16 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
             Path | None, typer.Option(help="write here (a new file, owner-only); else stdout")
         ] = None,
         by: Annotated[str | None, typer.Option(help=BY_HELP)] = None,
+        linked: Annotated[bool, typer.Option("--linked", help=LINKED_HELP)] = False,
     ) -> None:
         """One JSON document of everything held about the customer, from every store (audited)."""
         from triage.errors import ValidationError
-        from triage.privacy import export, record_export
+        from triage.privacy import export, record_export, with_linked
 
         stores = _stores()
         try:
             actor = _actor(stores, by)
+            ids = list(with_linked(stores, ids)) if linked else ids
             if out is not None and out.exists():
                 raise _fail(f"{out} exists; name a new file")
             record_export(stores, ids, actor)
@@ -109,15 +117,17 @@ def register(app: typer.Typer, _bench_app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option(help="why (e.g. the request's reference); kept in the audit")],
         by: Annotated[str | None, typer.Option(help=BY_HELP)] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print the results as JSON")] = False,
+        linked: Annotated[bool, typer.Option("--linked", help=LINKED_HELP)] = False,
     ) -> None:
         """Remove everything held about the customer from every store; the audit says who, when, why."""
         from triage.errors import ValidationError
-        from triage.privacy import erase
+        from triage.privacy import erase, with_linked
         from triage.settings import get_settings
 
         stores = _stores()
         try:
             actor = _actor(stores, by)
+            ids = list(with_linked(stores, ids)) if linked else ids
             results = erase(stores, ids, reason=reason, actor=actor, settle_s=get_settings().erase_settle_s)
         except ValidationError as exc:
             raise _fail(str(exc), 2) from None

@@ -23,6 +23,8 @@ AlsoIds = Annotated[list[str] | None, Query(max_length=rules.MAX_IDS_PER_REQUEST
 class EraseIn(BaseModel):
     reason: str = Field(min_length=1, max_length=rules.MAX_REASON_CHARS)
     also: list[str] = Field(default_factory=list, max_length=rules.MAX_IDS_PER_REQUEST - 1)
+    # also the conversations the bot linked to the same customer (at most 50 ids in all)
+    linked: bool = False
 
 
 class ErasureOut(BaseModel):
@@ -48,11 +50,14 @@ def _stores(request: Request) -> privacy.Stores:
     responses={200: {"content": {"application/json": {}}, "description": "one JSON document"}},
 )
 def export_customer(
-    customer_id: CustomerId, admin: AdminUser, request: Request, also: AlsoIds = None
+    customer_id: CustomerId, admin: AdminUser, request: Request, also: AlsoIds = None, linked: bool = False
 ) -> StreamingResponse:
-    """Everything held about the customer in every store, as one JSON document (admins; audited)."""
+    """Everything held about the customer in every store, as one JSON document (admins; audited); with
+    ``linked``, also the conversations the bot linked to the same customer."""
     ids = rules.customer_ids([customer_id, *(also or [])])
     stores = _stores(request)
+    if linked:
+        ids = privacy.with_linked(stores, ids)
     privacy.record_export(stores, ids, privacy.user_actor(admin.username, admin.id))
     return StreamingResponse(
         privacy.export(stores, ids),
@@ -65,10 +70,14 @@ def export_customer(
 def erase_customer(
     customer_id: CustomerId, body: EraseIn, admin: AdminUser, request: Request, core: CoreSettingsDep
 ) -> ErasuresOut:
-    """Remove everything held about the customer from every store; audited: who, when, why, counts."""
+    """Remove everything held about the customer from every store; audited: who, when, why, counts; with
+    ``linked``, also the conversations the bot linked to the same customer."""
+    ids = [customer_id, *body.also]
+    if body.linked:
+        ids = list(privacy.with_linked(_stores(request), ids))
     results = privacy.erase(
         _stores(request),
-        [customer_id, *body.also],
+        ids,
         reason=body.reason,
         actor=privacy.user_actor(admin.username, admin.id),
         settle_s=core.erase_settle_s,

@@ -16,6 +16,7 @@ from triage.privacy.service import (
     record_export,
     record_transcript_view,
     user_actor,
+    with_linked,
 )
 
 __all__ = [
@@ -30,4 +31,5 @@ __all__ = [
     "record_export",
     "record_transcript_view",
     "user_actor",
+    "with_linked",
 ]

@@ -140,6 +140,20 @@ def rows(session: Session, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]
     }
 
 
+def same_customer(session: Session, ids: Sequence[str]) -> list[str]:
+    """The ids given, then every other conversation the bot linked to the same customer (the same
+    ``customer_ref``, docs/agent-console.md "Earlier conversations"), oldest first."""
+    refs = select(conversations.c.customer_ref).where(
+        conversations.c.id.in_(ids), conversations.c.customer_ref.is_not(None)
+    )
+    linked = session.scalars(
+        select(conversations.c.id)
+        .where(conversations.c.customer_ref.in_(refs), conversations.c.id.not_in(ids))
+        .order_by(conversations.c.started_at, conversations.c.id)
+    )
+    return [*ids, *linked]
+
+
 # -- erasure and purge ---------------------------------------------------------------------------------
 
 

@@ -41,9 +41,11 @@ HOLDINGS: dict[str, str] = {
     "comment (redacted). Deleted.",
     "clearline.csat_ratings": "the customer's 1-5 ratings, with the agent and queue of the hand-off they "
     "rated. Deleted.",
-    "clearline.suggestion_verdicts": "staff's acceptance or dismissal of a suggested next action and the "
-    "reasons it was shown with (intents, amounts, references from the provider's records). Deleted.",
-    "clearline.typing_signals": "who was typing, until when (no text). Deleted.",
+    "clearline.suggestion_verdicts": "staff's acceptance or dismissal of a suggested next action, the "
+    "reasons it was shown with (intents, amounts, references from the provider's records) and their "
+    "comment (redacted). Deleted.",
+    "clearline.typing_signals": "who was typing, until when (no text; not exported: it lapses within "
+    "seconds). Deleted.",
     "clearline.outbox": "commands for Rasa; an agent's reply is kept sealed (encrypted) until delivered. "
     "Deleted.",
     "clearline.audit_log": "every decision and action on the conversation, and who opened its transcript. "

@@ -93,6 +93,18 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=_default, ensure_ascii=False)
 
 
+def with_linked(stores: Stores, ids: Sequence[str]) -> tuple[str, ...]:
+    """These conversations and the others the bot linked to the same customer, checked as one request's
+    ids (at most ``rules.MAX_IDS_PER_REQUEST``).
+
+    Raises:
+        ValidationError: the ids given are not valid, or with the linked ones there are too many.
+    """
+    given = rules.customer_ids(ids)
+    with session_scope(stores.factory) as session:
+        return rules.customer_ids(clearline.same_customer(session, given))
+
+
 def record_export(stores: Stores, ids: Sequence[str], actor: Actor, now: datetime | None = None) -> None:
     """Audit an export before it is streamed: one record per id (who took a copy of whose data)."""
     ids = rules.customer_ids(ids)

@@ -90,7 +90,7 @@ class BatchProcessor:
                 result.tiers += 1
                 continue
             if isinstance(item, CustomerRefSet):
-                conversation = self._conversation(session, conversations, item.event.sender_id, utcnow())
+                conversation = self._conversation(session, conversations, item.event.sender_id, item.at)
                 conversation.customer_ref = item.value
                 continue
             utterance = item

@@ -66,6 +66,7 @@ class CustomerRefSet:
 
     event: BrokerEvent
     value: str
+    at: datetime  # a new conversation starts then (the slot may come before the first message)
 
 
 def _event_time(data: dict[str, Any]) -> datetime:
@@ -175,7 +176,7 @@ def customer_ref_set(event: BrokerEvent) -> CustomerRefSet | None:
     value = event.data.get("value")
     if not isinstance(value, str) or not CUSTOMER_REF_SHAPE.fullmatch(value):
         return None
-    return CustomerRefSet(event, value)
+    return CustomerRefSet(event, value, _event_time(event.data))
 
 
 Item = Utterance | TierSet | CustomerRefSet

@@ -449,5 +449,7 @@ def test_every_table_that_names_a_conversation_is_erased(stores: Stores) -> None
     }
     with session_scope(stores.factory) as session:
         counted = set(clearline.count(session, ["no-such-conversation"]))
-    assert naming - counted == set()
-    assert {"csat_ratings", "suggestion_verdicts", "typing_signals"} <= counted
+        removed = set(clearline.remove(session, ["no-such-conversation"], {"no-such-conversation": "p"}))
+        session.rollback()
+    assert naming - counted == set() and naming - removed == set()
+    assert {"csat_ratings", "suggestion_verdicts", "typing_signals"} <= counted & removed

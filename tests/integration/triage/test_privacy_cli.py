@@ -130,3 +130,22 @@ def test_purge_needs_a_retention_and_reports_what_it_did(factory, monkeypatch: p
     with factory() as session:
         assert session.get(Conversation, "old") is None and session.get(Conversation, CUSTOMER) is not None
     assert audit_actions(factory) == [("purge", "retention")]
+
+
+def test_linked_exports_and_erases_the_customers_other_conversations_and_says_when_too_many(factory) -> None:
+    ref = "cref:v1:" + "e" * 40
+    with factory() as session:
+        session.get_one(Conversation, CUSTOMER).customer_ref = ref
+        session.add(Conversation(id="web-same", customer_ref=ref))
+        session.add(Conversation(id="web-other", customer_ref="cref:v1:" + "f" * 40))
+        session.commit()
+    code, out, _ = run("customer", "export", CUSTOMER, "--linked")
+    assert code == 0 and json.loads(out)["customer_ids"] == [CUSTOMER, "web-same"]
+    code, out, _ = run("customer", "erase", "web-same", "--linked", "--reason", "ticket 13", "--json")
+    assert code == 0 and [r["customer_id"] for r in json.loads(out)] == ["web-same", CUSTOMER]
+    with factory() as session:
+        assert set(session.scalars(select(Conversation.id))) == {"web-other"}
+        session.add_all(Conversation(id=f"web-many-{i}", customer_ref=ref) for i in range(51))
+        session.commit()
+    code, _, err = run("customer", "export", "web-many-0", "--linked")
+    assert code == 2 and "at most 50 customer ids" in err

@@ -169,9 +169,10 @@ def test_stressed_conversation_escalates_with_redacted_explanations_and_is_route
         kinds = s.execute(select(OutboxCommand.kind, OutboxCommand.payload).order_by(OutboxCommand.id)).all()
         assert kinds == [
             ("pause", {}),
-            ("utter", {"name": "utter_handoff_notice", "handoff": "waiting"}),
+            # in the customer's language where the bot has it (#21)
+            ("utter", {"name": "utter_handoff_notice", "handoff": "waiting", "language": "en"}),
             # routed: the customer is told who joined, by display name (#20)
-            ("agent_joined", {"agent_id": 1, "agent_name": "Ann"}),
+            ("agent_joined", {"agent_id": 1, "agent_name": "Ann", "language": "en"}),
         ]
         actions = s.scalars(select(AuditRecord.action).order_by(AuditRecord.id)).all()
         assert actions == ["score", "policy", "score", "policy", "escalate", "assign", "explain"]
@@ -290,7 +291,7 @@ def test_run_loop_relays_the_hand_off_to_rasa_and_stops_cleanly(session_factory,
                 [
                     {
                         "event": "bot",
-                        "text": RESPONSES["utter_handoff_notice"][0]["text"],
+                        "text": RESPONSES["utter_handoff_notice"][-1]["text"],  # English
                         "metadata": {"clearline": {"handoff": "waiting"}},
                     }
                 ],
@@ -460,6 +461,8 @@ def test_the_bots_customer_reference_is_kept_and_a_malformed_one_never_replaces_
             ("c1", slot_event("customer_ref", "anna@example.com")),  # not a reference: skipped
             ("c1", slot_event("customer_ref", None)),  # cleared by a form: the link stays
             ("c2", slot_event("customer_ref", ref.upper())),  # a new conversation, a wrong shape
+            # a Telegram session start: the reference comes before the first message, at its own time
+            ("c3", slot_event("customer_ref", ref, timestamp=1_700_000_000.0)),
         ],
     )
     result = make_worker(session_factory, source, policy).process_next_batch()
@@ -467,3 +470,6 @@ def test_the_bots_customer_reference_is_kept_and_a_malformed_one_never_replaces_
     with session_factory() as s:
         assert s.get(Conversation, "c1").customer_ref == ref
         assert s.get(Conversation, "c2") is None
+        started = s.get_one(Conversation, "c3")
+        assert started.customer_ref == ref
+        assert services.as_utc(started.started_at).timestamp() == 1_700_000_000.0

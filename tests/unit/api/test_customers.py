@@ -229,3 +229,28 @@ def test_the_admin_page_is_for_admins(client: TestClient, team: dict[str, int]) 
     ):
         assert part in page.text
     assert 'href="/admin/privacy"' in client.get("/supervisor").text
+
+
+def test_linked_takes_the_customers_other_conversations_too(
+    client: TestClient, held: None, factory: sessionmaker[Session]
+) -> None:
+    """Once the bot knew who the customer is, their conversations share a reference: an export or an
+    erasure ``linked`` covers them all, and nobody else's."""
+    ref, other = "cref:v1:" + "c" * 40, "cref:v1:" + "d" * 40
+    with session_scope(factory) as session:
+        session.get_one(Conversation, CUSTOMER).customer_ref = ref
+        for conversation_id, customer in (("web-same-1", ref), ("web-same-2", ref), ("web-someone", other)):
+            factories.bot_only(session, conversation_id).customer_ref = customer
+    headers = bearer(client, "root")
+    plain = client.get(f"/api/v1/customers/{CUSTOMER}/export", headers=headers).json()
+    assert plain["customer_ids"] == [CUSTOMER]
+    exported = client.get(f"/api/v1/customers/{CUSTOMER}/export?linked=true", headers=headers).json()
+    assert exported["customer_ids"] == [CUSTOMER, "web-same-1", "web-same-2"]
+    erased = client.post(
+        "/api/v1/customers/web-same-2/erase", json={"reason": "DSR-20", "linked": True}, headers=headers
+    )
+    assert erased.status_code == 200
+    assert [r["customer_id"] for r in erased.json()["results"]] == ["web-same-2", CUSTOMER, "web-same-1"]
+    with factory() as session:
+        left = set(session.scalars(select(Conversation.id)))
+    assert left == {"web-someone"}
