@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from triage import audit
 from triage.domain import csat
 from triage.errors import ConversationNotFound
 from triage.storage.conversations import as_utc
-from triage.storage.db import Conversation, utcnow
+from triage.storage.db import Conversation, Message, Sender, utcnow
 from triage.storage.workplace_tables import CsatRating
 
 
@@ -23,20 +23,26 @@ class Recorded:
     replaced: bool  # an earlier rating of the same subject was changed, not a new one added
 
 
-def _resolved_handoff(conversation: Conversation) -> csat.ResolvedHandoff | None:
+def _resolved_handoff(session: Session, conversation: Conversation) -> csat.ResolvedHandoff | None:
     """The newest hand-off if an agent answered it and it is resolved (the fields are reset when the next
-    escalation starts)."""
+    escalation starts), with the agent who had it: the one it was resolved with, else (resolved from the
+    queue after its agent went offline) the one who answered last."""
     if (
         conversation.latest_escalation_id is None
         or conversation.resolved_at is None
         or conversation.first_agent_reply_at is None
     ):
         return None
+    agent_id = conversation.assigned_agent_id
+    if agent_id is None:
+        answered = select(Message.agent_id).where(
+            Message.conversation_id == conversation.id,
+            Message.sender == Sender.AGENT,
+            Message.created_at >= conversation.escalated_at if conversation.escalated_at else true(),
+        )
+        agent_id = session.scalar(answered.order_by(Message.id.desc()).limit(1))
     return csat.ResolvedHandoff(
-        conversation.latest_escalation_id,
-        as_utc(conversation.resolved_at),
-        conversation.assigned_agent_id,
-        conversation.queue,
+        conversation.latest_escalation_id, as_utc(conversation.resolved_at), agent_id, conversation.queue
     )
 
 
@@ -63,7 +69,7 @@ def record_csat(
     conversation = session.get(Conversation, conversation_id)
     if conversation is None:
         raise ConversationNotFound(f"conversation {conversation_id!r} not found")
-    subject = csat.subject_of(conversation.state, _resolved_handoff(conversation), now, about)
+    subject = csat.subject_of(conversation.state, _resolved_handoff(session, conversation), now, about)
     earlier = [
         csat.EarlierRating(r.id, r.escalation_id, as_utc(r.created_at))
         for r in session.scalars(select(CsatRating).where(CsatRating.conversation_id == conversation_id))

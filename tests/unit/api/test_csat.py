@@ -189,3 +189,24 @@ def test_what_the_question_was_about_keeps_the_bots_rating_off_the_agents(
     assert stale.status_code == 409 and "latest resolved hand-off" in stale.json()["detail"]
     for about in ("", "escalation:", "escalation:x", "Bot", "bot ", "escalation:1" + "0" * 20, 5):
         assert rate(client, "c1", 3, about=about).status_code == 422, about
+
+
+def test_a_hand_off_resolved_from_the_queue_is_rated_for_the_agent_who_answered_it(
+    client: TestClient, factory: sessionmaker[Session], team: dict[str, int]
+) -> None:
+    from triage.storage.db import AgentStatus
+
+    with factory() as session:
+        alice = session.scalars(select(User).where(User.username == "alice")).one()
+        sam = session.scalars(select(User).where(User.username == "sam")).one()
+        escalated(session, "c1")
+        services.accept(session, "c1", alice)
+        services.agent_reply(session, "c1", alice, "Your card is frozen now.")
+        services.set_agent_status(session, alice, AgentStatus.OFFLINE, actor=Actor.of(alice))  # requeued
+        assert session.get_one(Conversation, "c1").assigned_agent_id is None
+        services.resolve(session, "c1", actor=Actor.of(sam))
+        session.commit()
+    answer = rate(client, "c1", 4)
+    assert answer.status_code == 201 and answer.json()["escalated"] is True
+    with factory() as session:
+        assert session.scalars(select(CsatRating.agent_id)).one() == team["alice"]
