@@ -231,27 +231,37 @@ def output_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def bench_env(runtime: Path, config: ChatBenchConfig, patches: bool) -> dict[str, str]:
+    """The stack's environment for one measurement: every database in ``runtime`` (a fresh folder), free
+    ports. Nothing of a measurement outlives it: a tracker store kept from an earlier run would continue
+    that run's conversations (the bench's customers are the same for the same seed)."""
+    from api.stack import stack_env  # noqa: PLC0415 - the CLI's import stays light
+
+    ports = {f"CLEARLINE_{name.upper()}_PORT": str(free_port()) for name in ALL_PROCESSES}
+    base = {
+        **os.environ,
+        **ports,
+        "CLEARLINE_DEMO": "true",
+        "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{runtime / 'provider.db'}",
+        "CLEARLINE_RASA_PATCHES": "on" if patches else "off",
+        "CLEARLINE_RASA_WORKERS": str(config.rasa_workers),
+        **({"CLEARLINE_RASA_LOCK_STORE_URL": config.lock_store_url} if config.lock_store_url else {}),
+    }
+    settings = CoreSettings(
+        database_url=f"sqlite:///{runtime / 'clearline.db'}",
+        events_url=f"sqlite:///{runtime / 'rasa_events.db'}",
+        rasa_tracker_url=f"sqlite:///{runtime / 'rasa_tracker.db'}",
+        demo=True,
+    )
+    return stack_env(settings, base)
+
+
 def _started(config: ChatBenchConfig, names: list[str], patches: bool) -> dict[str, Any]:
-    from api.stack import prepare, services, stack_env  # noqa: PLC0415 - the CLI's import stays light
+    from api.stack import prepare, services  # noqa: PLC0415 - the CLI's import stays light
 
     with tempfile.TemporaryDirectory(prefix="clearline-bench-chat-") as folder:
         runtime = Path(folder)
-        ports = {f"CLEARLINE_{name.upper()}_PORT": str(free_port()) for name in ALL_PROCESSES}
-        database_url = f"sqlite:///{runtime / 'clearline.db'}"
-        base = {
-            **os.environ,
-            **ports,
-            "CLEARLINE_DEMO": "true",
-            "CLEARLINE_RASA_TRACKER_URL": f"sqlite:///{runtime / 'rasa_tracker.db'}",
-            "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{runtime / 'provider.db'}",
-            "CLEARLINE_RASA_PATCHES": "on" if patches else "off",
-            "CLEARLINE_RASA_WORKERS": str(config.rasa_workers),
-            **({"CLEARLINE_RASA_LOCK_STORE_URL": config.lock_store_url} if config.lock_store_url else {}),
-        }
-        settings = CoreSettings(
-            database_url=database_url, events_url=f"sqlite:///{runtime / 'rasa_events.db'}", demo=True
-        )
-        env = stack_env(settings, base)
+        env = bench_env(runtime, config, patches)
         with output_to_stderr():
             prepare(env)
         processes = start(names, env, runtime)
@@ -262,6 +272,7 @@ def _started(config: ChatBenchConfig, names: list[str], patches: bool) -> dict[s
                 if problem:
                     raise RuntimeError(f"{problem}\n{started.log_tail()}")
             rasa_url = f"http://127.0.0.1:{env['CLEARLINE_RASA_PORT']}"
+            database_url = env["CLEARLINE_DATABASE_URL"]
             return _measure(config, rasa_url, processes, database_url if "worker" in names else None)
         finally:
             stop(processes)

@@ -92,3 +92,22 @@ def test_group_cpu_of_this_process_grows_with_work() -> None:
     while time.process_time() < deadline:
         pass
     assert group_cpu_seconds(group) - before >= 0.2
+
+
+def test_every_database_of_a_measurement_is_in_its_own_folder(tmp_path: Path) -> None:
+    """A tracker store kept from an earlier run (the user's own, data/runtime) would continue that run's
+    conversations: the same seed gives the same customers, whose earlier hand-offs left them paused."""
+    from api.benchmarks.chat import ChatBenchConfig, bench_env
+
+    env = bench_env(tmp_path, ChatBenchConfig(), patches=True)
+    urls = {
+        name: value for name, value in env.items() if name.startswith("CLEARLINE_") and "sqlite:" in value
+    }
+    assert set(urls) >= {
+        "CLEARLINE_DATABASE_URL",
+        "CLEARLINE_EVENTS_URL",
+        "CLEARLINE_RASA_TRACKER_URL",
+        "CLEARLINE_PROVIDER_DB_URL",
+    }
+    assert all(url == f"sqlite:///{tmp_path}/{Path(url).name}" for url in urls.values()), urls
+    assert env["CLEARLINE_RASA_PATCHES"] == "on"
