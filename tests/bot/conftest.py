@@ -133,6 +133,7 @@ def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
     from rasa.shared.core.events import Event
     from sqlalchemy import event as sa_event
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
     from sqlalchemy.engine import Engine
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
@@ -142,9 +143,14 @@ def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(SQLTrackerStore, "save", SQLTrackerStore.save)
     monkeypatch.setattr(TrackerStore, "_stream_new_events", TrackerStore._stream_new_events)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
+    monkeypatch.setattr(
+        SQLiteDialect_pysqlite, "get_pool_class", SQLiteDialect_pysqlite.__dict__["get_pool_class"]
+    )
     yield
     if sa_event.contains(Engine, "connect", rasa_patches.use_write_ahead_log):
         sa_event.remove(Engine, "connect", rasa_patches.use_write_ahead_log)
+    if sa_event.contains(Engine, "do_connect", rasa_patches.allow_pooled_sqlite_across_threads):
+        sa_event.remove(Engine, "do_connect", rasa_patches.allow_pooled_sqlite_across_threads)
 
 
 class _CustomerRef:

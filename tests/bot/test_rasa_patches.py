@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from rasa.shared.utils.common import all_subclasses
 from serve import patches_wanted
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
+from sqlalchemy.pool import NullPool, QueuePool, SingletonThreadPool
 
 VALID = [
     {},
@@ -54,6 +56,7 @@ ALL_PATCHES = [
     "sql_tracker_store_save",
     "event_type_lookup",
     "sqlite_wal",
+    "sqlite_pool",
 ]
 
 
@@ -221,6 +224,39 @@ def test_rasas_sqlite_files_use_write_ahead_logging(tmp_path: Path, restore_stoc
     store = SQLTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_rasas_sqlite_files_keep_their_connections_open_between_sessions(
+    tmp_path: Path, restore_stock: None
+) -> None:
+    def connections_opened(store: SQLTrackerStore, sender: str) -> int:
+        opened: list[object] = []
+        sa_event.listen(store.engine, "connect", lambda connection, _record: opened.append(connection))
+        for turn in range(3):
+            tracker = asyncio.run(store.get_or_create_tracker(sender))
+            tracker.update(UserUttered(f"message {turn}"))
+            asyncio.run(store.save(tracker))
+        return len(opened)
+
+    stock = SQLTrackerStore(DOMAIN, db=str(tmp_path / "stock.db"))
+    assert isinstance(stock.engine.pool, NullPool)
+    assert connections_opened(stock, "stock") >= 6  # a new connection for every session
+    rasa_patches.apply()
+    store = SQLTrackerStore(DOMAIN, db=str(tmp_path / "tracker.db"))
+    assert isinstance(store.engine.pool, QueuePool)
+    assert connections_opened(store, "pooled") == 0  # the one opened when the store was made serves them all
+    assert (tmp_path / "tracker.db-wal").exists()  # the log is no longer checkpointed away after each use
+    # a pooled connection is used from another thread (Rasa runs some work in executors): no same-thread error
+    with ThreadPoolExecutor(1) as pool:
+        found = pool.submit(asyncio.run, store.retrieve("pooled")).result()
+    assert found is not None
+    assert [e.text for e in found.events if isinstance(e, UserUttered)] == [
+        "message 0",
+        "message 1",
+        "message 2",
+    ]
+    # an in-memory database keeps SQLAlchemy's one connection per thread
+    assert isinstance(SQLTrackerStore(DOMAIN, dialect="sqlite", db="").engine.pool, SingletonThreadPool)
 
 
 class FakeRequest:

@@ -219,6 +219,7 @@ def test_the_server_runs_with_clearlines_patches_and_action_responses_still_vali
         "http_api_events_validation",
         "sql_tracker_store_save",
         "sqlite_wal",
+        "sqlite_pool",
     )
     assert started and all(name in started[0] for name in names), started
     # a custom action's response passes the (patched) schema check and reaches the customer
