@@ -127,6 +127,7 @@ def run_benchmark(
     }
     return {
         "model": model.version,
+        "scoring_runtime": model.runtime,  # score_per_s; the baselines and explanations run on torch
         "threads": torch.get_num_threads(),
         "n": n,
         "score_per_s": round(score_per_s, 1),

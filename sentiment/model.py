@@ -25,6 +25,7 @@ from sentiment.errors import InvalidText, ModelNotLoaded
 from sentiment.first_token import first_token_classifier
 from sentiment.goemotions import STRESS_LABELS
 from sentiment.noise import for_model
+from sentiment.onnx_scoring import OnnxLogits, onnx_logits
 from sentiment.settings import SentimentSettings
 from sentiment.types import Explanation, UtteranceScore
 
@@ -87,8 +88,12 @@ class Encoded:
 class EmotionModel:
     """A multi-label emotion classifier with a calibrated stress score. Build with :func:`load_model`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, runtime: str | None = None) -> None:
+        """``runtime``: "onnx" or "torch" for scoring; default ``CLEARLINE_SCORING_RUNTIME`` (onnx)."""
         path = Path(path)
+        runtime = runtime or SentimentSettings().scoring_runtime
+        if runtime not in ("onnx", "torch"):
+            raise ValueError(f"scoring runtime must be 'onnx' or 'torch', not {runtime!r}")
         if not (path / "config.json").is_file():
             raise ModelNotLoaded(f"{path} is not a model directory (no config.json)")
         try:
@@ -100,6 +105,11 @@ class EmotionModel:
         self.model.requires_grad_(False)
         # What scores and explanations run on: the same parameters, the last layer for [CLS] only.
         self.classifier = first_token_classifier(self.model)
+        # Scores on ONNX Runtime when it runs this model exactly (sentiment/onnx_scoring.py); else torch.
+        self.onnx: OnnxLogits | None = None
+        if runtime == "onnx":
+            self.onnx = onnx_logits(self.classifier, self.tokenizer)
+        self.runtime = "torch" if self.onnx is None else "onnx"
         # f(all-[PAD] baseline) per (target, token ids): see sentiment.explain._baseline_score
         self.baseline_scores: dict[tuple[str, tuple[int, ...]], float] = {}
         self.path = path
@@ -137,6 +147,8 @@ class EmotionModel:
     def _forward(self, input_ids: list[list[int]]) -> torch.Tensor:
         """Logits (batch, n_labels) of one batch, padded to its longest row."""
         batch = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt")
+        if self.onnx is not None:
+            return self.onnx(batch["input_ids"], batch["attention_mask"])
         with torch.inference_mode():
             logits: torch.Tensor = self.classifier(
                 input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]

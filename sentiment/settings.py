@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,3 +17,6 @@ class SentimentSettings(BaseSettings):
     model_dir: Path = REPO_ROOT / "data" / "models" / "emotions"
     # Flag threshold on the calibrated stress probability; None = the model's own (dev F1-optimal) one.
     stress_threshold: float | None = None
+    # What scores run on: "onnx" (ONNX Runtime, the model exported at load; sentiment/onnx_scoring.py) or
+    # "torch". Explanations always run on torch (they need gradients).
+    scoring_runtime: Literal["onnx", "torch"] = "onnx"
