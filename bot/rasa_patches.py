@@ -14,7 +14,8 @@ turns them off (the bench's stock baseline).
   to learn how many events it has (for the event broker), then counts them again with a query (for the
   store), and publishes each new event to the SQL event broker in a transaction of its own. Here one count
   serves both, and a turn's events reach the SQL broker in one transaction (same rows, same order, now
-  all or none).
+  all or none). Both write a turn's rows with one multi-row INSERT instead of the ORM's unit of work (its
+  flush was ~7% of the server's samples).
 - Event types: stock Rasa walks every subclass of Event to find the class of each event it deserialises
   (8% of the server's CPU); here the name -> class map is built once and rebuilt when a name is missing,
   so the first class of that name still wins and classes defined later are still found.
@@ -132,20 +133,23 @@ def patch_sql_tracker_store_save() -> None:
         new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
         if self.event_broker is not None:
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
-        with self.session_scope() as session:
-            for event in new_events:
-                data = event.as_dict()
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
-                )
-            session.commit()
+        rows = []
+        for event in new_events:
+            data = event.as_dict()
+            rows.append(
+                {
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                }
+            )
+        if rows:
+            with self.session_scope() as session:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+                session.commit()
 
     async def _stream_new_events(
         self: TrackerStore, event_broker: Any, new_events: list[Any], sender_id: str
@@ -153,11 +157,14 @@ def patch_sql_tracker_store_save() -> None:
         if not isinstance(event_broker, SQLEventBroker):
             await stock_stream(self, event_broker, new_events, sender_id)
             return
-        with event_broker.session_scope() as session:
-            for event in new_events:
-                body = {"sender_id": sender_id, **event.as_dict()}
-                session.add(event_broker.SQLBrokerEvent(sender_id=sender_id, data=json.dumps(body)))
-            session.commit()
+        rows = [
+            {"sender_id": sender_id, "data": json.dumps({"sender_id": sender_id, **event.as_dict()})}
+            for event in new_events
+        ]
+        if rows:
+            with event_broker.session_scope() as session:
+                session.execute(event_broker.SQLBrokerEvent.__table__.insert(), rows)
+                session.commit()
 
     SQLTrackerStore.save = save  # type: ignore[method-assign]
     TrackerStore._stream_new_events = _stream_new_events  # type: ignore[method-assign]
