@@ -48,7 +48,7 @@ class _Logits(nn.Module):
 class OnnxLogits:
     """Logits of padded token ids from an ONNX Runtime session built from ``classifier``."""
 
-    def __init__(self, classifier: nn.Module, example: dict[str, torch.Tensor], threads: int = 1) -> None:
+    def __init__(self, classifier: nn.Module, example: dict[str, torch.Tensor], threads: int) -> None:
         import onnxruntime as ort
 
         module = _Logits(classifier).eval()
@@ -72,6 +72,8 @@ class OnnxLogits:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # idle threads sleep instead of spinning: the worker's other threads (explanations) share the cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # errors only: ORT warns about unused initializers of the export
         self.session = ort.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
 
@@ -83,8 +85,10 @@ class OnnxLogits:
         return torch.from_numpy(self.session.run(["logits"], feeds)[0])
 
 
-def onnx_logits(classifier: nn.Module, tokenizer: Any, threads: int = 1) -> OnnxLogits | None:
-    """An ONNX Runtime scorer equal to ``classifier`` on the probe texts, or None (with the reason logged)."""
+def onnx_logits(classifier: nn.Module, tokenizer: Any, threads: int | None = None) -> OnnxLogits | None:
+    """An ONNX Runtime scorer equal to ``classifier`` on the probe texts, or None (with the reason logged).
+    ``threads``: default torch's (what the caller chose with ``torch.set_num_threads``; the worker's is 1)."""
+    threads = threads or torch.get_num_threads()
     probe = tokenizer(list(PROBE_TEXTS), padding=True, return_tensors="pt")
     try:
         scorer = OnnxLogits(classifier, probe, threads)

@@ -94,3 +94,15 @@ def test_an_export_whose_logits_differ_is_not_used(
         model = EmotionModel(configured_dir, runtime="onnx")
     assert model.runtime == "torch"
     assert "differ from torch's" in caplog.text
+
+
+def test_the_session_uses_as_many_threads_as_torch(configured_dir: Path) -> None:
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            model = EmotionModel(configured_dir, runtime="onnx")
+            assert model.onnx is not None
+            assert model.onnx.session.get_session_options().intra_op_num_threads == threads
+    finally:
+        torch.set_num_threads(before)
