@@ -14,8 +14,8 @@ turns them off (the bench's stock baseline).
   to learn how many events it has (for the event broker), then counts them again with a query (for the
   store), and publishes each new event to the SQL event broker in a transaction of its own. Here one count
   serves both, and a turn's events reach the SQL broker in one transaction (same rows, same order, now
-  all or none). Both write a turn's rows with one multi-row INSERT instead of the ORM's unit of work (its
-  flush was ~7% of the server's samples).
+  all or none). Both write a turn's rows with one INSERT statement (executemany) instead of the ORM's
+  unit of work (its flush was ~7% of the server's samples).
 - Event types: stock Rasa walks every subclass of Event to find the class of each event it deserialises
   (8% of the server's CPU); here the name -> class map is built once and rebuilt when a name is missing,
   so the first class of that name still wins and classes defined later are still found.

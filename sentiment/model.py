@@ -8,6 +8,7 @@ loaded model serves concurrent callers without a lock.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ from sentiment.settings import SentimentSettings
 from sentiment.types import Explanation, UtteranceScore
 
 CONFIG_NAME = "clearline.json"
+SCORING_RUNTIMES = ("onnx", "torch")
+log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5  # label threshold for checkpoints without clearline.json
 MAX_TOKENS_LIMIT = 512
 
@@ -91,9 +94,12 @@ class EmotionModel:
     def __init__(self, path: Path, runtime: str | None = None) -> None:
         """``runtime``: "onnx" or "torch" for scoring; default ``CLEARLINE_SCORING_RUNTIME`` (onnx)."""
         path = Path(path)
-        runtime = runtime or SentimentSettings().scoring_runtime
-        if runtime not in ("onnx", "torch"):
-            raise ValueError(f"scoring runtime must be 'onnx' or 'torch', not {runtime!r}")
+        runtime = (runtime or SentimentSettings().scoring_runtime).strip().lower()
+        if runtime not in SCORING_RUNTIMES:
+            raise ModelNotLoaded(
+                f"scoring runtime must be one of {', '.join(SCORING_RUNTIMES)} "
+                f"(CLEARLINE_SCORING_RUNTIME), not {runtime!r}"
+            )
         if not (path / "config.json").is_file():
             raise ModelNotLoaded(f"{path} is not a model directory (no config.json)")
         try:
@@ -145,15 +151,26 @@ class EmotionModel:
         return Encoded(valid, ids, truncated)
 
     def _forward(self, input_ids: list[list[int]]) -> torch.Tensor:
-        """Logits (batch, n_labels) of one batch, padded to its longest row."""
+        """Logits (batch, n_labels) of one batch on torch, padded to its longest row (explanations use this:
+        every number of an explanation comes from the same runtime as its gradients)."""
         batch = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt")
-        if self.onnx is not None:
-            return self.onnx(batch["input_ids"], batch["attention_mask"])
         with torch.inference_mode():
             logits: torch.Tensor = self.classifier(
                 input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
             ).logits
         return logits
+
+    def _score_forward(self, input_ids: list[list[int]]) -> torch.Tensor:
+        """Logits of one batch for scores: on ONNX Runtime when this model has a session, else torch. A
+        session that fails on some batch is dropped (logged once) and torch scores from then on."""
+        if self.onnx is not None:
+            batch = self.tokenizer.pad({"input_ids": input_ids}, return_tensors="pt")
+            try:
+                return self.onnx(batch["input_ids"], batch["attention_mask"])
+            except Exception as exc:  # noqa: BLE001 - an optional speed-up must not stop scoring
+                log.warning("scoring with torch from now on: ONNX Runtime failed on a batch (%s)", exc)
+                self.onnx, self.runtime = None, "torch"
+        return self._forward(input_ids)
 
     def postprocess(
         self, logits: torch.Tensor, texts: list[str], truncated: list[bool]
@@ -191,7 +208,7 @@ class EmotionModel:
         order = sorted(range(len(encoded.input_ids)), key=lambda i: len(encoded.input_ids[i]))
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            out[idx] = self._forward([encoded.input_ids[i] for i in idx])
+            out[idx] = self._score_forward([encoded.input_ids[i] for i in idx])
         return encoded, out
 
     def score(self, texts: Sequence[object], batch_size: int = 64) -> list[UtteranceScore]:

@@ -7,13 +7,15 @@ nothing is written to disk or downloaded) from the same parameters, with the bat
 and the exported logits are checked against torch's on probe texts before the session is used: a
 checkpoint that does not export, or whose logits differ, is scored with torch as before.
 
-Explanations keep torch: integrated gradients need gradients.
+Explanations keep torch, every number of them (``EmotionModel._forward``): integrated gradients need
+gradients, and their deletion checks should come from the same runtime as the attributions.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
 import warnings
 from typing import Any
 
@@ -24,6 +26,9 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 OPSET = 18
+# One export at a time: the TorchScript exporter keeps process-wide state, and catch_warnings swaps the
+# process's warning filters (models load in several worker threads: the explainer, a shadow, a promotion).
+_EXPORT_LOCK = threading.Lock()
 CHECK_TOLERANCE = 1e-4  # max |logit difference| against torch on the probe texts
 PROBE_TEXTS = (
     "WHERE IS MY CARD?? I have been waiting for two weeks and nobody answers",
@@ -53,7 +58,7 @@ class OnnxLogits:
 
         module = _Logits(classifier).eval()
         buffer = io.BytesIO()
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        with _EXPORT_LOCK, warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
             warnings.simplefilter("ignore")  # the exporter's notes on tracing, not about this graph
             torch.onnx.export(
                 module,
@@ -89,8 +94,8 @@ def onnx_logits(classifier: nn.Module, tokenizer: Any, threads: int | None = Non
     """An ONNX Runtime scorer equal to ``classifier`` on the probe texts, or None (with the reason logged).
     ``threads``: default torch's (what the caller chose with ``torch.set_num_threads``; the worker's is 1)."""
     threads = threads or torch.get_num_threads()
-    probe = tokenizer(list(PROBE_TEXTS), padding=True, return_tensors="pt")
     try:
+        probe = tokenizer(list(PROBE_TEXTS), padding=True, return_tensors="pt")
         scorer = OnnxLogits(classifier, probe, threads)
         with torch.inference_mode():
             expected = _Logits(classifier)(probe["input_ids"], probe["attention_mask"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,5 +17,6 @@ class SentimentSettings(BaseSettings):
     # Flag threshold on the calibrated stress probability; None = the model's own (dev F1-optimal) one.
     stress_threshold: float | None = None
     # What scores run on: "onnx" (ONNX Runtime, the model exported at load; sentiment/onnx_scoring.py) or
-    # "torch". Explanations always run on torch (they need gradients).
-    scoring_runtime: Literal["onnx", "torch"] = "onnx"
+    # "torch". Explanations always run on torch (they need gradients). Checked where a model loads
+    # (EmotionModel: ModelNotLoaded), so a typo here does not break every other setting of the package.
+    scoring_runtime: str = "onnx"

@@ -233,8 +233,9 @@ def output_to_stderr() -> Iterator[None]:
 
 def bench_env(runtime: Path, config: ChatBenchConfig, patches: bool) -> dict[str, str]:
     """The stack's environment for one measurement: every database in ``runtime`` (a fresh folder), free
-    ports. Nothing of a measurement outlives it: a tracker store kept from an earlier run would continue
-    that run's conversations (the bench's customers are the same for the same seed)."""
+    ports, the SQL event broker (the default stack; a RabbitMQ set in the caller's environment would be
+    shared with whatever else uses it). No database of a measurement outlives it: a tracker store kept
+    from an earlier run would continue that run's conversations (the same seed gives the same customers)."""
     from api.stack import stack_env  # noqa: PLC0415 - the CLI's import stays light
 
     ports = {f"CLEARLINE_{name.upper()}_PORT": str(free_port()) for name in ALL_PROCESSES}
@@ -242,6 +243,7 @@ def bench_env(runtime: Path, config: ChatBenchConfig, patches: bool) -> dict[str
         **os.environ,
         **ports,
         "CLEARLINE_DEMO": "true",
+        "CLEARLINE_EVENT_BROKER": "sql",
         "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{runtime / 'provider.db'}",
         "CLEARLINE_RASA_PATCHES": "on" if patches else "off",
         "CLEARLINE_RASA_WORKERS": str(config.rasa_workers),

@@ -152,8 +152,12 @@ def _turns(tracker: DialogueStateTracker) -> list[list[Event]]:
     ]
 
 
-def _saved_rows(folder: Path) -> tuple[list[tuple[str, str]], list[dict[str, Any]], int]:
-    """Save a conversation turn by turn; return (tracker store rows, broker rows, broker commits)."""
+TRACKER_COLUMNS = "sender_id, type_name, timestamp, intent_name, action_name, data"
+
+
+def _saved_rows(folder: Path) -> tuple[list[tuple[Any, ...]], list[tuple[str, dict[str, Any]]], int]:
+    """Save a conversation turn by turn; return (tracker store rows: every column but the id, broker rows:
+    sender column and event, broker commits)."""
     broker = SQLEventBroker(db=str(folder / "events.db"))
     commits: list[int] = []
     sa_event.listen(broker.engine, "commit", lambda connection: commits.append(1))
@@ -164,12 +168,12 @@ def _saved_rows(folder: Path) -> tuple[list[tuple[str, str]], list[dict[str, Any
             tracker.update(new)
         asyncio.run(store.save(tracker))
     with store.engine.connect() as connection:
-        stored = [
-            tuple(row) for row in connection.execute(text("SELECT type_name, data FROM events ORDER BY id"))
-        ]
+        query = text(f"SELECT {TRACKER_COLUMNS} FROM events ORDER BY id")  # noqa: S608 - a constant
+        stored = [tuple(row) for row in connection.execute(query)]
     with broker.engine.connect() as connection:
         published = [
-            json.loads(row[0]) for row in connection.execute(text("SELECT data FROM events ORDER BY id"))
+            (row[0], json.loads(row[1]))
+            for row in connection.execute(text("SELECT sender_id, data FROM events ORDER BY id"))
         ]
     return stored, published, len(commits)
 
@@ -178,8 +182,12 @@ def _no_time(event: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in event.items() if key != "timestamp"}
 
 
-def _untimed(rows: list[tuple[str, str]]) -> list[tuple[str, dict[str, Any]]]:
-    return [(type_name, _no_time(json.loads(data))) for type_name, data in rows]
+def _untimed(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows with the event times left out (each run makes its events at its own time); the time column
+    must be the event's own time."""
+    for row in rows:
+        assert row[2] == json.loads(row[5])["timestamp"]
+    return [(*row[:2], *row[3:5], _no_time(json.loads(row[5]))) for row in rows]
 
 
 def test_saving_trackers_writes_the_same_rows_as_stock_with_one_broker_commit_per_turn(
@@ -191,10 +199,14 @@ def test_saving_trackers_writes_the_same_rows_as_stock_with_one_broker_commit_pe
     rasa_patches.apply()
     rows, published, commits = _saved_rows(tmp_path / "patched")
     assert _untimed(rows) == _untimed(stock_rows) and len(rows) == 10
-    assert [_no_time(event) for event in published] == [_no_time(event) for event in stock_published]
+    assert [(who, _no_time(event)) for who, event in published] == [
+        (who, _no_time(event)) for who, event in stock_published
+    ]
     assert len(published) == 10
-    assert [event["event"] for event in published][:3] == ["action", "session_started", "action"]
-    assert all(event["sender_id"] == "anna" for event in published)
+    assert [event["event"] for _, event in published][:3] == ["action", "session_started", "action"]
+    assert all(who == event["sender_id"] == "anna" for who, event in published)
+    assert [row[3] for row in rows if row[1] == "user"] == ["greet", "card_arrival"]  # the intent column
+    assert {row[4] for row in rows if row[1] == "action"} >= {"utter_greet", "action_listen"}
     assert stock_commits == 10  # one transaction per event
     assert commits == 4  # one per turn that had events
 

@@ -63,15 +63,22 @@ class SentimentScorer:
     """The real emotion model (``sentiment``), loaded once; imported lazily because it pulls in torch."""
 
     def __init__(
-        self, model_path: str | None = None, threads: int | None = None, own_instance: bool = False
+        self,
+        model_path: str | None = None,
+        threads: int | None = None,
+        own_instance: bool = False,
+        runtime: str | None = None,
     ) -> None:
         """``own_instance``: a model object of its own (for the explainer thread) instead of the shared,
-        cached one, so that explaining never waits for scoring's model lock and vice versa."""
+        cached one, so that explaining never waits for scoring's model lock and vice versa. ``runtime``:
+        what its scores run on (default ``CLEARLINE_SCORING_RUNTIME``); an explainer needs only torch, so
+        it is built with "torch" and holds no ONNX Runtime copy of the weights."""
         if threads:
             importlib.import_module("torch").set_num_threads(threads)
         if own_instance:
             path = model_path or importlib.import_module("sentiment.settings").SentimentSettings().model_dir
-            self._model: Any = importlib.import_module("sentiment.model").EmotionModel(Path(path))
+            model_class = importlib.import_module("sentiment.model").EmotionModel
+            self._model: Any = model_class(Path(path), runtime=runtime)
             return
         sentiment = importlib.import_module("sentiment")
         loader = (

@@ -27,6 +27,9 @@ from triage.worker.observability import HealthServer, ModelProbe, WorkerMetrics,
 from triage.worker.scoring import Scorer
 from triage.worker.versions import LoadedModel, RegistryVersions
 
+# The explainer's own model instance: explanations run on torch (gradients), so no ONNX Runtime session.
+EXPLAINER_RUNTIME = "torch"
+
 log = structlog.get_logger("triage.worker.runner")
 
 
@@ -142,7 +145,9 @@ def load_model(settings: CoreSettings, ref: ModelRef | None = None) -> Model:
         explainer = (
             loaded.explainer
             if loaded
-            else SentimentScorer(threads=settings.worker_threads, own_instance=True)
+            else SentimentScorer(
+                threads=settings.worker_threads, own_instance=True, runtime=EXPLAINER_RUNTIME
+            )
         )
     except Exception as exc:
         log.exception("model_load_failed")
@@ -160,7 +165,9 @@ def load_registered(settings: CoreSettings, ref: ModelRef) -> LoadedModel:
     scorer = SentimentScorer(ref.path, threads=settings.worker_threads)
     if scorer.version != ref.version:
         raise ModelNotLoaded(f"{ref.path} loads as {scorer.version}, registered as {ref.version}")
-    explainer = SentimentScorer(ref.path, threads=settings.worker_threads, own_instance=True)
+    explainer = SentimentScorer(
+        ref.path, threads=settings.worker_threads, own_instance=True, runtime=EXPLAINER_RUNTIME
+    )
     return LoadedModel(ref.version, scorer, explainer)
 
 

@@ -81,3 +81,17 @@ def test_shipped_model_escalates_a_stressed_customer_with_explanations(session_f
     assert escalation.trigger == "policy" and any(f["factor"] == "stress" for f in escalation.factors)
     check_explanation(message, escalation)
     assert escalation.explanations[0]["top_words"]
+
+
+def test_the_worker_scores_on_onnx_runtime_and_explains_on_torch(tmp_path, monkeypatch):
+    """The explainer's own instance holds no ONNX Runtime session (explanations need torch alone)."""
+    from triage.settings import CoreSettings
+    from triage.worker import runner
+
+    model_dir = write_tiny_model(tmp_path / "tiny")
+    write_clearline_json(model_dir)
+    monkeypatch.setenv("CLEARLINE_MODEL_DIR", str(model_dir))
+    model = runner.load_model(CoreSettings(demo=True))
+    assert model.error is None
+    assert model.scorer._model.runtime == "onnx"
+    assert model.explainer._model.runtime == "torch" and model.explainer._model.onnx is None

@@ -94,11 +94,15 @@ def test_group_cpu_of_this_process_grows_with_work() -> None:
     assert group_cpu_seconds(group) - before >= 0.2
 
 
-def test_every_database_of_a_measurement_is_in_its_own_folder(tmp_path: Path) -> None:
+def test_every_database_of_a_measurement_is_in_its_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A tracker store kept from an earlier run (the user's own, data/runtime) would continue that run's
     conversations: the same seed gives the same customers, whose earlier hand-offs left them paused."""
     from api.benchmarks.chat import ChatBenchConfig, bench_env
 
+    monkeypatch.setenv("CLEARLINE_RASA_TRACKER_URL", "sqlite:////somewhere/else/rasa_tracker.db")
+    monkeypatch.setenv("CLEARLINE_EVENT_BROKER", "rabbitmq")
     env = bench_env(tmp_path, ChatBenchConfig(), patches=True)
     urls = {
         name: value for name, value in env.items() if name.startswith("CLEARLINE_") and "sqlite:" in value
@@ -111,3 +115,4 @@ def test_every_database_of_a_measurement_is_in_its_own_folder(tmp_path: Path) ->
     }
     assert all(url == f"sqlite:///{tmp_path}/{Path(url).name}" for url in urls.values()), urls
     assert env["CLEARLINE_RASA_PATCHES"] == "on"
+    assert env["CLEARLINE_EVENT_BROKER"] == "sql"

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from sentiment import onnx_scoring
+from sentiment.errors import ModelNotLoaded
 from sentiment.model import EmotionModel
-from sentiment.settings import REPO_ROOT
+from sentiment.settings import REPO_ROOT, SentimentSettings
 
 TEXTS = [
     "WHY IS MY CARD BLOCKED AGAIN?!",
@@ -62,9 +63,52 @@ def test_the_runtime_comes_from_the_environment(
     assert EmotionModel(configured_dir).runtime == "onnx"
 
 
-def test_an_unknown_runtime_is_refused(configured_dir: Path) -> None:
-    with pytest.raises(ValueError, match="scoring runtime must be 'onnx' or 'torch'"):
+def test_an_unknown_runtime_is_refused_where_the_model_loads(
+    configured_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ModelNotLoaded, match="scoring runtime must be one of onnx, torch"):
         EmotionModel(configured_dir, runtime="tensorrt")
+    monkeypatch.setenv("CLEARLINE_SCORING_RUNTIME", "tensorrt")
+    assert SentimentSettings().model_dir  # the package's other settings still read
+    with pytest.raises(ModelNotLoaded, match="CLEARLINE_SCORING_RUNTIME"):
+        EmotionModel(configured_dir)
+    monkeypatch.setenv("CLEARLINE_SCORING_RUNTIME", " ONNX ")
+    assert EmotionModel(configured_dir).runtime == "onnx"
+
+
+def test_a_session_that_fails_later_hands_scoring_to_torch(
+    configured_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    model, reference = (
+        EmotionModel(configured_dir, runtime="onnx"),
+        EmotionModel(configured_dir, runtime="torch"),
+    )
+    assert model.onnx is not None
+
+    def broken(*_args: object) -> torch.Tensor:
+        raise RuntimeError("shape not supported by the graph")
+
+    monkeypatch.setattr(model, "onnx", type("Broken", (), {"__call__": broken})())
+    with caplog.at_level(logging.WARNING, logger="sentiment.model"):
+        _same_scores(model, reference, TEXTS)
+    assert model.runtime == "torch" and model.onnx is None
+    assert caplog.text.count("ONNX Runtime failed on a batch") == 1
+
+
+def test_explanations_never_use_the_onnx_session(
+    configured_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = EmotionModel(configured_dir, runtime="onnx")
+    calls: list[object] = []
+
+    class Counting:
+        def __call__(self, *args: object) -> None:
+            calls.append(args)
+            raise AssertionError("an explanation ran on ONNX Runtime")
+
+    monkeypatch.setattr(model, "onnx", Counting())
+    assert model.explain("i am so angry , my card is not working").top_words
+    assert calls == []
 
 
 def test_a_model_that_does_not_export_is_scored_with_torch(
