@@ -160,6 +160,14 @@ def eval_emotions(
     tsv: Annotated[Path, typer.Option(help="GoEmotions-format TSV (text, label ids, id).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     model_dir: ModelDirOption = None,
+    cross_fit: Annotated[
+        bool,
+        typer.Option(
+            "--cross-fit",
+            help="Also macro_f1_cross_fitted: thresholds tuned on half the file, measured on the other half "
+            "(10 random halvings, both ways); on the file the thresholds were tuned on, the honest figure.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate on a labelled file with the model's committed thresholds (nothing is tuned on it)."""
     from sentiment.errors import DatasetError
@@ -167,8 +175,8 @@ def eval_emotions(
 
     model = _load(model_dir)
     try:
-        metrics = evaluate_file(model, tsv)
-    except (OSError, DatasetError) as exc:
+        metrics = evaluate_file(model, tsv, cross_fit=cross_fit)
+    except (OSError, DatasetError, ValueError) as exc:
         _fail(str(exc))
     if as_json:
         typer.echo(json.dumps(metrics))

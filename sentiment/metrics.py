@@ -63,3 +63,33 @@ def best_f1_threshold(prob: np.ndarray, truth: np.ndarray, grid: np.ndarray | No
     denom = pred.sum(axis=0) + truth.sum()
     f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
     return float(grid[int(np.argmax(f1))])
+
+
+def cross_fitted_macro_f1(
+    prob: np.ndarray, truth: np.ndarray, rounds: int = 10, seed: int = 0
+) -> tuple[float, float]:
+    """Macro-F1 of per-label thresholds measured on data they were not tuned on: the rows are split into
+    random halves, each label's F1-best threshold is tuned on one half and the macro-F1 measured on the
+    other, both ways, ``rounds`` times; returns (mean, standard deviation).
+
+    Thresholds tuned on the rows they are scored on overstate F1 for unseen data, rare labels most (a label
+    with six positives gets a threshold fitted to those six); this estimate is what to compare with a
+    held-out test split. It is a little pessimistic for thresholds tuned on all the rows (half as many
+    rows to tune on)."""
+    prob = np.asarray(prob, dtype=np.float64)
+    truth = np.asarray(truth).astype(bool)
+    if prob.ndim != 2 or prob.shape != truth.shape:
+        raise ValueError(f"probabilities {prob.shape} and labels {truth.shape} must be (rows, labels) alike")
+    if len(prob) < 4 or rounds < 1:
+        raise ValueError("cross-fitting needs at least 4 rows and 1 round")
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _ in range(rounds):
+        order = rng.permutation(len(prob))
+        halves = (order[: len(prob) // 2], order[len(prob) // 2 :])
+        for tune, measure in (halves, halves[::-1]):
+            thresholds = np.array(
+                [best_f1_threshold(prob[tune, j], truth[tune, j]) for j in range(prob.shape[1])]
+            )
+            scores.append(macro_f1(prob[measure] >= thresholds[None, :], truth[measure]))
+    return float(np.mean(scores)), float(np.std(scores))

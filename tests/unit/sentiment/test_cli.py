@@ -99,6 +99,21 @@ def test_eval_with_hand_computable_metrics(app: typer.Typer, tmp_path: Path) -> 
     assert metrics["ece"] == pytest.approx(0.5, abs=1e-4)
 
 
+def test_eval_cross_fits_its_thresholds_on_request(app: typer.Typer, configured_dir: Path) -> None:
+    plain = runner.invoke(
+        app, ["eval-emotions", "--tsv", str(FIXTURE), "--json", "--model-dir", str(configured_dir)]
+    )
+    assert plain.exit_code == 0, plain.output
+    assert "macro_f1_cross_fitted" not in json.loads(plain.stdout)
+    result = runner.invoke(
+        app,
+        ["eval-emotions", "--tsv", str(FIXTURE), "--json", "--cross-fit", "--model-dir", str(configured_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert 0.0 <= metrics["macro_f1_cross_fitted"] <= 1.0 and metrics["macro_f1_cross_fitted_sd"] >= 0.0
+
+
 def test_eval_reports_a_malformed_file(app: typer.Typer, plain_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.tsv"
     bad.write_text("fine\t2\tx\nbroken line\n", encoding="utf-8")

@@ -12,6 +12,7 @@ from sentiment.goemotions import read_tsv
 from sentiment.metrics import (
     best_f1_threshold,
     binary_prf,
+    cross_fitted_macro_f1,
     expected_calibration_error,
     group_matrix,
     macro_f1,
@@ -88,3 +89,28 @@ def test_malformed_tsv_rows_are_reported_with_their_line(tmp_path: Path, content
     path.write_text(content, encoding="utf-8")
     with pytest.raises(DatasetError, match=message):
         read_tsv(path, 28)
+
+
+def test_cross_fitted_macro_f1_sees_through_thresholds_fitted_to_noise() -> None:
+    rng = np.random.default_rng(3)
+    n = 80
+    # a label the scores know nothing about: tuning on the same rows still finds a threshold that "works"
+    rare = np.zeros((n, 1), dtype=bool)
+    rare[rng.choice(n, 5, replace=False)] = True
+    noise = rng.random((n, 1))
+    tuned = best_f1_threshold(noise[:, 0], rare[:, 0])
+    in_sample = macro_f1(noise >= tuned, rare)
+    mean, sd = cross_fitted_macro_f1(noise, rare, rounds=10, seed=0)
+    assert in_sample > 0.1 and mean < in_sample / 1.5
+    assert cross_fitted_macro_f1(noise, rare, seed=0) == (mean, sd)  # reproducible by seed
+    # a label the scores separate keeps its F1 on the other half
+    separable = rng.random((n, 1)) < 0.3
+    scores = np.where(separable, 0.8, 0.2) + rng.normal(0, 0.02, (n, 1))
+    assert cross_fitted_macro_f1(scores, separable)[0] > 0.9
+
+
+def test_cross_fitting_refuses_what_it_cannot_split() -> None:
+    with pytest.raises(ValueError, match="at least 4 rows"):
+        cross_fitted_macro_f1(np.zeros((3, 2)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="must be"):
+        cross_fitted_macro_f1(np.zeros((8, 2)), np.zeros((8, 3)))
