@@ -1,8 +1,9 @@
 """Loading an emotion model and scoring texts, split like a transformers pipeline.
 
-``preprocess`` (validate + tokenize) -> ``_forward`` (the model only) -> ``postprocess`` (sigmoid, labels,
-stress). Nothing about a call is kept on the instance and no hooks are attached to the model, so one
-loaded model serves concurrent callers without a lock.
+``preprocess`` (validate + tokenize) -> ``_score_forward`` (the model only: ONNX Runtime, else torch's
+``_forward``) -> ``postprocess`` (sigmoid, labels, stress). Nothing about a call is kept on the instance
+(but for dropping a failed ONNX session) and no hooks are attached to the model, so one loaded model serves
+concurrent callers without a lock.
 """
 
 from __future__ import annotations
