@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 import structlog
 from fastapi import BackgroundTasks, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.unit_of_work import commit_work
 from triage.settings import CoreSettings
 from triage.storage.outbox import RasaCommands, deliver_outbox
 
 log = structlog.get_logger("api.relay")
+
+T = TypeVar("T")
 
 
 class OutboxRelay:
@@ -62,5 +66,24 @@ class OutboxRelay:
 def commit_and_relay(session: Session, request: Request, background: BackgroundTasks) -> None:
     """Commit the request's unit of work, then deliver its outbox commands after the response."""
     session.commit()
+    relay_after_response(request, background)
+
+
+def act_and_relay(
+    session: Session,
+    request: Request,
+    background: BackgroundTasks,
+    work: Callable[[], T],
+    *,
+    expected_version: int | None = None,
+) -> T:
+    """Run and commit an action on conversations (run again on a stale row when the client named no
+    version: ``api.unit_of_work``), then deliver its outbox commands after the response."""
+    result = commit_work(session, work, expected_version=expected_version)
+    relay_after_response(request, background)
+    return result
+
+
+def relay_after_response(request: Request, background: BackgroundTasks) -> None:
     relay: OutboxRelay = request.app.state.relay
     background.add_task(relay.deliver)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, BackgroundTasks, Body, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
 from api.deps import AgentUser, CurrentUser, SessionDep, SupervisorUser
 from api.queries import find_visible, summarise
-from api.relay import commit_and_relay
+from api.relay import act_and_relay
 from api.routes.conversations import ConversationId, not_found
 from api.schemas import (
     ConversationSummary,
@@ -28,6 +30,8 @@ from triage.storage.conversations import require_owner_or_supervisor
 from triage.storage.db import Conversation, ConversationState, User
 
 router = APIRouter(prefix="/conversations", tags=["actions"])
+
+T = TypeVar("T")
 
 
 def load_for_action(
@@ -60,6 +64,27 @@ def load_for_action(
     return conv
 
 
+def act_on(
+    session: Session,
+    request: Request,
+    background: BackgroundTasks,
+    user: User,
+    conversation_id: str,
+    expected_version: int | None,
+    action: Callable[[], T],
+    *,
+    claimable: bool = False,
+) -> T:
+    """``load_for_action``, then ``action``, committed as one unit of work (run again on a row another
+    writer changed meanwhile when no version was named: ``api.unit_of_work``) and relayed to Rasa."""
+
+    def work() -> T:
+        load_for_action(session, user, conversation_id, expected_version, claimable=claimable)
+        return action()
+
+    return act_and_relay(session, request, background, work, expected_version=expected_version)
+
+
 def _summary(session: Session, conv: Conversation) -> ConversationSummary:
     # by id, not through the relationship: that may still hold the agent from before the action
     agent = session.get(User, conv.assigned_agent_id) if conv.assigned_agent_id is not None else None
@@ -81,9 +106,16 @@ def accept(
 ) -> ConversationSummary:
     """Take a waiting conversation from one of your queues (or confirm one routed to you)."""
     expected = body.expected_version if body else None
-    load_for_action(session, agent, conversation_id, expected, claimable=True)
-    conv = services.accept(session, conversation_id, agent)
-    commit_and_relay(session, request, background)
+    conv = act_on(
+        session,
+        request,
+        background,
+        agent,
+        conversation_id,
+        expected,
+        partial(services.accept, session, conversation_id, agent),
+        claimable=True,
+    )
     return _summary(session, conv)
 
 
@@ -97,9 +129,17 @@ def reply(
     background: BackgroundTasks,
 ) -> MessageOut:
     """Send a message to the customer (stored redacted; delivered through Rasa to their channel)."""
-    load_for_action(session, user, conversation_id, body.expected_version, claimable=True)
-    message = services.agent_reply(session, conversation_id, user, body.text)
-    commit_and_relay(session, request, background)
+
+    message = act_on(
+        session,
+        request,
+        background,
+        user,
+        conversation_id,
+        body.expected_version,
+        partial(services.agent_reply, session, conversation_id, user, body.text),
+        claimable=True,
+    )
     return MessageOut.model_validate(message)
 
 
@@ -113,8 +153,9 @@ def transfer(
     background: BackgroundTasks,
 ) -> ConversationSummary:
     """Move the conversation to another queue or agent, with a reason."""
-    load_for_action(session, user, conversation_id, body.expected_version)
-    conv = services.transfer(
+
+    move = partial(
+        services.transfer,
         session,
         conversation_id,
         actor=Actor.of(user),
@@ -122,7 +163,7 @@ def transfer(
         to_agent_id=body.to_agent_id,
         reason=body.reason,
     )
-    commit_and_relay(session, request, background)
+    conv = act_on(session, request, background, user, conversation_id, body.expected_version, move)
     return _summary(session, conv)
 
 
@@ -137,20 +178,23 @@ def resolve(
 ) -> ConversationSummary:
     """End the hand-off; the assistant answers the customer again (a reason if no agent answered).
     ``closing_message``: sent first, as this user's reply, in the same transaction."""
-    load_for_action(session, user, conversation_id, body.expected_version if body else None)
-    if body is not None and body.closing_message is not None:
-        conv = session.get_one(Conversation, conversation_id)
-        if conv.state != ConversationState.ASSIGNED:  # a reply needs an agent on the conversation
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                "a closing message needs the conversation assigned to someone: accept it first, or resolve "
-                "with a reason",
-            )
-        services.agent_reply(session, conversation_id, user, body.closing_message)
-    conv = services.resolve(
-        session, conversation_id, actor=Actor.of(user), reason=body.reason if body else None
-    )
-    commit_and_relay(session, request, background)
+
+    def work() -> Conversation:
+        if body is not None and body.closing_message is not None:
+            conv = session.get_one(Conversation, conversation_id)
+            if conv.state != ConversationState.ASSIGNED:  # a reply needs an agent on the conversation
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    "a closing message needs the conversation assigned to someone: accept it first, or "
+                    "resolve with a reason",
+                )
+            services.agent_reply(session, conversation_id, user, body.closing_message)
+        return services.resolve(
+            session, conversation_id, actor=Actor.of(user), reason=body.reason if body else None
+        )
+
+    expected = body.expected_version if body else None
+    conv = act_on(session, request, background, user, conversation_id, expected, work)
     return _summary(session, conv)
 
 
@@ -164,11 +208,16 @@ def set_priority(
     background: BackgroundTasks,
 ) -> ConversationSummary:
     """Override the priority (supervisors; a reason is required and audited)."""
-    load_for_action(session, user, conversation_id, body.expected_version)
-    conv = services.set_priority(
-        session, conversation_id, priority=body.priority, reason=body.reason, actor=Actor.of(user)
+
+    change = partial(
+        services.set_priority,
+        session,
+        conversation_id,
+        priority=body.priority,
+        reason=body.reason,
+        actor=Actor.of(user),
     )
-    commit_and_relay(session, request, background)
+    conv = act_on(session, request, background, user, conversation_id, body.expected_version, change)
     return _summary(session, conv)
 
 
@@ -182,8 +231,9 @@ def reassign(
     background: BackgroundTasks,
 ) -> ConversationSummary:
     """Give the conversation to another agent (supervisors; a reason is required and audited)."""
-    load_for_action(session, user, conversation_id, body.expected_version)
-    conv = services.transfer(
+
+    give = partial(
+        services.transfer,
         session,
         conversation_id,
         actor=Actor.of(user),
@@ -191,5 +241,5 @@ def reassign(
         reason=body.reason,
         over_capacity_reason=body.over_capacity_reason,
     )
-    commit_and_relay(session, request, background)
+    conv = act_on(session, request, background, user, conversation_id, body.expected_version, give)
     return _summary(session, conv)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 
 from api.deps import AgentUser, CurrentUser, SessionDep
 from api.figures import list_agents
-from api.relay import commit_and_relay
+from api.relay import act_and_relay
 from api.schemas import AgentOut, AgentStatusIn, UserOut
 from triage import services
 from triage.audit import Actor
@@ -30,7 +30,10 @@ def set_my_status(
     body: AgentStatusIn, agent: AgentUser, session: SessionDep, request: Request, background: BackgroundTasks
 ) -> AgentOut:
     """Set your own status; going offline puts your open conversations back in their queues."""
-    requeued = services.set_agent_status(session, agent, body.status, actor=Actor.of(agent))
-    commit_and_relay(session, request, background)
+
+    def work() -> list[str]:
+        return services.set_agent_status(session, agent, body.status, actor=Actor.of(agent))
+
+    requeued = act_and_relay(session, request, background, work)
     load = agent_loads(session).get(agent.id, 0)
     return AgentOut(**UserOut.model_validate(agent).model_dump(), load=load, requeued=requeued)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep, SupervisorUser
 from api.queries import can_see
-from api.relay import commit_and_relay
+from api.relay import act_and_relay
 from api.routes.conversations import ConversationId, not_found
 from api.schemas import EscalationOut, FeedbackIn, FeedbackOut, MissedFlagIn, MissedFlagOut, UnflagIn
 from triage import services
@@ -71,10 +71,12 @@ def unflag(
     background: BackgroundTasks,
 ) -> Escalation:
     """Withdraw a wrong flag (supervisors; reason required). A waiting conversation returns to the bot."""
-    visible_escalation(session, user, escalation_id)
-    escalation = services.unflag(session, escalation_id, reason=body.reason, actor=Actor.of(user))
-    commit_and_relay(session, request, background)
-    return escalation
+
+    def work() -> Escalation:
+        visible_escalation(session, user, escalation_id)
+        return services.unflag(session, escalation_id, reason=body.reason, actor=Actor.of(user))
+
+    return act_and_relay(session, request, background, work)
 
 
 def _missed_out(missed: MissedFlag) -> MissedFlagOut:

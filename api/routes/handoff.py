@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, HTTPException, Request, status
 
 from api.deps import CoreSettingsDep, SessionDep
-from api.relay import commit_and_relay
+from api.relay import act_and_relay
 from api.schemas import CsatIn, CsatOut, HandoffIn, HandoffOut
 from triage import services
 from triage.audit import BOT
 from triage.services.csat import record_csat
+from triage.storage.db import Escalation
 
 router = APIRouter(tags=["handoff"])
 
@@ -42,10 +43,14 @@ def handoff(
     body: HandoffIn, session: SessionDep, request: Request, background: BackgroundTasks
 ) -> HandoffOut:
     """The bot asks for a human: the conversation is escalated and queued (idempotent while open)."""
-    escalation = services.request_handoff(
-        session, body.conversation_id, reason=body.reason, intent=body.intent, actor=BOT
-    )
-    commit_and_relay(session, request, background)
+
+    def work() -> Escalation:
+        return services.request_handoff(
+            session, body.conversation_id, reason=body.reason, intent=body.intent, actor=BOT
+        )
+
+    # the worker stores the customer's asking message at the same moment: run again on its commit
+    escalation = act_and_relay(session, request, background, work)
     return HandoffOut(escalation_id=escalation.id, conversation_id=body.conversation_id)
 
 

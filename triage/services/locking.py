@@ -14,7 +14,8 @@ other writer waits for it or passes the row by:
   what the other committed. The api, in another process, waits for it as for any write.
 
 An api edit that reads a row without a lock and writes it after a batch committed still matches no row;
-it is refused with ``StaleUpdate`` (409, "reload and retry"), never the batch.
+it is refused with ``StaleUpdate``, never the batch: the api runs it again on the fresh row when the
+client named no version, and answers 409 ("reload and retry") otherwise (``api.unit_of_work``).
 """
 
 from __future__ import annotations

@@ -305,27 +305,6 @@ def test_stale_version_is_a_409_and_changes_nothing(
     assert conversation(factory, "c1").priority == 70
 
 
-def test_concurrent_edit_caught_at_flush_is_a_409(
-    client: TestClient, c1: str, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Someone commits between the route's read and its write: the version column makes it a 409."""
-    original = services.set_priority
-
-    def racing(session: Session, conversation_id: str, **kwargs: object) -> Conversation:
-        with session_scope(factory) as other:  # after the route read it, someone else commits a change
-            other.get_one(Conversation, conversation_id).priority = 5
-        return original(session, conversation_id, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(services, "set_priority", racing)
-    response = client.post(
-        "/api/v1/conversations/c1/priority",
-        json={"priority": 99, "reason": REASON},
-        headers=bearer(client, "sam"),
-    )
-    assert response.status_code == 409
-    assert conversation(factory, "c1").priority == 5
-
-
 def test_unexpected_errors_are_500_without_details(
     core: CoreSettings, factory: sessionmaker[Session], c1: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

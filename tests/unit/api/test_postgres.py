@@ -15,7 +15,6 @@ from tests.postgres import temporary_schema
 from tests.unit.api.test_actions import (  # noqa: F401 - collected again on PostgreSQL
     c1,
     test_accept_reply_resolve_flow,
-    test_concurrent_edit_caught_at_flush_is_a_409,
     test_reassign_priority_and_unflag,
     test_stale_version_is_a_409_and_changes_nothing,
     test_unknown_and_sql_like_ids_are_404,
@@ -63,6 +62,13 @@ from tests.unit.api.test_search import (  # noqa: F401
     test_search_keeps_visibility_and_combines_with_filters,
     test_the_index_follows_edits_deletes_and_erasure,
     test_words_phrases_and_prefixes_find_the_conversation,
+)
+from tests.unit.api.test_stale_retry import (  # noqa: F401
+    test_a_row_changed_on_every_try_is_a_409_after_the_last,
+    test_a_versioned_action_on_a_changed_row_is_a_409_that_changes_nothing,
+    test_an_agent_reply_during_the_customers_next_message_is_stored_and_sent_once,
+    test_an_unversioned_action_runs_again_on_the_fresh_row,
+    test_the_bots_handoff_during_the_customers_message_is_taken,
 )
 from triage.storage.migrate import upgrade
 
