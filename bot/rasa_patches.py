@@ -29,6 +29,11 @@ turns them off (the bench's stock baseline).
   under `clearline bench chat`). A pool keeps them open, as SQLAlchemy 2.0 does by default for files (and,
   like it, lets a pooled connection move between threads: one user at a time, so SQLite's same-thread
   check only gets in the way).
+- Waiting for a conversation's lock: stock Rasa's ``LockStore.lock`` looks at a busy lock once a second, so
+  a customer's message that arrives while Clearline posts to the same conversation (the hand-off's pause and
+  notice, an agent's reply, the resume), or the other way round, waits a whole second after the lock is
+  free. Here it looks every 20 ms (``LOCK_POLL_SECONDS``); the tickets keep the order, and a caller that
+  names its own wait keeps it.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ import sqlite3
 from typing import Any
 
 PINNED_RASA = "3.6.21"
+# how often a message waiting for its conversation's lock looks again: a dict lookup in memory, one Redis
+# round trip for the shared lock store; stock Rasa waits 1 s
+LOCK_POLL_SECONDS = 0.02
 logger = logging.getLogger(__name__)
 
 
@@ -60,6 +68,7 @@ def apply() -> list[str]:
     patch_event_type_lookup()
     patch_sqlite_write_ahead_log()
     patch_sqlite_connection_pool()
+    patch_lock_poll()
     return [
         "action_response_validation",
         "http_api_events_validation",
@@ -67,6 +76,7 @@ def apply() -> list[str]:
         "event_type_lookup",
         "sqlite_wal",
         "sqlite_pool",
+        "lock_poll",
     ]
 
 
@@ -234,3 +244,22 @@ def patch_sqlite_connection_pool() -> None:
     )
     if not event.contains(Engine, "do_connect", allow_pooled_sqlite_across_threads):
         event.listen(Engine, "do_connect", allow_pooled_sqlite_across_threads)
+
+
+def patch_lock_poll() -> None:
+    from rasa.core.lock_store import LOCK_LIFETIME, LockStore
+
+    stock = LockStore.__dict__["lock"]
+    if getattr(stock, "clearline_poll", False):
+        return
+
+    def lock(
+        self: LockStore,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = LOCK_POLL_SECONDS,
+    ) -> Any:
+        return stock(self, conversation_id, lock_lifetime, wait_time_in_seconds)
+
+    lock.clearline_poll = True  # type: ignore[attr-defined]
+    LockStore.lock = lock  # type: ignore[method-assign]

@@ -216,6 +216,11 @@ def main() -> None:
 
         applied = rasa_patches.apply()
         print(f"Clearline's Rasa patches: {', '.join(applied) or 'none (stock Rasa)'}", flush=True)
+    import message_slots
+
+    slots = message_slots.slots_wanted(os.environ)
+    if message_slots.limit_messages_in_progress(slots):
+        print(f"Customer messages in progress at once: at most {slots}", flush=True)
     # Rasa's own entry point, in this process, so that the patches above are in effect.
     from rasa.__main__ import main as rasa_main
 

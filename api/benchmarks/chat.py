@@ -106,7 +106,9 @@ async def drive(
                 if sent >= measure_from:
                     took = (time.perf_counter() - sent) * 1000
                     result.latencies_ms.append(took)
-                    for step in ("later" if position else "first", script.kind):
+                    # "empty": no answer (the bot is paused for a person), "answered": the others
+                    steps = ("later" if position else "first", script.kind, "empty" if empty else "answered")
+                    for step in steps:
                         result.by_step.setdefault(step, []).append(took)
                     result.errors += failed
                     result.empty_replies += empty
@@ -246,6 +248,8 @@ def bench_env(runtime: Path, config: ChatBenchConfig, patches: bool) -> dict[str
         "CLEARLINE_EVENT_BROKER": "sql",
         "CLEARLINE_PROVIDER_DB_URL": f"sqlite:///{runtime / 'provider.db'}",
         "CLEARLINE_RASA_PATCHES": "on" if patches else "off",
+        # stock Rasa interleaves every message (bot/message_slots.py); else the caller's setting or default
+        **({} if patches else {"CLEARLINE_RASA_MESSAGE_SLOTS": "0"}),
         "CLEARLINE_RASA_WORKERS": str(config.rasa_workers),
         **({"CLEARLINE_RASA_LOCK_STORE_URL": config.lock_store_url} if config.lock_store_url else {}),
     }

@@ -130,6 +130,7 @@ def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     import rasa.server
     import rasa_patches
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.lock_store import LockStore
     from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
     from rasa.shared.core.events import Event
     from sqlalchemy import event as sa_event
@@ -146,6 +147,7 @@ def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(
         SQLiteDialect_pysqlite, "get_pool_class", SQLiteDialect_pysqlite.__dict__["get_pool_class"]
     )
+    monkeypatch.setattr(LockStore, "lock", LockStore.__dict__["lock"])
     yield
     if sa_event.contains(Engine, "connect", rasa_patches.use_write_ahead_log):
         sa_event.remove(Engine, "connect", rasa_patches.use_write_ahead_log)

@@ -57,6 +57,7 @@ ALL_PATCHES = [
     "event_type_lookup",
     "sqlite_wal",
     "sqlite_pool",
+    "lock_poll",
 ]
 
 
@@ -310,3 +311,46 @@ def test_events_posted_to_the_http_api_are_checked_as_stock_rasa_does(restore_st
         assert patched(FakeRequest(body)) is None
     for body in BAD_POSTED_EVENTS:
         assert _rejection(patched, body) == _rejection(stock, body)
+
+
+def _waits_for_a_busy_lock(lock_store: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[list[float], list[str]]:
+    """Three messages of one conversation: the first holds the lock for a while; the others wait. Returns the
+    waits they asked for and the order in which they got the lock."""
+    import rasa.core.lock_store
+
+    waits: list[float] = []
+    order: list[str] = []
+    real_sleep = asyncio.sleep
+
+    async def recorded_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(rasa.core.lock_store.asyncio, "sleep", recorded_sleep)
+
+    async def message(name: str, hold: int) -> None:
+        async with lock_store.lock("c1"):
+            order.append(name)
+            for _ in range(hold):
+                await real_sleep(0)
+
+    async def three() -> None:
+        await asyncio.gather(message("first", 5), message("second", 0), message("third", 0))
+
+    asyncio.run(three())
+    return waits, order
+
+
+def test_a_busy_conversation_lock_is_looked_at_again_soon_in_ticket_order(
+    restore_stock: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rasa.core.lock_store import InMemoryLockStore
+
+    stock_waits, stock_order = _waits_for_a_busy_lock(InMemoryLockStore(), monkeypatch)
+    assert set(stock_waits) == {1}  # stock Rasa: a second between looks
+    rasa_patches.apply()
+    waits, order = _waits_for_a_busy_lock(InMemoryLockStore(), monkeypatch)
+    assert waits and set(waits) == {rasa_patches.LOCK_POLL_SECONDS}
+    assert order == stock_order == ["first", "second", "third"]
+    rasa_patches.apply()  # twice is once: the patched method is not wrapped again
+    assert _waits_for_a_busy_lock(InMemoryLockStore(), monkeypatch)[0][0] == rasa_patches.LOCK_POLL_SECONDS

@@ -220,8 +220,10 @@ def test_the_server_runs_with_clearlines_patches_and_action_responses_still_vali
         "sql_tracker_store_save",
         "sqlite_wal",
         "sqlite_pool",
+        "lock_poll",
     )
     assert started and all(name in started[0] for name in names), started
+    assert "Customer messages in progress at once: at most 2" in LOGS["rasa"].read_text()
     # a custom action's response passes the (patched) schema check and reaches the customer
     replies = say(url, "demo-anna", "I'm still waiting on my card, has it been sent?")
     assert any("card" in (reply or "").lower() for reply in replies[1:]), replies

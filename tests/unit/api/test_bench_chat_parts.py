@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import random
+import threading
 import time
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -116,3 +120,47 @@ def test_every_database_of_a_measurement_is_in_its_own_folder(
     assert all(url == f"sqlite:///{tmp_path}/{Path(url).name}" for url in urls.values()), urls
     assert env["CLEARLINE_RASA_PATCHES"] == "on"
     assert env["CLEARLINE_EVENT_BROKER"] == "sql"
+
+
+def test_the_stock_baseline_interleaves_every_message_and_ours_keeps_the_callers_slots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.benchmarks.chat import ChatBenchConfig, bench_env
+
+    monkeypatch.setenv("CLEARLINE_RASA_MESSAGE_SLOTS", "3")
+    assert bench_env(tmp_path, ChatBenchConfig(), patches=False)["CLEARLINE_RASA_MESSAGE_SLOTS"] == "0"
+    assert bench_env(tmp_path, ChatBenchConfig(), patches=True)["CLEARLINE_RASA_MESSAGE_SLOTS"] == "3"
+
+
+class _PausedForHumans(BaseHTTPRequestHandler):
+    """Rasa's REST channel, as far as the bench sees it: nothing back once a customer asked for a person."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        replies = [] if body["message"] in HUMAN else [{"recipient_id": body["sender"], "text": "ok"}]
+        data = json.dumps(replies).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_replies_without_an_answer_are_counted_apart_from_the_answered_ones() -> None:
+    from api.benchmarks.chat import ChatBenchConfig, drive
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PausedForHumans)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = LoadResult()
+        config = ChatBenchConfig(concurrency=2, duration=1.5, warmup=0.0, seed=7, human_share=0.5)
+        asyncio.run(drive(f"http://127.0.0.1:{server.server_address[1]}", config, result))
+    finally:
+        server.shutdown()
+    assert result.errors == 0 and result.empty_replies > 0
+    assert len(result.by_step["empty"]) == result.empty_replies
+    assert len(result.by_step["empty"]) + len(result.by_step["answered"]) == len(result.latencies_ms)
