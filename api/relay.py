@@ -63,12 +63,6 @@ class OutboxRelay:
             close()
 
 
-def commit_and_relay(session: Session, request: Request, background: BackgroundTasks) -> None:
-    """Commit the request's unit of work, then deliver its outbox commands after the response."""
-    session.commit()
-    relay_after_response(request, background)
-
-
 def act_and_relay(
     session: Session,
     request: Request,

@@ -11,7 +11,9 @@ A slot is never waited for longer than ``MAX_WAIT_S``: a message that waited tha
 one (logged), so turns stuck on a slow action server cannot hold every other customer back; under that
 much load Rasa interleaves as it always did.
 
-``CLEARLINE_RASA_MESSAGE_SLOTS``: a whole number >= 1 (default 2), or 0 for Rasa's own unlimited interleaving.
+``CLEARLINE_RASA_MESSAGE_SLOTS``: a whole number >= 1 (default 2; 0 with ``CLEARLINE_RASA_PATCHES=off``, which
+runs stock Rasa), or 0 for Rasa's own unlimited interleaving. Under sustained overload (slots full for
+more than 2 s) every message waits the 2 s and then goes ahead: worse than Rasa's own order there.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ MAX_WAIT_S = 2.0
 logger = logging.getLogger(__name__)
 
 
-def slots_wanted(environ: Mapping[str, str]) -> int:
-    value = environ.get("CLEARLINE_RASA_MESSAGE_SLOTS", str(DEFAULT_SLOTS)).strip()
+def slots_wanted(environ: Mapping[str, str], default: int = DEFAULT_SLOTS) -> int:
+    value = environ.get("CLEARLINE_RASA_MESSAGE_SLOTS", str(default)).strip()
     if not value.isdigit():
         raise SystemExit(
             f"error: CLEARLINE_RASA_MESSAGE_SLOTS must be a whole number (0: no limit), not {value!r}"

@@ -45,8 +45,8 @@ import sqlite3
 from typing import Any
 
 PINNED_RASA = "3.6.21"
-# how often a message waiting for its conversation's lock looks again: a dict lookup in memory, one Redis
-# round trip for the shared lock store; stock Rasa waits 1 s
+# how often a message waiting for its conversation's lock looks again: dict lookups in memory, two
+# synchronous Redis round trips (read, then tidy) for the shared lock store; stock Rasa waits 1 s
 LOCK_POLL_SECONDS = 0.02
 logger = logging.getLogger(__name__)
 

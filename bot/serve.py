@@ -211,14 +211,16 @@ def main() -> None:
     except SealingKeyMissing as exc:
         raise SystemExit(f"error: {exc}") from None
     check_event_broker(EFFECTIVE_ENDPOINTS)
-    if patches_wanted(os.environ):
+    patched = patches_wanted(os.environ)
+    if patched:
         import rasa_patches
 
         applied = rasa_patches.apply()
         print(f"Clearline's Rasa patches: {', '.join(applied) or 'none (stock Rasa)'}", flush=True)
     import message_slots
 
-    slots = message_slots.slots_wanted(os.environ)
+    # stock Rasa (patches off) interleaves every message unless slots are asked for
+    slots = message_slots.slots_wanted(os.environ, message_slots.DEFAULT_SLOTS if patched else 0)
     if message_slots.limit_messages_in_progress(slots):
         print(f"Customer messages in progress at once: at most {slots}", flush=True)
     # Rasa's own entry point, in this process, so that the patches above are in effect.

@@ -106,8 +106,9 @@ async def drive(
                 if sent >= measure_from:
                     took = (time.perf_counter() - sent) * 1000
                     result.latencies_ms.append(took)
-                    # "empty": no answer (the bot is paused for a person), "answered": the others
-                    steps = ("later" if position else "first", script.kind, "empty" if empty else "answered")
+                    # "empty": no answer (the bot is paused for a person), "failed", "answered": the others
+                    outcome = "failed" if failed else "empty" if empty else "answered"
+                    steps = ("later" if position else "first", script.kind, outcome)
                     for step in steps:
                         result.by_step.setdefault(step, []).append(took)
                     result.errors += failed

@@ -49,7 +49,7 @@ def handoff(
             session, body.conversation_id, reason=body.reason, intent=body.intent, actor=BOT
         )
 
-    # the worker stores the customer's asking message at the same moment: run again on its commit
+    # the worker may commit the customer's asking message between this read and write: run again then
     escalation = act_and_relay(session, request, background, work)
     return HandoffOut(escalation_id=escalation.id, conversation_id=body.conversation_id)
 

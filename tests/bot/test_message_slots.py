@@ -117,8 +117,10 @@ def test_a_message_that_waited_too_long_for_a_slot_goes_ahead_without_one(
     assert order == ["start stuck", "start faq", "end faq", "end stuck"]
 
 
-def test_the_default_is_two_slots() -> None:
+def test_the_default_is_two_slots_and_none_for_stock_rasa() -> None:
     assert message_slots.slots_wanted({}) == 2
+    assert message_slots.slots_wanted({}, default=0) == 0  # serve.py with CLEARLINE_RASA_PATCHES=off
+    assert message_slots.slots_wanted({"CLEARLINE_RASA_MESSAGE_SLOTS": "2"}, default=0) == 2
 
 
 @pytest.mark.parametrize(("value", "slots"), [("0", 0), ("4", 4), (" 2 ", 2)])

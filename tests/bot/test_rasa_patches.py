@@ -313,6 +313,9 @@ def test_events_posted_to_the_http_api_are_checked_as_stock_rasa_does(restore_st
         assert _rejection(patched, body) == _rejection(stock, body)
 
 
+REAL_SLEEP = asyncio.sleep  # before any test replaces the lock store's
+
+
 def _waits_for_a_busy_lock(lock_store: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[list[float], list[str]]:
     """Three messages of one conversation: the first holds the lock for a while; the others wait. Returns the
     waits they asked for and the order in which they got the lock."""
@@ -320,7 +323,7 @@ def _waits_for_a_busy_lock(lock_store: Any, monkeypatch: pytest.MonkeyPatch) -> 
 
     waits: list[float] = []
     order: list[str] = []
-    real_sleep = asyncio.sleep
+    real_sleep = REAL_SLEEP
 
     async def recorded_sleep(seconds: float) -> None:
         waits.append(seconds)
