@@ -74,10 +74,6 @@ def act_and_relay(
     """Run and commit an action on conversations (run again on a stale row when the client named no
     version: ``api.unit_of_work``), then deliver its outbox commands after the response."""
     result = commit_work(session, work, expected_version=expected_version)
-    relay_after_response(request, background)
-    return result
-
-
-def relay_after_response(request: Request, background: BackgroundTasks) -> None:
     relay: OutboxRelay = request.app.state.relay
     background.add_task(relay.deliver)
+    return result

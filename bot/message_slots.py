@@ -8,12 +8,12 @@ make the reply time's long tail. With a few slots, a message that has started ru
 later ones wait their turn: the core does the same work in another order (figures: docs/customer-path.md).
 
 A slot is never waited for longer than ``MAX_WAIT_S``: a message that waited that long goes ahead without
-one (logged), so turns stuck on a slow action server cannot hold every other customer back; under that
-much load Rasa interleaves as it always did.
+one (logged), so turns stuck on a slow action server cannot hold every other customer back. Under
+sustained overload (slots full for longer than that) every message waits the 2 s and then goes ahead:
+worse than Rasa's own order there.
 
-``CLEARLINE_RASA_MESSAGE_SLOTS``: a whole number >= 1 (default 2; 0 with ``CLEARLINE_RASA_PATCHES=off``, which
-runs stock Rasa), or 0 for Rasa's own unlimited interleaving. Under sustained overload (slots full for
-more than 2 s) every message waits the 2 s and then goes ahead: worse than Rasa's own order there.
+``CLEARLINE_RASA_MESSAGE_SLOTS``: a whole number >= 1, or 0 for Rasa's own unlimited interleaving; default 2,
+and 0 with ``CLEARLINE_RASA_PATCHES=off`` (stock Rasa).
 """
 
 from __future__ import annotations
