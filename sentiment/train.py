@@ -61,6 +61,10 @@ class TrainConfig:
     # Keep only the backbone's first N encoder layers (None: all). Every model call of an explanation
     # costs about one pass per layer, so a shallower encoder is what brings its latency down.
     layers: int | None = None
+    # Weight of a label's positive examples in the loss: (negatives / positives) ** power, so 0 is plain
+    # BCE and larger powers lean on the rare labels (grief, pride, relief) that macro-F1 counts as much as
+    # the common ones.
+    positive_weight_power: float = 0.0
 
     def to_json(self) -> dict[str, object]:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
@@ -121,9 +125,29 @@ def tuned_macro_f1(probs: np.ndarray, targets: np.ndarray) -> float:
     return macro_f1(probs >= thresholds, targets)
 
 
+def positive_weights(targets: np.ndarray, power: float) -> torch.Tensor:
+    """Per-label weight of positive examples, (negatives / positives) ** power; a label without positives
+    gets 1 (nothing to weigh)."""
+    positives = targets.sum(axis=0).astype(np.float64)
+    negatives = targets.shape[0] - positives
+    ratio = np.divide(negatives, positives, out=np.ones_like(positives), where=positives > 0)
+    return torch.from_numpy(ratio**power).float()
+
+
+def continued_from(backbone: Path) -> dict[str, object] | None:
+    """When the backbone is an earlier Clearline emotion model (training continued from it), its version and
+    training record, so the new model's record says everything it went through."""
+    card = backbone / "clearline.json"
+    if not card.is_file():
+        return None
+    earlier = json.loads(card.read_text(encoding="utf-8"))
+    return {"version": earlier.get("version"), "training": earlier.get("training")}
+
+
 def build_model(backbone: Path, labels: list[str], layers: int | None = None) -> PreTrainedModel:
-    """The backbone with a fresh multi-label head; with ``layers``, only its first ``layers`` encoder
-    layers (the weights of the others are not loaded)."""
+    """The backbone with a multi-label head (fresh, or the backbone's own when it already is a classifier
+    of these labels); with ``layers``, only its first ``layers`` encoder layers (the weights of the others
+    are not loaded). Always fp32: a shipped model is stored in fp16, which trains badly on a CPU."""
     # The head's shape and the layer count go into one config object: from_pretrained's typed keyword
     # arguments do not cover config overrides, and a config is what the checkpoint is built from anyway.
     config = AutoConfig.from_pretrained(
@@ -138,7 +162,9 @@ def build_model(backbone: Path, labels: list[str], layers: int | None = None) ->
         if not 1 <= layers <= available:
             raise ValueError(f"layers must be between 1 and {available} (the backbone's), got {layers}")
         config.num_hidden_layers = layers
-    model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(str(backbone), config=config)
+    model: PreTrainedModel = AutoModelForSequenceClassification.from_pretrained(
+        str(backbone), config=config, dtype=torch.float32
+    )
     return model
 
 
@@ -167,8 +193,11 @@ def train(config: TrainConfig, log: Log = print) -> Path:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total - step) / max(1, total - warmup)))
     )
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+    loss_fn = torch.nn.BCEWithLogitsLoss(
+        pos_weight=positive_weights(train_set.targets, config.positive_weight_power)
+    )
     targets = torch.from_numpy(train_set.targets)
+    earlier = continued_from(config.backbone)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     log(f"train rows {len(encoded)}, {steps_per_epoch} steps/epoch, {total} steps, warmup {warmup}")
     history: list[dict[str, float]] = []
@@ -213,7 +242,15 @@ def train(config: TrainConfig, log: Log = print) -> Path:
         )
         log(f"epoch {epoch + 1} done: dev macro-F1 (thresholds tuned on dev) {dev_f1:.4f}; saved {last_dir}")
         (config.out_dir / "history.json").write_text(
-            json.dumps({"config": config.to_json(), "history": history}, indent=2), encoding="utf-8"
+            json.dumps(
+                {
+                    "config": config.to_json(),
+                    "history": history,
+                    **({"continued_from": earlier} if earlier else {}),
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
         )
         if step >= total:
             break

@@ -37,6 +37,20 @@ def _write_dataset(root: Path) -> Path:
     return data
 
 
+def _tiny_run(out_dir: Path, backbone: Path, data: Path, epochs: int, **more: object) -> TrainConfig:
+    return TrainConfig(
+        out_dir=out_dir,
+        backbone=backbone,
+        data_dir=data,
+        epochs=epochs,
+        batch_size=8,
+        max_length=16,
+        learning_rate=1e-3,
+        threads=1,
+        **more,  # type: ignore[arg-type]
+    )
+
+
 def test_length_bucketed_batches_cover_every_row_once() -> None:
     lengths = [random.Random(1).randint(3, 60) for _ in range(1000)]
     batches = length_bucketed_batches(lengths, 32, random.Random(2))
@@ -48,16 +62,7 @@ def test_train_finalize_and_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CLEARLINE_DATASETS_DIR", str(tmp_path / "datasets"))
     data = _write_dataset(tmp_path / "datasets")
     backbone = write_tiny_model(tmp_path / "backbone")
-    config = TrainConfig(
-        out_dir=tmp_path / "run",
-        backbone=backbone,
-        data_dir=data,
-        epochs=2,
-        batch_size=8,
-        max_length=16,
-        learning_rate=1e-3,
-        threads=1,
-    )
+    config = _tiny_run(tmp_path / "run", backbone, data, epochs=2)
     lines: list[str] = []
     checkpoint = train(config, log=lines.append)
     assert checkpoint == tmp_path / "run" / "epoch-2"
@@ -119,3 +124,47 @@ def test_build_model_refuses_a_layer_count_the_backbone_lacks(tmp_path: Path, la
 
     with pytest.raises(ValueError, match="between 1 and 2"):
         build_model(write_tiny_model(tmp_path / "backbone"), LABELS, layers=layers)
+
+
+def test_positive_weights_lean_on_rare_labels_and_power_zero_is_plain_bce() -> None:
+    import numpy as np
+
+    from sentiment.train import positive_weights
+
+    targets = np.array([[1, 1, 0], [1, 0, 0], [1, 0, 0], [0, 0, 0]], dtype=np.float32)
+    assert positive_weights(targets, 0.0).tolist() == [1.0, 1.0, 1.0]
+    # 1 negative per 3 positives, 3 per 1, and a label with no positives at all stays at 1
+    assert positive_weights(targets, 1.0).tolist() == pytest.approx([1 / 3, 3.0, 1.0])
+    assert positive_weights(targets, 0.5).tolist() == pytest.approx([(1 / 3) ** 0.5, 3**0.5, 1.0])
+
+
+def test_training_continues_from_a_shipped_model_and_keeps_its_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    monkeypatch.setenv("CLEARLINE_DATASETS_DIR", str(tmp_path / "datasets"))
+    data = _write_dataset(tmp_path / "datasets")
+    first = _tiny_run(tmp_path / "run1", write_tiny_model(tmp_path / "backbone"), data, epochs=1)
+    finalize(train(first, log=lambda _line: None), tmp_path / "model1", log=lambda _line: None)
+    shipped = json.loads((tmp_path / "model1" / "clearline.json").read_text())
+
+    # from the finalized model (fp16 on disk), its positives weighted
+    weighted = {"positive_weight_power": 0.5, "max_steps": 1}
+    second = _tiny_run(tmp_path / "run2", tmp_path / "model1", data, 1, **weighted)
+    from sentiment.train import build_model
+
+    start = build_model(second.backbone, LABELS)
+    assert next(start.parameters()).dtype == torch.float32
+    stored = AutoModelForSequenceClassification.from_pretrained(str(tmp_path / "model1"))
+    # the earlier head is loaded, not a fresh one
+    assert start.classifier.weight.equal(stored.classifier.weight.float())
+
+    train(second, log=lambda _line: None)
+    record = json.loads((tmp_path / "run2" / "history.json").read_text())
+    assert record["continued_from"]["version"] == shipped["version"]
+    assert record["continued_from"]["training"]["config"]["epochs"] == 1
+    assert record["config"]["positive_weight_power"] == 0.5
+    first_record = json.loads((tmp_path / "run1" / "history.json").read_text())
+    assert "continued_from" not in first_record
