@@ -34,7 +34,13 @@ import httpx
 from sqlalchemy import select
 
 from api.benchmarks.chat_scripts import conversation
-from api.benchmarks.stack_processes import StartedProcess, group_cpu_seconds, start, stop
+from api.benchmarks.stack_processes import (
+    StartedProcess,
+    group_cpu_seconds,
+    machine_cpu_seconds,
+    start,
+    stop,
+)
 from triage.benchmarks.pipeline import percentile
 from triage.benchmarks.processes import free_port, wait_until_answers
 from triage.settings import CoreSettings
@@ -42,6 +48,7 @@ from triage.storage.db import Escalation, Message, make_engine, make_session_fac
 
 ALL_PROCESSES = ["rasa", "actions", "api", "worker"]
 RASA_ALONE = ["rasa", "actions"]
+BENCH_CLIENT = "bench_client"
 
 
 @dataclass
@@ -168,7 +175,11 @@ class EscalationWatch(threading.Thread):
 
 
 def figures_of(
-    result: LoadResult, measured_s: float, escalations: list[float] | None, cpu: dict[str, float]
+    result: LoadResult,
+    measured_s: float,
+    escalations: list[float] | None,
+    cpu: dict[str, float],
+    machine: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     messages = len(result.latencies_ms)
     figures: dict[str, Any] = {
@@ -196,6 +207,9 @@ def figures_of(
             name: round(seconds * 1000 / messages, 1) if messages else None for name, seconds in cpu.items()
         }
         figures["cpu_cores_busy"] = {name: round(seconds / measured_s, 2) for name, seconds in cpu.items()}
+    if machine and measured_s > 0:
+        # the whole machine over the same seconds: what the processes above leave, and what the VM's host took
+        figures["machine_cores"] = {name: round(seconds / measured_s, 2) for name, seconds in machine.items()}
     return figures
 
 
@@ -292,9 +306,13 @@ def _measure(
     result = LoadResult()
     watch = EscalationWatch(database_url, result.last_sent) if database_url else None
     before: dict[str, float] = {}
+    machine_before: dict[str, float] = {}
 
     def measuring() -> None:
         before.update({started.name: group_cpu_seconds(started.process.pid) for started in processes})
+        # the bench's own process: its customers' HTTP client and the escalation watch share the cores
+        before[BENCH_CLIENT] = time.process_time()
+        machine_before.update(machine_cpu_seconds())
         if watch:
             watch.measure_from = time.time()
 
@@ -303,6 +321,9 @@ def _measure(
     try:
         measured = asyncio.run(drive(rasa_url, config, result, measuring))
         cpu = {s.name: group_cpu_seconds(s.process.pid) - before.get(s.name, 0.0) for s in processes}
+        if processes:
+            cpu[BENCH_CLIENT] = time.process_time() - before[BENCH_CLIENT]
+        machine = {name: seconds - machine_before[name] for name, seconds in machine_cpu_seconds().items()}
         for started in processes:
             if started.process.poll() is not None:
                 raise RuntimeError(f"{started.name} exited during the bench\n{started.log_tail()}")
@@ -311,4 +332,4 @@ def _measure(
             time.sleep(1.5)  # let the worker catch up with the last messages
             watch.halt.set()
             watch.join()
-    return figures_of(result, measured, watch.after_message_ms if watch else None, cpu)
+    return figures_of(result, measured, watch.after_message_ms if watch else None, cpu, machine)

@@ -80,3 +80,15 @@ def group_cpu_seconds(group: int, proc: Path = Path("/proc")) -> float:
         if int(fields[2]) == group:
             total += sum(int(value) for value in fields[11:15])
     return total / CLOCK_TICKS
+
+
+def machine_cpu_seconds(proc: Path = Path("/proc")) -> dict[str, float]:
+    """CPU seconds of all cores since boot from /proc/stat: ``busy`` (user, nice, system, irq, softirq),
+    ``idle`` (idle, iowait) and ``steal`` (time the hypervisor gave this VM's cores to someone else)."""
+    fields = [int(value) for value in (proc / "stat").read_text().splitlines()[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    return {
+        "busy": (user + nice + system + irq + softirq) / CLOCK_TICKS,
+        "idle": (idle + iowait) / CLOCK_TICKS,
+        "steal": steal / CLOCK_TICKS,
+    }

@@ -16,7 +16,12 @@ import pytest
 
 from api.benchmarks.chat import LoadResult, figures_of
 from api.benchmarks.chat_scripts import ANGRY, HUMAN, conversation
-from api.benchmarks.stack_processes import CLOCK_TICKS, group_cpu_seconds, procfile_commands
+from api.benchmarks.stack_processes import (
+    CLOCK_TICKS,
+    group_cpu_seconds,
+    machine_cpu_seconds,
+    procfile_commands,
+)
 from triage.benchmarks.pipeline import percentile
 
 
@@ -54,6 +59,28 @@ def test_figures_divide_cpu_by_messages_and_by_the_measured_time() -> None:
     assert figures["escalations"] == 2 and figures["escalation_after_message_p95_ms"] == 390.0
     assert figures["errors"] == 2 and figures["reply_p50_ms"] == 200.0
     assert "escalations" not in figures_of(result, 10.0, None, {})
+    assert "machine_cores" not in figures
+
+
+def test_the_whole_machine_is_reported_in_cores_over_the_measured_time() -> None:
+    result = LoadResult(latencies_ms=[100.0] * 10)
+    machine = {"busy": 15.0, "idle": 4.0, "steal": 1.0}
+    figures = figures_of(result, 10.0, None, {"bench_client": 2.0}, machine)
+    assert figures["machine_cores"] == {"busy": 1.5, "idle": 0.4, "steal": 0.1}
+    assert figures["cpu_ms_per_message"] == {"bench_client": 200.0}
+
+
+def test_machine_cpu_reads_the_first_line_of_proc_stat(tmp_path: Path) -> None:
+    # user nice system idle iowait irq softirq steal guest guest_nice, then one line per core
+    (tmp_path / "stat").write_text(
+        "cpu  100 20 30 400 50 6 4 40 0 0\ncpu0 50 10 15 200 25 3 2 20 0 0\nintr 123\n"
+    )
+    seconds = machine_cpu_seconds(tmp_path)
+    assert seconds == {
+        "busy": pytest.approx(160 / CLOCK_TICKS),
+        "idle": pytest.approx(450 / CLOCK_TICKS),
+        "steal": pytest.approx(40 / CLOCK_TICKS),
+    }
 
 
 def test_the_tail_is_split_by_first_and_later_messages_and_by_kind() -> None:
