@@ -144,6 +144,6 @@ def test_the_shipped_model_over_the_real_set() -> None:
     assert 0.0 <= report["precision"] <= 1.0 and 0.0 <= report["recall"] <= 1.0
     assert len(report["false_positives"]) <= MAX_EXAMPLES and len(report["false_negatives"]) <= MAX_EXAMPLES
     assert report["model_version"] == load_model(MODEL_DIR).version
-    # data/models/emotions/MODEL_CARD.md and README.md quote 1.00 / 0.648 for the shipped model
+    # data/models/emotions/MODEL_CARD.md and README.md quote 1.00 / 0.624 for the shipped model
     assert report["precision"] == pytest.approx(1.0, abs=0.01)
-    assert report["recall"] == pytest.approx(0.648, abs=0.01)
+    assert report["recall"] == pytest.approx(0.624, abs=0.01)
