@@ -130,7 +130,9 @@ def positive_weights(targets: np.ndarray, power: float) -> torch.Tensor:
     gets 1 (nothing to weigh)."""
     positives = targets.sum(axis=0).astype(np.float64)
     negatives = targets.shape[0] - positives
-    ratio = np.divide(negatives, positives, out=np.ones_like(positives), where=positives > 0)
+    # a label without positives, or positive in every row, has nothing to balance: weight 1
+    weighable = (positives > 0) & (negatives > 0)
+    ratio = np.divide(negatives, positives, out=np.ones_like(positives), where=weighable)
     return torch.from_numpy(ratio**power).float()
 
 
@@ -150,6 +152,11 @@ def build_model(backbone: Path, labels: list[str], layers: int | None = None) ->
     are not loaded). Always fp32: a shipped model is stored in fp16, which trains badly on a CPU."""
     # The head's shape and the layer count go into one config object: from_pretrained's typed keyword
     # arguments do not cover config overrides, and a config is what the checkpoint is built from anyway.
+    own = AutoConfig.from_pretrained(str(backbone))
+    own_labels = [own.id2label[i] for i in range(len(own.id2label))] if own.problem_type else None
+    if own_labels and len(own_labels) == len(labels) and own_labels != labels:
+        # its classifier's rows would be read as other labels
+        raise ValueError(f"{backbone} classifies other labels, or the same in another order, than {labels}")
     config = AutoConfig.from_pretrained(
         str(backbone),
         num_labels=len(labels),

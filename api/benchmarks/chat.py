@@ -10,7 +10,7 @@ The bench starts the stack itself (the Procfile's processes, prepared as `make r
 SQLite databases and free ports) and measures, in the same run, baselines with fewer parts: Rasa and its
 action server alone (no Clearline api or worker), and, with ``--stock``, that Rasa without Clearline's
 changes to it (CLEARLINE_RASA_PATCHES=off). ``--rasa-url`` instead drives a stack that is already running
-(then there are no per-process figures).
+(then the only CPU figures are the bench's own and those of the machine it runs on).
 """
 
 from __future__ import annotations
@@ -180,7 +180,11 @@ def figures_of(
     escalations: list[float] | None,
     cpu: dict[str, float],
     machine: dict[str, float] | None = None,
+    window_s: float | None = None,
 ) -> dict[str, Any]:
+    """``cpu`` and ``machine`` are CPU seconds read over ``window_s`` wall seconds (default ``measured_s``):
+    from the start of the measurement until the last reply of a message sent before its end."""
+    window = window_s or measured_s
     messages = len(result.latencies_ms)
     figures: dict[str, Any] = {
         "messages": messages,
@@ -206,10 +210,10 @@ def figures_of(
         figures["cpu_ms_per_message"] = {
             name: round(seconds * 1000 / messages, 1) if messages else None for name, seconds in cpu.items()
         }
-        figures["cpu_cores_busy"] = {name: round(seconds / measured_s, 2) for name, seconds in cpu.items()}
-    if machine and measured_s > 0:
+        figures["cpu_cores_busy"] = {name: round(seconds / window, 2) for name, seconds in cpu.items()}
+    if machine and window > 0:
         # the whole machine over the same seconds: what the processes above leave, and what the VM's host took
-        figures["machine_cores"] = {name: round(seconds / measured_s, 2) for name, seconds in machine.items()}
+        figures["machine_cores"] = {name: round(seconds / window, 2) for name, seconds in machine.items()}
     return figures
 
 
@@ -307,12 +311,14 @@ def _measure(
     watch = EscalationWatch(database_url, result.last_sent) if database_url else None
     before: dict[str, float] = {}
     machine_before: dict[str, float] = {}
+    window_start: list[float] = []
 
     def measuring() -> None:
-        before.update({started.name: group_cpu_seconds(started.process.pid) for started in processes})
         # the bench's own process: its customers' HTTP client and the escalation watch share the cores
         before[BENCH_CLIENT] = time.process_time()
+        before.update({started.name: group_cpu_seconds(started.process.pid) for started in processes})
         machine_before.update(machine_cpu_seconds())
+        window_start.append(time.perf_counter())
         if watch:
             watch.measure_from = time.time()
 
@@ -320,10 +326,11 @@ def _measure(
         watch.start()
     try:
         measured = asyncio.run(drive(rasa_url, config, result, measuring))
-        cpu = {s.name: group_cpu_seconds(s.process.pid) - before.get(s.name, 0.0) for s in processes}
-        if processes:
-            cpu[BENCH_CLIENT] = time.process_time() - before[BENCH_CLIENT]
+        # read in the reverse order of the start, so that each reading's own cost stays out of the others
+        window = time.perf_counter() - window_start[0]
         machine = {name: seconds - machine_before[name] for name, seconds in machine_cpu_seconds().items()}
+        cpu = {s.name: group_cpu_seconds(s.process.pid) - before.get(s.name, 0.0) for s in processes}
+        cpu[BENCH_CLIENT] = time.process_time() - before[BENCH_CLIENT]
         for started in processes:
             if started.process.poll() is not None:
                 raise RuntimeError(f"{started.name} exited during the bench\n{started.log_tail()}")
@@ -332,4 +339,4 @@ def _measure(
             time.sleep(1.5)  # let the worker catch up with the last messages
             watch.halt.set()
             watch.join()
-    return figures_of(result, measured, watch.after_message_ms if watch else None, cpu, machine)
+    return figures_of(result, measured, watch.after_message_ms if watch else None, cpu, machine, window)

@@ -68,6 +68,11 @@ def test_the_whole_machine_is_reported_in_cores_over_the_measured_time() -> None
     figures = figures_of(result, 10.0, None, {"bench_client": 2.0}, machine)
     assert figures["machine_cores"] == {"busy": 1.5, "idle": 0.4, "steal": 0.1}
     assert figures["cpu_ms_per_message"] == {"bench_client": 200.0}
+    # readings that ran on past the measured seconds (replies still draining) are divided by their own time
+    drained = figures_of(result, 10.0, None, {"bench_client": 2.0}, machine, window_s=12.5)
+    assert drained["machine_cores"] == {"busy": 1.2, "idle": 0.32, "steal": 0.08}
+    assert drained["cpu_cores_busy"] == {"bench_client": 0.16}
+    assert drained["messages_per_s"] == 1.0  # messages are still counted over the measured seconds
 
 
 def test_machine_cpu_reads_the_first_line_of_proc_stat(tmp_path: Path) -> None:

@@ -156,7 +156,7 @@ def test_training_continues_from_a_shipped_model_and_keeps_its_record(
     from sentiment.train import build_model
 
     start = build_model(second.backbone, LABELS)
-    assert next(start.parameters()).dtype == torch.float32
+    assert {parameter.dtype for parameter in start.parameters()} == {torch.float32}
     stored = AutoModelForSequenceClassification.from_pretrained(str(tmp_path / "model1"))
     # the earlier head is loaded, not a fresh one
     assert start.classifier.weight.equal(stored.classifier.weight.float())
@@ -168,3 +168,46 @@ def test_training_continues_from_a_shipped_model_and_keeps_its_record(
     assert record["config"]["positive_weight_power"] == 0.5
     first_record = json.loads((tmp_path / "run1" / "history.json").read_text())
     assert "continued_from" not in first_record
+
+
+def test_the_positive_weights_reach_the_loss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from sentiment.goemotions import read_tsv
+
+    seen: list[torch.Tensor | None] = []
+
+    class RecordingLoss(torch.nn.BCEWithLogitsLoss):
+        def __init__(self, *args: object, pos_weight: torch.Tensor | None = None, **kwargs: object) -> None:
+            super().__init__(*args, pos_weight=pos_weight, **kwargs)  # type: ignore[arg-type]
+            seen.append(pos_weight)
+
+    monkeypatch.setattr(torch.nn, "BCEWithLogitsLoss", RecordingLoss)
+    data = _write_dataset(tmp_path / "datasets")
+    backbone = write_tiny_model(tmp_path / "backbone")
+    config = _tiny_run(tmp_path / "run", backbone, data, 1, positive_weight_power=1.0, max_steps=1)
+    train(config, lambda _line: None)
+    targets = read_tsv(data / "train.tsv", len(LABELS)).targets
+    positives = targets.sum(axis=0)
+    assert seen[0] is not None
+    for label, weight in enumerate(seen[0].tolist()):
+        expected = (len(targets) - positives[label]) / positives[label] if positives[label] else 1.0
+        assert weight == pytest.approx(expected)
+    assert max(seen[0].tolist()) > 1.0  # the rare labels weigh more
+
+
+def test_a_label_positive_in_every_row_keeps_weight_one() -> None:
+    import numpy as np
+
+    from sentiment.train import positive_weights
+
+    targets = np.array([[1, 0], [1, 1], [1, 0]], dtype=np.float32)
+    assert positive_weights(targets, 0.5).tolist() == pytest.approx([1.0, 2**0.5])
+
+
+def test_continuing_a_classifier_of_other_labels_is_refused(tmp_path: Path) -> None:
+    from sentiment.train import build_model
+
+    backbone = write_tiny_model(tmp_path / "backbone")
+    with pytest.raises(ValueError, match="other labels"):
+        build_model(backbone, list(reversed(LABELS)))
