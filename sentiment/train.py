@@ -25,6 +25,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from sentiment.checkpoint import read_clearline_json
 from sentiment.goemotions import LabelledTexts, goemotions_dir, read_labels, read_tsv
 from sentiment.metrics import best_f1_threshold, macro_f1
 
@@ -139,10 +140,9 @@ def positive_weights(targets: np.ndarray, power: float) -> torch.Tensor:
 def continued_from(backbone: Path) -> dict[str, object] | None:
     """When the backbone is an earlier Clearline emotion model (training continued from it), its version and
     training record, so the new model's record says everything it went through."""
-    card = backbone / "clearline.json"
-    if not card.is_file():
+    earlier = read_clearline_json(backbone)
+    if not earlier:
         return None
-    earlier = json.loads(card.read_text(encoding="utf-8"))
     return {"version": earlier.get("version"), "training": earlier.get("training")}
 
 
