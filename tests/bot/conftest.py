@@ -131,6 +131,7 @@ def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     import rasa_patches
     from rasa.core.actions.action import RemoteAction
     from rasa.core.lock_store import LockStore
+    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
     from rasa.shared.core.events import Event
     from sqlalchemy import event as sa_event
@@ -142,12 +143,14 @@ def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         rasa.server, "validate_events_in_request_body", rasa.server.validate_events_in_request_body
     )
     monkeypatch.setattr(SQLTrackerStore, "save", SQLTrackerStore.save)
+    monkeypatch.setattr(SQLTrackerStore, "_retrieve", SQLTrackerStore._retrieve)
     monkeypatch.setattr(TrackerStore, "_stream_new_events", TrackerStore._stream_new_events)
     monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
     monkeypatch.setattr(
         SQLiteDialect_pysqlite, "get_pool_class", SQLiteDialect_pysqlite.__dict__["get_pool_class"]
     )
     monkeypatch.setattr(LockStore, "lock", LockStore.__dict__["lock"])
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
     yield
     if sa_event.contains(Engine, "connect", rasa_patches.use_write_ahead_log):
         sa_event.remove(Engine, "connect", rasa_patches.use_write_ahead_log)

@@ -54,10 +54,12 @@ ALL_PATCHES = [
     "action_response_validation",
     "http_api_events_validation",
     "sql_tracker_store_save",
+    "sql_tracker_store_retrieve",
     "event_type_lookup",
     "sqlite_wal",
     "sqlite_pool",
     "lock_poll",
+    "rule_lookup",
 ]
 
 
