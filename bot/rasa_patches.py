@@ -40,10 +40,20 @@ turns them off (the bench's stock baseline).
   the latest state several times per message (~10% of the server's CPU). Here an index by the intent and
   previous action that a rule's last state requires picks the rules that can pass that test, and stock
   Rasa's test runs on those only, so the same rules come out (rule_candidates.py).
+- Copies made only for debug logs: ``rasa.core.processor`` and the rule policy deep-copy events, states and
+  parse data for every ``structlogger.debug`` call they make, whether or not debug logging is on (~4% of
+  the server's CPU). In those two modules every ``copy.deepcopy`` is an argument of such a call (checked
+  on their source when patching), so ``copy`` there hands back the value itself unless the module's logger
+  is enabled for DEBUG. Not applied when a plugin provides Rasa's log anonymization pipeline, which runs
+  before the level filter and could change what it is given.
 """
 
 from __future__ import annotations
 
+import ast
+import copy
+import importlib
+import inspect
 import itertools
 import json
 import logging
@@ -77,6 +87,7 @@ def apply() -> list[str]:
     patch_sqlite_connection_pool()
     patch_lock_poll()
     patch_rule_lookup()
+    debug_copies = patch_debug_only_copies()
     return [
         "action_response_validation",
         "http_api_events_validation",
@@ -87,6 +98,7 @@ def apply() -> list[str]:
         "sqlite_pool",
         "lock_poll",
         "rule_lookup",
+        *(["debug_only_copies"] if debug_copies else []),
     ]
 
 
@@ -306,3 +318,70 @@ def patch_rule_lookup() -> None:
         return rule_candidates.possible_keys(index, states, self._is_rule_applicable)
 
     RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
+
+
+# Rasa modules whose every copy.deepcopy builds an argument of a structlogger.debug call (rasa 3.6.21)
+DEBUG_ONLY_COPY_MODULES = ("rasa.core.processor", "rasa.core.policies.rule_policy")
+
+
+def _is_call_of(node: ast.AST, owner: str, name: str) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == name
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == owner
+    )
+
+
+def deepcopies_only_for_debug_logs(source: str) -> bool:
+    """Whether ``source`` calls ``copy.deepcopy`` at all, and only inside ``structlogger.debug(...)``'s
+    arguments."""
+    tree = ast.parse(source)
+    copies = [node for node in ast.walk(tree) if _is_call_of(node, "copy", "deepcopy")]
+    in_debug_calls = {
+        id(inner)
+        for node in ast.walk(tree)
+        if _is_call_of(node, "structlogger", "debug")
+        for inner in ast.walk(node)
+        if _is_call_of(inner, "copy", "deepcopy")
+    }
+    return bool(copies) and all(id(node) in in_debug_calls for node in copies)
+
+
+class DebugOnlyDeepcopy:
+    """The ``copy`` module as seen by a module whose deep copies only feed its debug log calls: a deep copy
+    is made only while that module's logger is enabled for DEBUG (the log would keep it); otherwise the
+    value itself is handed back to a call that drops it. Everything else is the real ``copy`` module."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if self._logger.isEnabledFor(logging.DEBUG):
+            return copy.deepcopy(value, memo)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def patch_debug_only_copies() -> bool:
+    from rasa.plugin import plugin_manager
+
+    if plugin_manager().hook.get_anonymization_pipeline.get_hookimpls():
+        return False  # the anonymizer runs on a log call's values before the level filter
+    patched = False
+    for name in DEBUG_ONLY_COPY_MODULES:
+        module = importlib.import_module(name)
+        if isinstance(module.__dict__.get("copy"), DebugOnlyDeepcopy):
+            patched = True
+            continue
+        if module.__dict__.get("copy") is not copy or not deepcopies_only_for_debug_logs(
+            inspect.getsource(module)
+        ):
+            logger.warning("%s copies for more than its debug logs: left as it is", name)
+            continue
+        module.copy = DebugOnlyDeepcopy(logging.getLogger(name))  # type: ignore[attr-defined]
+        patched = True
+    return patched

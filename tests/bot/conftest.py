@@ -1,7 +1,9 @@
 """Fixtures for the action server tests (run with .venv-rasa's pytest; see bot/check.sh)."""
 
 import asyncio
+import copy
 import datetime as dt
+import importlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,6 +153,8 @@ def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     )
     monkeypatch.setattr(LockStore, "lock", LockStore.__dict__["lock"])
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
+    for module_name in rasa_patches.DEBUG_ONLY_COPY_MODULES:
+        monkeypatch.setattr(importlib.import_module(module_name), "copy", copy)
     yield
     if sa_event.contains(Engine, "connect", rasa_patches.use_write_ahead_log):
         sa_event.remove(Engine, "connect", rasa_patches.use_write_ahead_log)

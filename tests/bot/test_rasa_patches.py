@@ -60,6 +60,7 @@ ALL_PATCHES = [
     "sqlite_pool",
     "lock_poll",
     "rule_lookup",
+    "debug_only_copies",
 ]
 
 
