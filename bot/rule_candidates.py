@@ -1,7 +1,7 @@
 """Which of RulePolicy's memorised rules can apply to a conversation's latest state, found by an index.
 
 Stock Rasa 3.6.21 (``RulePolicy._get_possible_keys``) tests every rule key against the conversation's
-latest state, then the survivors against the state before it, and so on. With the bot's ~380 rules that
+latest state, then the survivors against the state before it, and so on. With the bot's 381 rules that
 first pass (each key's JSON from an LRU cache, a reversed copy, a state comparison), run several times per
 message, was ~10% of the Rasa server's CPU in a py-spy profile under ``clearline bench chat``.
 
@@ -9,7 +9,9 @@ A rule whose last state names an intent or a previous action that the latest sta
 that first test in stock Rasa (``_does_rule_match_state``: a value the rule sets must be equal in the
 conversation). So an index from (intent, previous action) to the rule keys that could match gives a
 superset of the keys that pass the first test, and stock Rasa's own test then runs on that superset only:
-the same keys come out. The index is built once per lookup table the first time it is asked about.
+the same set of keys comes out. The index is built once per lookup table the first time it is asked about.
+(Which of two equally long rules RulePolicy then picks depends on the set's iteration order, in stock Rasa
+as here; string hashes are randomised per process, so that pick is not fixed in stock Rasa either.)
 
 Conversation-start states (no previous action) are not indexed: there stock Rasa's first test passes
 every rule that is also a conversation start whatever the intent, so every key is tested, as in stock.
@@ -21,11 +23,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-PREVIOUS_ACTION = "prev_action"
-USER = "user"
-INTENT = "intent"
-ACTION_NAME = "action_name"
-SHOULD_NOT_BE_SET = "should_not_be_set"  # rasa.shared.core.constants.SHOULD_NOT_BE_SET
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT
 
 
 class _Any:
@@ -109,12 +108,17 @@ def possible_keys(index: RuleIndex, states: list[State], applicable: Applicable)
 def index_for(owner: Any, lookup: Mapping[str, Any]) -> RuleIndex:
     """The index of ``lookup``, kept on ``owner`` (the policy) and built again when the table's keys are
     not the ones indexed (training changes the tables; a loaded policy's do not). Comparing the keys is
-    a few microseconds for ~400 rules, against the ~1 ms the index saves per call."""
+    a few microseconds for ~400 rules, against the ~0.6 ms the index saves per call. Indexes of tables
+    the policy no longer holds are dropped when another is built."""
     cache: dict[int, tuple[Mapping[str, Any], RuleIndex]] = owner.__dict__.setdefault(
         "_clearline_rule_index", {}
     )
     cached = cache.get(id(lookup))
     if cached is None or cached[0] is not lookup or lookup.keys() != cached[1].all_keys:
+        held = getattr(owner, "lookup", None)
+        held_ids = {id(table) for table in held.values()} if isinstance(held, Mapping) else set()
+        for stale in [key for key in cache if key not in held_ids]:
+            del cache[stale]
         cached = (lookup, RuleIndex(lookup.keys()))
         cache[id(lookup)] = cached
     return cached[1]

@@ -129,6 +129,7 @@ def slots_set(events: list[dict]) -> dict[str, Any]:
 @pytest.fixture
 def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Whatever a test patches (bot/rasa_patches.py) is stock Rasa again afterwards."""
+    import debug_copies
     import rasa.server
     import rasa_patches
     from rasa.core.actions.action import RemoteAction
@@ -153,7 +154,7 @@ def restore_stock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     )
     monkeypatch.setattr(LockStore, "lock", LockStore.__dict__["lock"])
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
-    for module_name in rasa_patches.DEBUG_ONLY_COPY_MODULES:
+    for module_name in debug_copies.MODULES:
         monkeypatch.setattr(importlib.import_module(module_name), "copy", copy)
     yield
     if sa_event.contains(Engine, "connect", rasa_patches.use_write_ahead_log):

@@ -8,6 +8,7 @@ conversation starts, keys that are not JSON, unhashable values, a table that cha
 
 from __future__ import annotations
 
+import collections
 import json
 import random
 import tarfile
@@ -49,9 +50,9 @@ def _variants(rule_states: list[dict[str, Any]], vocabulary: dict[str, list[str]
     base = [_copied(state) for state in rule_states]
     found = [base, [{}, *base], [{"user": {"intent": "greet"}}, *base]]
     for kind, key, names in (
-        ("user", "intent", vocabulary["intent"]),
-        ("prev_action", "action_name", vocabulary["action_name"]),
-        ("active_loop", "name", vocabulary["name"]),
+        ("user", "intent", vocabulary.get("intent", [])),
+        ("prev_action", "action_name", vocabulary.get("action_name", [])),
+        ("active_loop", "name", vocabulary.get("name", [])),
     ):
         for name in names:
             swapped = [dict(state) for state in base]
@@ -71,13 +72,14 @@ def test_the_trained_models_rules_come_out_as_in_stock_rasa() -> None:
     policy = _policy()
     tables = [lookup["rules"], lookup["rules_for_loop_unhappy_path"]]
     assert len(tables[0]) > 100  # the bot's FAQ and flow rules
-    vocabulary: dict[str, list[str]] = {"intent": [], "action_name": [], "name": []}
+    vocabulary: dict[str, list[str]] = collections.defaultdict(list)
     for table in tables:
         for key in table:
             for state in json.loads(key):
                 for sub in state.values():
                     for name, value in sub.items():
-                        vocabulary[name].append(value)
+                        if isinstance(value, str):  # slot or entity values of other kinds: not swapped
+                            vocabulary[name].append(value)
     rng = random.Random(13)
     vocabulary = {
         name: rng.sample(sorted(set(values)), min(12, len(set(values))))
@@ -207,3 +209,13 @@ def test_the_patch_routes_rule_policy_through_the_index(
     states = HAND_MADE_STATES[3]
     assert policy._get_possible_keys(TABLE, states) == STOCK(policy, TABLE, states)
     assert looked_up == [len(TABLE)]
+
+
+def test_indexes_of_tables_the_policy_no_longer_holds_are_dropped() -> None:
+    policy = _policy()
+    policy.lookup = {"rules": dict(TABLE)}
+    old = policy.lookup["rules"]
+    index_for(policy, old)
+    policy.lookup = {"rules": {**TABLE, json.dumps([{"prev_action": {"action_name": "x"}}]): "y"}}
+    index_for(policy, policy.lookup["rules"])
+    assert set(policy.__dict__["_clearline_rule_index"]) == {id(policy.lookup["rules"])}

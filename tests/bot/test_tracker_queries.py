@@ -7,6 +7,7 @@ stamped at the very time of its session's start, and a sender the store has neve
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,3 +121,47 @@ def test_the_statements_are_built_once_per_store(tmp_path: Path) -> None:
     second = SQLTrackerStore(DOMAIN, db=str(tmp_path / "b.db"))
     assert tracker_queries.statements_for(first) is tracker_queries.statements_for(first)
     assert tracker_queries.statements_for(first) is not tracker_queries.statements_for(second)
+
+
+def test_rows_come_in_id_order_whatever_their_times_and_null_times_follow_stock(
+    store: SQLTrackerStore, restore_stock: None
+) -> None:
+    """Rows written out of time order, some without a time (a NULL timestamp), and a session start without
+    one: the statements give stock's rows in stock's order (by id) and stock's count."""
+    run = uuid.uuid4().hex[:8]
+    shapes: dict[str, list[tuple[str, float | None]]] = {
+        f"shuffled-{run}": [
+            ("action", 50.0),
+            ("session_started", 30.0),
+            ("user", 40.0),
+            ("action", None),
+            ("bot", 20.0),
+            ("user", 35.0),
+            ("slot", 30.0),
+        ],
+        f"null-session-{run}": [("user", 10.0), ("session_started", None), ("bot", 11.0), ("user", None)],
+        f"only-nulls-{run}": [("user", None), ("bot", None)],
+    }
+    table = store.SQLEvent.__table__
+    with store.session_scope() as session:
+        for sender, rows in shapes.items():
+            for position, (type_name, timestamp) in enumerate(rows):
+                data = f'{{"event": "{type_name}", "position": {position}}}'
+                session.execute(
+                    table.insert(),
+                    {"sender_id": sender, "type_name": type_name, "timestamp": timestamp, "data": data},
+                )
+        session.commit()
+    with store.session_scope() as session:
+        for sender in shapes:
+            for all_sessions in (False, True):
+                stock_rows = store._event_query(
+                    session, sender, fetch_events_from_all_sessions=all_sessions
+                ).all()
+                ours = tracker_queries.stored_event_data(store, session, sender, all_sessions)
+                assert ours == [row.data for row in stock_rows]
+            stock_count = store._event_query(session, sender, fetch_events_from_all_sessions=False).count()
+            assert tracker_queries.stored_event_count(store, session, sender) == stock_count
+        # not trivially all rows: the shuffled conversation's latest session starts at 30.0
+        shuffled = tracker_queries.stored_event_data(store, session, f"shuffled-{run}", False)
+        assert [json.loads(data)["position"] for data in shuffled] == [0, 1, 2, 5, 6]
