@@ -99,7 +99,7 @@ def possible_keys(index: RuleIndex, states: list[State], applicable: Applicable)
     """Stock Rasa's ``_get_possible_keys`` over the index's candidates instead of every key."""
     if not states:
         return set(index.all_keys)
-    keys = set(index.candidates(states[-1]))
+    keys = index.candidates(states[-1])  # each turn below makes a new set: the index's own is not changed
     for turn_index, state in enumerate(reversed(states)):
         keys = {key for key in keys if applicable(key, turn_index, state)}
     return keys

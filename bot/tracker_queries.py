@@ -18,8 +18,6 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.shared.core.events import SessionStarted
 
-SESSION_STARTED = SessionStarted.type_name
-
 
 class EventStatements:
     """The statements for one events table (Rasa's ``SQLEvent.__table__``, schema included)."""
@@ -28,7 +26,7 @@ class EventStatements:
         sender = sa.bindparam("sender_id")
         session_start = (
             sa.select(sa.func.max(table.c.timestamp))
-            .where(table.c.sender_id == sender, table.c.type_name == SESSION_STARTED)
+            .where(table.c.sender_id == sender, table.c.type_name == SessionStarted.type_name)
             .scalar_subquery()
         )
         of_sender = table.c.sender_id == sender
