@@ -36,7 +36,7 @@ from triage.services.alerts import raise_alerts
 from triage.storage.db import Conversation, ConversationState, session_scope, utcnow
 from triage.storage.outbox import RasaCommands, deliver_outbox
 from triage.worker.broker import CONSUMER, BrokerEvent, EventSource
-from triage.worker.explaining import Explainer, explain_pending
+from triage.worker.explaining import Explainer, explain_pending, warm_up
 from triage.worker.leader import LeaderElection, LeaderLock, LeadershipChange, lock_for
 from triage.worker.observability import WorkerMetrics
 from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult
@@ -115,6 +115,7 @@ class WorkerOptions:
     error_backoff: float = 1.0
     consumer: str = CONSUMER  # the name in the logs
     max_explained: int = MAX_EXPLAINED  # utterances explained per escalation (inside the transaction)
+    warm_up_explainer: bool = False  # the explainer thread's first step explains a fixed text (``warm_up``)
 
 
 class Worker:
@@ -160,6 +161,7 @@ class Worker:
         self.heartbeat = time.monotonic()
         self._last_housekeeping = 0.0
         self._threads: list[threading.Thread] = []
+        self._explainer_warm = not self.options.warm_up_explainer
         self.identity = f"{socket.gethostname()}:{os.getpid()}"  # in the audit of leadership changes
         self.election = LeaderElection(
             leader_lock or lock_for(_database_url(session_factory)),
@@ -249,7 +251,11 @@ class Worker:
         return breached
 
     def explain_once(self) -> list[int]:
-        """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``)."""
+        """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``); the first
+        call warms the explainer up first when ``options.warm_up_explainer``."""
+        if not self._explainer_warm:
+            self._explainer_warm = True
+            warm_up(self.explainer)
         return explain_pending(self.session_factory, self.explainer, self.metrics.observe_explanation)
 
     def shadow_once(self) -> int:

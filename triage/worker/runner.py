@@ -205,6 +205,11 @@ def health_server(
     )
 
 
+def serving_options(settings: CoreSettings) -> WorkerOptions:
+    """The options of a worker that serves: the explainer is warmed up before the first escalation."""
+    return WorkerOptions(drift_interval=settings.drift_check_interval_s, warm_up_explainer=True)
+
+
 def serve(
     settings: CoreSettings | None = None, scorer: Scorer | None = None, port: int | None = None
 ) -> None:
@@ -217,7 +222,8 @@ def serve(
         versions = RegistryVersions(functools.partial(load_registered, settings), model.loaded)
     else:
         model = Model(scorer)
-    worker = build_worker(settings, model.scorer, explainer=versions or model.explainer, versions=versions)
+    explainer = versions or model.explainer
+    worker = build_worker(settings, model.scorer, serving_options(settings), explainer, versions)
     server = health_server(settings, worker, model, port)
     server.start()
     log.info("worker_http", port=server.port)

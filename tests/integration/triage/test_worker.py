@@ -8,6 +8,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from structlog.testing import capture_logs
 
 from tests.unit.triage.fakes import FakeScorer
 from triage import audit, services
@@ -31,6 +32,7 @@ from triage.storage.db import (
     session_scope,
 )
 from triage.worker.broker import SqlEventSource, events_table
+from triage.worker.explaining import WARM_UP_TEXT
 from triage.worker.loop import Worker, WorkerOptions
 
 from .fake_rasa import RESPONSES, RasaDouble
@@ -473,3 +475,35 @@ def test_the_bots_customer_reference_is_kept_and_a_malformed_one_never_replaces_
         started = s.get_one(Conversation, "c3")
         assert started.customer_ref == ref
         assert services.as_utc(started.started_at).timestamp() == 1_700_000_000.0
+
+
+def test_the_explainer_is_warmed_up_once_before_its_first_escalation(session_factory, source, policy):
+    scorer = FakeScorer()
+    options = WorkerOptions(warm_up_explainer=True)
+    worker = Worker(session_factory, source, scorer, policy, redact_with_spans, options=options)
+    assert worker.explain_once() == [] and scorer.explain_calls == [WARM_UP_TEXT]
+    write(source, [("c1", user_event("this is unacceptable, I am furious", intent="compromised_card"))])
+    assert worker.process_next_batch().escalated == ["c1"]
+    assert worker.explain_once() == [1]
+    assert scorer.explain_calls == [WARM_UP_TEXT, "this is unacceptable, I am furious"]
+
+
+def test_without_the_option_the_explainer_explains_only_escalations(session_factory, source, policy):
+    scorer = FakeScorer()
+    worker = make_worker(session_factory, source, policy, scorer)
+    assert worker.explain_once() == [] and scorer.explain_calls == []
+
+
+def test_a_failed_warm_up_is_logged_and_escalations_are_still_explained(session_factory, source, policy):
+    scorer = FakeScorer(fail_explain=True)
+    options = WorkerOptions(warm_up_explainer=True)
+    worker = Worker(session_factory, source, scorer, policy, redact_with_spans, options=options)
+    with capture_logs() as logs:
+        assert worker.explain_once() == []
+    assert [entry["event"] for entry in logs] == ["explainer_warm_up_failed"]
+    assert "explainer exploded" in logs[0]["error"]
+    write(source, [("c1", user_event("this is unacceptable, I am furious", intent="compromised_card"))])
+    worker.process_next_batch()
+    assert worker.explain_once() == [1]  # the escalation gets its error entry, as without a warm-up
+    with session_factory() as s:
+        assert "explainer exploded" in s.scalars(select(Escalation)).one().explanations[0]["error"]

@@ -95,3 +95,34 @@ def test_the_worker_scores_on_onnx_runtime_and_explains_on_torch(tmp_path, monke
     assert model.error is None
     assert model.scorer._model.runtime == "onnx"
     assert model.explainer._model.runtime == "torch" and model.explainer._model.onnx is None
+
+
+WARM_UP_CHECK = """
+import sys, time
+from triage.worker.explaining import warm_up
+from triage.worker.loop import SentimentScorer
+explainer = SentimentScorer(own_instance=True, runtime="torch")
+before = sorted(m for m in ("captum", "sklearn") if m in sys.modules)
+seconds = warm_up(explainer)
+after = sorted(m for m in ("captum", "sklearn") if m in sys.modules)
+print(before, after, seconds is not None)
+"""
+
+
+def test_warming_up_the_shipped_explainer_loads_what_its_first_explanation_needs():
+    """A fresh process (this one has imported everything already): the imports that the first escalation
+    would wait for happen in the warm-up."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", WARM_UP_CHECK], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "[] ['captum', 'sklearn'] True"
+
+
+def test_a_serving_worker_warms_its_explainer_up():
+    from triage.settings import CoreSettings
+    from triage.worker.runner import serving_options
+
+    options = serving_options(CoreSettings(drift_check_interval_s=120, demo=True))
+    assert options.warm_up_explainer and options.drift_interval == 120
