@@ -29,6 +29,10 @@ VENV_BIN = Path(sys.executable).parent
 PROCESS_STARTED = time.time()
 
 
+# far above what a machine's cores can use: a typo (500 for 5) should not fork hundreds of processes
+MAX_ACTIONS_WORKERS = 64
+
+
 class StackError(RuntimeError):
     """A problem the person starting Clearline can fix; the message says how."""
 
@@ -47,6 +51,18 @@ def stack_ports(env: Mapping[str, str]) -> dict[str, int]:
         "api": int(env.get("CLEARLINE_API_PORT", "8000")),
         "worker": int(env.get("CLEARLINE_WORKER_PORT", "8001")),
     }
+
+
+def actions_workers(env: Mapping[str, str]) -> str:
+    """``CLEARLINE_ACTIONS_WORKERS``: action server processes behind its one port (default 1). The action
+    server keeps nothing between requests (the tracker comes with each call), so it needs no lock store;
+    the Procfile passes the number on as rasa_sdk's ``ACTION_SERVER_SANIC_WORKERS``."""
+    value = env.get("CLEARLINE_ACTIONS_WORKERS", "1").strip()
+    if not value.isdigit() or not 1 <= int(value) <= MAX_ACTIONS_WORKERS:
+        raise StackError(
+            f"CLEARLINE_ACTIONS_WORKERS must be a whole number from 1 to {MAX_ACTIONS_WORKERS}, not {value!r}"
+        )
+    return str(int(value))
 
 
 def services(env: Mapping[str, str]) -> list[Service]:
@@ -82,6 +98,7 @@ def stack_env(settings: CoreSettings, base: Mapping[str, str] | None = None) -> 
             "CLEARLINE_RASA_PORT": str(ports["rasa"]),
             "CLEARLINE_ACTIONS_PORT": str(ports["actions"]),
             "CLEARLINE_ACTION_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
+            "CLEARLINE_ACTIONS_WORKERS": actions_workers(env),
             "CLEARLINE_VENV_BIN": str(VENV_BIN),
             "PYTHONUNBUFFERED": "1",
         }

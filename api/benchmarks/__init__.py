@@ -30,6 +30,9 @@ def register(_app: typer.Typer, bench_app: typer.Typer) -> None:
         lock_store_url: Annotated[
             str | None, typer.Option(help="Rasa's Redis lock store, redis://host:port/db")
         ] = None,
+        actions_workers: Annotated[
+            int, typer.Option(min=1, max=64, help="action server processes behind its one port")
+        ] = 1,
         rasa_url: Annotated[
             str | None, typer.Option(help="drive a running stack's Rasa instead of starting one")
         ] = None,
@@ -54,6 +57,7 @@ def register(_app: typer.Typer, bench_app: typer.Typer) -> None:
             patches=patches,
             rasa_workers=rasa_workers,
             lock_store_url=lock_store_url,
+            actions_workers=actions_workers,
             rasa_url=rasa_url,
             database_url=database_url,
         )

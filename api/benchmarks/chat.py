@@ -64,6 +64,7 @@ class ChatBenchConfig:
     patches: bool = True  # Clearline's patches to Rasa in the main measurement (off: a before/after)
     rasa_workers: int = 1  # Rasa processes behind the one port (> 1 needs lock_store_url)
     lock_store_url: str | None = None  # redis://host:port/db for Rasa's lock store
+    actions_workers: int = 1  # action server processes behind its one port
     rasa_url: str | None = None  # drive a running stack instead of starting one
     database_url: str | None = None  # that stack's Clearline database (for the escalation figure)
 
@@ -227,7 +228,12 @@ def run_chat_bench(config: ChatBenchConfig, log: Callable[[str], None] = print) 
     if config.rasa_url:  # a running stack: no processes of ours to time
         return {**header, **_measure(config, config.rasa_url, [], config.database_url)}
     log("bench chat: Clearline (rasa, actions, api, worker)")
-    figures = {**header, "rasa_patches": config.patches, "rasa_workers": config.rasa_workers}
+    figures = {
+        **header,
+        "rasa_patches": config.patches,
+        "rasa_workers": config.rasa_workers,
+        "actions_workers": config.actions_workers,
+    }
     figures.update(_started(config, ALL_PROCESSES, patches=config.patches))
     if config.baseline:
         log("bench chat: baseline, Rasa and the action server alone")
@@ -270,6 +276,7 @@ def bench_env(runtime: Path, config: ChatBenchConfig, patches: bool) -> dict[str
         # stock Rasa interleaves every message (bot/message_slots.py); else the caller's setting or default
         **({} if patches else {"CLEARLINE_RASA_MESSAGE_SLOTS": "0"}),
         "CLEARLINE_RASA_WORKERS": str(config.rasa_workers),
+        "CLEARLINE_ACTIONS_WORKERS": str(config.actions_workers),
         **({"CLEARLINE_RASA_LOCK_STORE_URL": config.lock_store_url} if config.lock_store_url else {}),
     }
     settings = CoreSettings(

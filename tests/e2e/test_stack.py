@@ -15,6 +15,7 @@ import pytest
 
 from api.users import DEMO_PASSWORD
 from tests.e2e.stack import Customer, Stack, poll, running_stack
+from tests.listening import listening_addresses
 from triage.rasa.client import RasaClient
 from triage.settings import DEMO_SECRET
 
@@ -276,3 +277,11 @@ def test_the_chat_bench_drives_the_running_stack(stack: Stack) -> None:
     assert figures["reply_p50_ms"] is not None and figures["reply_p95_ms"] >= figures["reply_p50_ms"]
     assert sum(figures["conversations"].values()) >= 1
     assert "escalations" in figures  # timed from the database; how many depends on the model's scores
+
+
+def test_every_process_of_the_stack_listens_on_loopback_only(stack: Stack) -> None:
+    """`make run` is for one machine: Rasa, the action server, the api and the worker's health port are
+    reachable from it alone (the action server's own default is every interface)."""
+    for name in ("rasa", "actions", "api", "worker"):
+        port = int(stack.env[f"CLEARLINE_{name.upper()}_PORT"])
+        assert listening_addresses(port) == {"127.0.0.1"}, name

@@ -106,6 +106,16 @@ def test_compose_scales_rasa_api_and_workers_on_shared_stores() -> None:
     assert "rabbitmq_consistent_hash_exchange" in " ".join(services["rabbitmq"]["entrypoint"])
 
 
+def test_compose_runs_as_many_action_server_processes_as_asked() -> None:
+    for asked, expected in ((None, "1"), ("3", "3")):
+        env = SECRETS | ({"CLEARLINE_ACTIONS_WORKERS": asked} if asked else {})
+        result = compose("config", env=env)
+        assert result.returncode == 0, result.stderr
+        actions = yaml.safe_load(result.stdout)["services"]["actions"]["environment"]
+        assert actions["ACTION_SERVER_SANIC_WORKERS"] == expected
+        assert actions["CLEARLINE_PII_KEY"] == "pii-key"  # the shared settings are still merged in
+
+
 def variables_read_by_the_code() -> set[str]:
     """CLEARLINE_* names the settings classes read or the code names literally (bot/serve.py, actions)."""
     names = {

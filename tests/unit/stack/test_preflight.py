@@ -103,3 +103,15 @@ def test_the_banner_says_how_long_the_start_took_from_make_or_from_the_process()
     assert started_note({"CLEARLINE_MAKE_STARTED": "not a time"}, now=stack.PROCESS_STARTED + 1).endswith(
         "after `clearline run` started"
     )
+
+
+def test_the_action_server_processes_are_one_by_default_and_passed_on_when_set() -> None:
+    settings = CoreSettings(demo=True)
+    assert stack_env(settings, base={})["CLEARLINE_ACTIONS_WORKERS"] == "1"
+    assert stack_env(settings, base={"CLEARLINE_ACTIONS_WORKERS": " 3 "})["CLEARLINE_ACTIONS_WORKERS"] == "3"
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "two", "1.5", "", "65", "999999"])
+def test_a_bad_number_of_action_server_processes_stops_the_start_naming_the_variable(bad: str) -> None:
+    with pytest.raises(StackError, match=r"CLEARLINE_ACTIONS_WORKERS must be a whole number from 1 to 64"):
+        stack_env(CoreSettings(demo=True), base={"CLEARLINE_ACTIONS_WORKERS": bad})
