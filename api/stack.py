@@ -11,6 +11,7 @@ everything.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -58,7 +59,7 @@ def actions_workers(env: Mapping[str, str]) -> str:
     server keeps nothing between requests (the tracker comes with each call), so it needs no lock store;
     the Procfile passes the number on as rasa_sdk's ``ACTION_SERVER_SANIC_WORKERS``."""
     value = env.get("CLEARLINE_ACTIONS_WORKERS", "1").strip()
-    if not value.isdigit() or not 1 <= int(value) <= MAX_ACTIONS_WORKERS:
+    if not re.fullmatch(r"[0-9]+", value) or not 1 <= int(value) <= MAX_ACTIONS_WORKERS:
         raise StackError(
             f"CLEARLINE_ACTIONS_WORKERS must be a whole number from 1 to {MAX_ACTIONS_WORKERS}, not {value!r}"
         )

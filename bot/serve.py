@@ -138,14 +138,14 @@ def write_endpoints(environ: Mapping[str, str], out: Path) -> Path:
 
 def sanic_workers(environ: Mapping[str, str]) -> str:
     value = environ.get("CLEARLINE_RASA_WORKERS", "1").strip()
-    if not value.isdigit() or int(value) < 1:
+    if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:  # str.isdigit takes "²", which int() refuses
         raise SystemExit(f"error: CLEARLINE_RASA_WORKERS must be a whole number >= 1, not {value!r}")
     if int(value) > 1 and not environ.get("CLEARLINE_RASA_LOCK_STORE_URL"):
         raise SystemExit(
             "error: CLEARLINE_RASA_WORKERS > 1 needs CLEARLINE_RASA_LOCK_STORE_URL (redis://host:port/db): "
             "Rasa's in-memory lock cannot keep a conversation's messages in order across processes"
         )
-    return value
+    return str(int(value))
 
 
 def api_token(environ: Mapping[str, str]) -> str:

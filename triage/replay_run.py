@@ -113,7 +113,7 @@ def load_scorer(model: ModelChoice) -> Scorer:
     the worker refuses it: ``triage.worker.runner.load_registered``)."""
     from sentiment.checkpoint import weights_digest
     from sentiment.errors import ModelNotLoaded
-    from triage.worker.loop import SentimentScorer
+    from triage.worker.sentiment_scorer import SentimentScorer
 
     named = model.version or model.path
     if model.weights_digest is not None and weights_digest(Path(model.path)) != model.weights_digest:

@@ -98,6 +98,6 @@ def test_several_rasa_processes_need_a_lock_store() -> None:
     assert serve.sanic_workers({**lock, "CLEARLINE_RASA_WORKERS": "3"}) == "3"
     with pytest.raises(SystemExit, match="needs CLEARLINE_RASA_LOCK_STORE_URL"):
         serve.sanic_workers({"CLEARLINE_RASA_WORKERS": "2"})
-    for bad in ("0", "two", "-1"):
+    for bad in ("0", "two", "-1", "²", "٣"):
         with pytest.raises(SystemExit, match="whole number"):
             serve.sanic_workers({**lock, "CLEARLINE_RASA_WORKERS": bad})

@@ -280,8 +280,9 @@ def test_the_chat_bench_drives_the_running_stack(stack: Stack) -> None:
 
 
 def test_every_process_of_the_stack_listens_on_loopback_only(stack: Stack) -> None:
-    """`make run` is for one machine: Rasa, the action server, the api and the worker's health port are
-    reachable from it alone (the action server's own default is every interface)."""
+    """`make run` is for one machine: by default Rasa, the action server, the api and the worker's health
+    port (``CLEARLINE_API_HOST`` moves the last) are reachable from it alone (the action server's own
+    default is every interface)."""
     for name in ("rasa", "actions", "api", "worker"):
         port = int(stack.env[f"CLEARLINE_{name.upper()}_PORT"])
         assert listening_addresses(port) == {"127.0.0.1"}, name

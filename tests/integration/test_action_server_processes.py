@@ -25,13 +25,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def processes_in_group(group: int) -> list[int]:
+def action_server_processes(group: int) -> list[int]:
+    """The action server's Python processes in the process group (not a shell that started them: bash
+    before 5.1 forks the last command of ``cd bot && ...`` instead of replacing itself with it)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-                if os.getpgid(int(entry.name)) == group and b"run actions" in cmdline:
+                shell = (entry / "comm").read_text().strip() in {"bash", "sh", "dash"}
+                if os.getpgid(int(entry.name)) == group and b"run actions" in cmdline and not shell:
                     pids.append(int(entry.name))
             except (OSError, ProcessLookupError):
                 continue  # ended meanwhile
@@ -60,9 +63,9 @@ def test_the_action_server_listens_on_loopback_as_two_processes_when_asked(tmp_p
         assert listening_addresses(port) == {"127.0.0.1"}  # rasa_sdk's own default is 0.0.0.0
         # Sanic's main process and its two workers; with one worker it serves in its main process alone
         deadline = time.monotonic() + 30
-        while len(processes_in_group(actions.process.pid)) < 3 and time.monotonic() < deadline:
+        while len(action_server_processes(actions.process.pid)) < 3 and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert len(processes_in_group(actions.process.pid)) == 3, actions.log_tail()
+        assert len(action_server_processes(actions.process.pid)) == 3, actions.log_tail()
         names = httpx.get(f"http://127.0.0.1:{port}/actions", timeout=10).json()
         assert {"name": "action_session_start"} in names
     finally:

@@ -33,7 +33,8 @@ def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     exe = shutil.which("docker-compose")
     if exe is None:
         pytest.fail("docker-compose is not installed: `make test` installs it (Debian: docker-compose)")
-    clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    # the file's own defaults unless a test passes a value: none of the caller's CLEARLINE_* settings
+    clean = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("CLEARLINE_")}
     return subprocess.run(
         [exe, "-f", str(ROOT / "docker-compose.yml"), *args],
         env={**clean, **env},

@@ -29,7 +29,7 @@ class Explainer(Protocol):
     def explain(self, text: str, target: str) -> Explanation: ...
 
 
-# Explained once when the worker starts (``warm_up``): a message of the kind that escalates.
+# Explained once as the explainer thread starts (``warm_up``): a message of the kind that escalates.
 WARM_UP_TEXT = "I was charged twice and nobody answers, this is ridiculous!"
 
 
@@ -37,8 +37,9 @@ def warm_up(explainer: Explainer) -> float | None:
     """Explain ``WARM_UP_TEXT`` once and return the seconds it took (None when it failed, logged).
 
     The explainer imports Captum and scikit-learn's stop words on its first call and torch builds its
-    first backward pass then: ~2.6 s of CPU on a 2-vCPU VM, which the first escalation after a start would
-    otherwise wait for (and which a measurement would count against the first minute's messages)."""
+    first backward pass then: ~2.5 s of CPU on a 2-vCPU VM, which the first explanation after a start (or
+    after this worker takes over as leader) would otherwise wait for. A failure is not retried: the
+    explanations themselves then fail and say why, one by one."""
     started = time.perf_counter()
     try:
         explainer.explain(WARM_UP_TEXT, "stress")

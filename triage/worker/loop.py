@@ -15,21 +15,18 @@ guards it too).
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from sentiment.types import Explanation, UtteranceScore
 from triage import audit, services
 from triage.domain.policy import Policy
 from triage.services.alerts import raise_alerts
@@ -41,6 +38,7 @@ from triage.worker.leader import LeaderElection, LeaderLock, LeadershipChange, l
 from triage.worker.observability import WorkerMetrics
 from triage.worker.pipeline import MAX_EXPLAINED, BatchProcessor, BatchResult
 from triage.worker.scoring import Scorer
+from triage.worker.sentiment_scorer import SentimentScorer
 from triage.worker.versions import BatchVersions, VersionSource
 
 if TYPE_CHECKING:
@@ -59,46 +57,6 @@ class EventsErased(Exception):
         self.missing = missing
 
 
-class SentimentScorer:
-    """The real emotion model (``sentiment``), loaded once; imported lazily because it pulls in torch."""
-
-    def __init__(
-        self,
-        model_path: str | None = None,
-        threads: int | None = None,
-        own_instance: bool = False,
-        runtime: str | None = None,
-    ) -> None:
-        """``own_instance``: a model object of its own (for the explainer thread) instead of the shared,
-        cached one, so that explaining never waits for scoring's model lock and vice versa. ``runtime``:
-        what its scores run on (default ``CLEARLINE_SCORING_RUNTIME``); an explainer needs only torch, so
-        it is built with "torch" and holds no ONNX Runtime copy of the weights."""
-        if threads:
-            importlib.import_module("torch").set_num_threads(threads)
-        if own_instance:
-            path = model_path or importlib.import_module("sentiment.settings").SentimentSettings().model_dir
-            model_class = importlib.import_module("sentiment.model").EmotionModel
-            self._model: Any = model_class(Path(path), runtime=runtime)
-            return
-        sentiment = importlib.import_module("sentiment")
-        loader = (
-            getattr(sentiment, "load_model", None) or importlib.import_module("sentiment.model").load_model
-        )
-        self._model = loader(model_path)
-
-    @property
-    def version(self) -> str:
-        """The version the model stamps on its scores."""
-        return str(self._model.version)
-
-    def score(self, texts: list[str]) -> list[UtteranceScore]:
-        return list(self._model.score(texts))
-
-    def explain(self, text: str, target: str) -> Explanation:
-        explanation: Explanation = self._model.explain(text, target=target)
-        return explanation
-
-
 @dataclass
 class WorkerOptions:
     batch_size: int = 256
@@ -115,7 +73,7 @@ class WorkerOptions:
     error_backoff: float = 1.0
     consumer: str = CONSUMER  # the name in the logs
     max_explained: int = MAX_EXPLAINED  # utterances explained per escalation (inside the transaction)
-    warm_up_explainer: bool = False  # the explainer thread's first step explains a fixed text (``warm_up``)
+    warm_up_explainer: bool = False  # the explainer thread first explains a fixed text (``warm_up``)
 
 
 class Worker:
@@ -161,7 +119,6 @@ class Worker:
         self.heartbeat = time.monotonic()
         self._last_housekeeping = 0.0
         self._threads: list[threading.Thread] = []
-        self._explainer_warm = not self.options.warm_up_explainer
         self.identity = f"{socket.gethostname()}:{os.getpid()}"  # in the audit of leadership changes
         self.election = LeaderElection(
             leader_lock or lock_for(_database_url(session_factory)),
@@ -251,11 +208,7 @@ class Worker:
         return breached
 
     def explain_once(self) -> list[int]:
-        """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``); the first
-        call warms the explainer up first when ``options.warm_up_explainer``."""
-        if not self._explainer_warm:
-            self._explainer_warm = True
-            warm_up(self.explainer)
+        """Fill the pending explanations of a few escalations (see ``triage.worker.explaining``)."""
         return explain_pending(self.session_factory, self.explainer, self.metrics.observe_explanation)
 
     def shadow_once(self) -> int:
@@ -322,8 +275,15 @@ class Worker:
 
     # -- loops ---------------------------------------------------------------------------------
     def _repeat_while_leading(
-        self, step: Callable[[], object], interval: float, name: str, wait_first: bool = False
+        self,
+        step: Callable[[], object],
+        interval: float,
+        name: str,
+        wait_first: bool = False,
+        prepare: Callable[[], object] | None = None,
     ) -> None:
+        if prepare is not None:  # once, leader or not: a worker that takes over later is ready at once
+            prepare()
         if wait_first:
             self.stop_event.wait(interval)
         while not self.stop_event.is_set():
@@ -338,11 +298,15 @@ class Worker:
             if not busy:  # with work done, look again at once
                 self.stop_event.wait(interval)
 
-    def _start(
-        self, step: Callable[[], object], interval: float, name: str, wait_first: bool = False
-    ) -> None:
+    def _start(self, step: Callable[[], object], interval: float, name: str, **when: Any) -> None:
+        """A thread that repeats ``step`` while this worker leads; ``when``: ``_repeat_while_leading``'s
+        ``wait_first`` and ``prepare``."""
         thread = threading.Thread(
-            target=self._repeat_while_leading, args=(step, interval, name, wait_first), name=name, daemon=True
+            target=self._repeat_while_leading,
+            args=(step, interval, name),
+            kwargs=when,
+            name=name,
+            daemon=True,
         )
         thread.start()
         self._threads.append(thread)
@@ -350,7 +314,8 @@ class Worker:
     def _start_leader_jobs(self) -> None:
         self._start(self.route_once, self.options.routing_interval, "router")
         self._start(self.check_sla_once, self.options.housekeeping_interval, "sla")
-        self._start(self.explain_once, self.options.explain_interval, "explainer")
+        warm = (lambda: warm_up(self.explainer)) if self.options.warm_up_explainer else None
+        self._start(self.explain_once, self.options.explain_interval, "explainer", prepare=warm)
         if self.rasa is not None:
             self._start(self.relay_once, self.options.relay_interval, "outbox_relay")
         # an interval after the worker starts (a worker that becomes leader later checks at once): a restart

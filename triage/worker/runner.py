@@ -22,9 +22,10 @@ from triage.storage.db import make_engine, make_session_factory
 from triage.webhooks import OutboxCommands
 from triage.worker.broker import EventSource, SqlEventSource
 from triage.worker.explaining import Explainer
-from triage.worker.loop import SentimentScorer, Worker, WorkerOptions
+from triage.worker.loop import Worker, WorkerOptions
 from triage.worker.observability import HealthServer, ModelProbe, WorkerMetrics, with_model_probe
 from triage.worker.scoring import Scorer
+from triage.worker.sentiment_scorer import SentimentScorer
 from triage.worker.versions import LoadedModel, RegistryVersions
 
 # The explainer's own model instance: explanations run on torch (gradients), so no ONNX Runtime session.
@@ -206,7 +207,8 @@ def health_server(
 
 
 def serving_options(settings: CoreSettings) -> WorkerOptions:
-    """The options of a worker that serves: the explainer is warmed up before the first escalation."""
+    """The options of a worker that serves: its explainer thread warms up as it starts, so the first
+    explanation does not wait for the explainer's imports."""
     return WorkerOptions(drift_interval=settings.drift_check_interval_s, warm_up_explainer=True)
 
 

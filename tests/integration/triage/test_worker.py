@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from structlog.testing import capture_logs
 
-from tests.unit.triage.fakes import FakeScorer
+from tests.unit.triage.fakes import FakeScorer, ScriptedLock
 from triage import audit, services
 from triage.benchmarks.rasa_events import action_event, bot_event, user_event, write_events
 from triage.domain.policy import Policy
@@ -477,33 +479,70 @@ def test_the_bots_customer_reference_is_kept_and_a_malformed_one_never_replaces_
         assert services.as_utc(started.started_at).timestamp() == 1_700_000_000.0
 
 
-def test_the_explainer_is_warmed_up_once_before_its_first_escalation(session_factory, source, policy):
+@contextmanager
+def running(worker: Worker) -> Iterator[None]:
+    loop = threading.Thread(target=worker.run)
+    loop.start()
+    try:
+        yield
+    finally:
+        worker.stop()
+        loop.join(timeout=30)
+    assert not loop.is_alive()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.02)
+
+
+def loop_options(warm: bool) -> WorkerOptions:
+    return WorkerOptions(warm_up_explainer=warm, poll_interval=0.01, explain_interval=0.02)
+
+
+def test_the_explainer_thread_warms_up_before_it_explains_an_escalation(session_factory, source, policy):
     scorer = FakeScorer()
-    options = WorkerOptions(warm_up_explainer=True)
-    worker = Worker(session_factory, source, scorer, policy, redact_with_spans, options=options)
-    assert worker.explain_once() == [] and scorer.explain_calls == [WARM_UP_TEXT]
-    write(source, [("c1", user_event("this is unacceptable, I am furious", intent="compromised_card"))])
-    assert worker.process_next_batch().escalated == ["c1"]
-    assert worker.explain_once() == [1]
+    worker = Worker(session_factory, source, scorer, policy, redact_with_spans, options=loop_options(True))
+    with running(worker):
+        wait_until(lambda: scorer.explain_calls == [WARM_UP_TEXT])
+        write(source, [("c1", user_event("this is unacceptable, I am furious", intent="compromised_card"))])
+        wait_until(lambda: len(scorer.explain_calls) == 2)
     assert scorer.explain_calls == [WARM_UP_TEXT, "this is unacceptable, I am furious"]
+
+
+def test_a_worker_that_does_not_lead_warms_its_explainer_up_too(session_factory, source, policy):
+    """It explains nothing until it takes over, and then at once (a failover's backlog waits for nothing)."""
+    scorer = FakeScorer()
+    another_leads = ScriptedLock(acquire=[False] * 100)  # ~2 s between tries: more than the test needs
+    options = loop_options(True)
+    worker = Worker(
+        session_factory, source, scorer, policy, redact_with_spans, options=options, leader_lock=another_leads
+    )
+    with running(worker):
+        wait_until(lambda: scorer.explain_calls == [WARM_UP_TEXT])
+        assert not worker.election.leading
 
 
 def test_without_the_option_the_explainer_explains_only_escalations(session_factory, source, policy):
     scorer = FakeScorer()
-    worker = make_worker(session_factory, source, policy, scorer)
-    assert worker.explain_once() == [] and scorer.explain_calls == []
+    worker = Worker(session_factory, source, scorer, policy, redact_with_spans, options=loop_options(False))
+    with running(worker):
+        write(source, [("c1", user_event("this is unacceptable, I am furious", intent="compromised_card"))])
+        wait_until(lambda: len(scorer.explain_calls) == 1)
+    assert scorer.explain_calls == ["this is unacceptable, I am furious"]
 
 
 def test_a_failed_warm_up_is_logged_and_escalations_are_still_explained(session_factory, source, policy):
     scorer = FakeScorer(fail_explain=True)
-    options = WorkerOptions(warm_up_explainer=True)
-    worker = Worker(session_factory, source, scorer, policy, redact_with_spans, options=options)
-    with capture_logs() as logs:
-        assert worker.explain_once() == []
-    assert [entry["event"] for entry in logs] == ["explainer_warm_up_failed"]
-    assert "explainer exploded" in logs[0]["error"]
-    write(source, [("c1", user_event("this is unacceptable, I am furious", intent="compromised_card"))])
-    worker.process_next_batch()
-    assert worker.explain_once() == [1]  # the escalation gets its error entry, as without a warm-up
-    with session_factory() as s:
+    worker = Worker(session_factory, source, scorer, policy, redact_with_spans, options=loop_options(True))
+    with capture_logs() as logs, running(worker):
+        wait_until(lambda: scorer.explain_calls == [WARM_UP_TEXT])
+        write(source, [("c1", user_event("this is unacceptable, I am furious", intent="compromised_card"))])
+        wait_until(lambda: len(scorer.explain_calls) == 2)
+        wait_until(lambda: any(entry["event"] == "explained" for entry in logs))
+    failed = [entry for entry in logs if entry["event"] == "explainer_warm_up_failed"]
+    assert len(failed) == 1 and "explainer exploded" in failed[0]["error"]
+    with session_factory() as s:  # the escalation gets its error entry, as without a warm-up
         assert "explainer exploded" in s.scalars(select(Escalation)).one().explanations[0]["error"]

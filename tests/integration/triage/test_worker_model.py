@@ -14,7 +14,8 @@ from triage.benchmarks.rasa_events import user_event, write_events
 from triage.domain.policy import parse_policy
 from triage.redaction import redact_with_spans
 from triage.storage.db import Escalation, Message
-from triage.worker.loop import SentimentScorer, Worker
+from triage.worker.loop import Worker
+from triage.worker.sentiment_scorer import SentimentScorer
 
 pytestmark = pytest.mark.slow
 
@@ -100,7 +101,7 @@ def test_the_worker_scores_on_onnx_runtime_and_explains_on_torch(tmp_path, monke
 WARM_UP_CHECK = """
 import sys, time
 from triage.worker.explaining import warm_up
-from triage.worker.loop import SentimentScorer
+from triage.worker.sentiment_scorer import SentimentScorer
 explainer = SentimentScorer(own_instance=True, runtime="torch")
 before = sorted(m for m in ("captum", "sklearn") if m in sys.modules)
 seconds = warm_up(explainer)

@@ -10,7 +10,8 @@ from triage.benchmarks.rasa_events import user_event, write_events
 from triage.domain.policy import parse_policy
 from triage.redaction import redact_with_spans
 from triage.storage.db import Escalation, Message
-from triage.worker.loop import SentimentScorer, Worker
+from triage.worker.loop import Worker
+from triage.worker.sentiment_scorer import SentimentScorer
 
 pytestmark = pytest.mark.slow
 

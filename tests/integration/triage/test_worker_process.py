@@ -123,6 +123,7 @@ def test_health_readiness_metrics_relay_and_graceful_sigterm(
         and '"event": "worker_stopped"' in log
     )
     assert '"conversation_id": "c1"' in log
+    assert '"event": "explainer_warm"' in log  # a served worker warms its explainer up (serving_options)
 
 
 def test_worker_refuses_to_start_without_migrations(tmp_path, events_url):

@@ -164,6 +164,16 @@ def test_the_stock_baseline_interleaves_every_message_and_ours_keeps_the_callers
     assert bench_env(tmp_path, ChatBenchConfig(), patches=True)["CLEARLINE_RASA_MESSAGE_SLOTS"] == "3"
 
 
+def test_the_bench_runs_as_many_processes_as_asked_over_the_callers_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.benchmarks.chat import ChatBenchConfig, bench_env
+
+    monkeypatch.setenv("CLEARLINE_ACTIONS_WORKERS", "5")
+    env = bench_env(tmp_path, ChatBenchConfig(actions_workers=2, rasa_workers=3), patches=True)
+    assert env["CLEARLINE_ACTIONS_WORKERS"] == "2" and env["CLEARLINE_RASA_WORKERS"] == "3"
+
+
 class _PausedForHumans(BaseHTTPRequestHandler):
     """Rasa's REST channel, as far as the bench sees it: nothing back once a customer asked for a person."""
 

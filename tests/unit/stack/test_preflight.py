@@ -111,7 +111,7 @@ def test_the_action_server_processes_are_one_by_default_and_passed_on_when_set()
     assert stack_env(settings, base={"CLEARLINE_ACTIONS_WORKERS": " 3 "})["CLEARLINE_ACTIONS_WORKERS"] == "3"
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "two", "1.5", "", "65", "999999"])
+@pytest.mark.parametrize("bad", ["0", "-1", "two", "1.5", "", "65", "999999", "²", "٣"])
 def test_a_bad_number_of_action_server_processes_stops_the_start_naming_the_variable(bad: str) -> None:
     with pytest.raises(StackError, match=r"CLEARLINE_ACTIONS_WORKERS must be a whole number from 1 to 64"):
         stack_env(CoreSettings(demo=True), base={"CLEARLINE_ACTIONS_WORKERS": bad})

@@ -43,3 +43,28 @@ class FakeScorer:
         top = [w.word for w in sorted(words, key=lambda w: -w.attribution)[:1]]
         faith = Faithfulness(1, stress_of(text), 0.5, 0.1, 0.05, 0.2)
         return Explanation(text, target, words, 0.01, faith, MODEL, 20, False, top)
+
+
+class ScriptedLock:
+    """Answers ``try_acquire`` and ``still_held`` from lists (an exception in a list is raised)."""
+
+    def __init__(self, acquire: list[bool | Exception], held: list[bool | Exception] | None = None) -> None:
+        self.acquire = list(acquire)
+        self.held = list(held or [])
+        self.releases = 0
+
+    @staticmethod
+    def _next(answers: list[bool | Exception]) -> bool:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def try_acquire(self) -> bool:
+        return self._next(self.acquire)
+
+    def still_held(self) -> bool:
+        return self._next(self.held)
+
+    def release(self) -> None:
+        self.releases += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.unit.triage.fakes import ScriptedLock
 from triage.worker.leader import (
     AdvisoryLock,
     LeaderElection,
@@ -11,31 +12,6 @@ from triage.worker.leader import (
     SingleWorkerLock,
     lock_for,
 )
-
-
-class ScriptedLock:
-    """Answers ``try_acquire`` and ``still_held`` from lists (an exception in a list is raised)."""
-
-    def __init__(self, acquire: list[bool | Exception], held: list[bool | Exception] | None = None) -> None:
-        self.acquire = list(acquire)
-        self.held = list(held or [])
-        self.releases = 0
-
-    @staticmethod
-    def _next(answers: list[bool | Exception]) -> bool:
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def try_acquire(self) -> bool:
-        return self._next(self.acquire)
-
-    def still_held(self) -> bool:
-        return self._next(self.held)
-
-    def release(self) -> None:
-        self.releases += 1
 
 
 def election(lock: ScriptedLock) -> tuple[LeaderElection, list[LeadershipChange]]:
