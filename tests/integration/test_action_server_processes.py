@@ -4,7 +4,6 @@ loopback only, and as several processes behind its one port when ``CLEARLINE_ACT
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -14,15 +13,10 @@ import pytest
 from api.benchmarks.stack_processes import start, stop
 from api.stack import stack_env
 from tests.listening import listening_addresses
+from triage.benchmarks.processes import free_port
 from triage.settings import CoreSettings
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def action_server_processes(group: int) -> list[int]:

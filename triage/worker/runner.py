@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -62,7 +62,7 @@ def build_worker(
 
         retention = RetentionJob(Stores.from_settings(settings, factory), settings.retention_days)
     metrics = WorkerMetrics()
-    options = options or WorkerOptions(drift_interval=settings.drift_check_interval_s)
+    options = options or default_options(settings)
     versions = versions or RegistryVersions(load=None)  # the registry's policy; the model: ``scorer``
     with factory() as session:
         first_policy = versions.policy(session)
@@ -206,10 +206,15 @@ def health_server(
     )
 
 
+def default_options(settings: CoreSettings) -> WorkerOptions:
+    """The worker's options as ``settings`` set them."""
+    return WorkerOptions(drift_interval=settings.drift_check_interval_s)
+
+
 def serving_options(settings: CoreSettings) -> WorkerOptions:
     """The options of a worker that serves: its explainer thread warms up as it starts, so the first
     explanation does not wait for the explainer's imports."""
-    return WorkerOptions(drift_interval=settings.drift_check_interval_s, warm_up_explainer=True)
+    return replace(default_options(settings), warm_up_explainer=True)
 
 
 def serve(
