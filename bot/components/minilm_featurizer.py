@@ -7,6 +7,7 @@ used by benchmarks to compare the two on one trained model) selects the NumPy pa
 vectors to ~1e-6, so a model trained with one predicts the same with the other.
 """
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from threadpoolctl import ThreadpoolController
 
-from components.minilm_encoder import RUNTIMES, MiniLMEncoder
+from components.minilm_encoder import FILES, RUNTIMES, MiniLMEncoder
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "data" / "models" / "minilm"
 
@@ -100,6 +101,22 @@ class MiniLMFeaturizer(DenseFeaturizer, GraphComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         self._featurize(messages)
         return messages
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str:
+        """The weights' content, so Rasa's training cache reuses this featurizer's output only for the same
+        weights: its default fingerprint is the config alone, and `model_dir` (or $CLEARLINE_MINILM_DIR) may
+        hold other weights under the same name (the intent-tuned layers, a hold-out experiment's)."""
+        folder = model_dir_from(config)
+        digest = hashlib.sha256()
+        for name in FILES:
+            path = folder / name
+            digest.update(name.encode())
+            if path.is_file():  # a missing file fails at load, with its own message
+                with path.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+        return digest.hexdigest()
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:

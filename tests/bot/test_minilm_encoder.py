@@ -5,6 +5,7 @@ weights are the exported ones (data/models/minilm, written by `python -m nlu.tra
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,3 +115,39 @@ def test_featurizer_gives_scaled_sentence_features(runtime: str, numpy_encoder: 
         assert sentence is not None
         assert sentence.features.shape == (1, 384)
         assert np.abs(sentence.features[0] - vector).max() < TOLERANCE * 3.16
+
+
+def write_weights(folder: Path, weights: bytes) -> Path:
+    folder.mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        (folder / name).write_text(name)
+    (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def test_the_cache_fingerprint_follows_the_weights_not_only_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rasa reuses a featurizer's cached output when the fingerprint is equal: other weights under the same
+    # folder name (tuned layers, a hold-out experiment) must not train on the previous weights' features.
+    first = write_weights(tmp_path / "a", b"first weights")
+    same = write_weights(tmp_path / "b", b"first weights")
+    other = write_weights(tmp_path / "c", b"other weights")
+    fingerprint = MiniLMFeaturizer.fingerprint_addon
+    assert fingerprint({"model_dir": str(first)}) == fingerprint({"model_dir": str(same)})
+    assert fingerprint({"model_dir": str(first)}) != fingerprint({"model_dir": str(other)})
+    monkeypatch.setenv("CLEARLINE_MINILM_DIR", str(other))
+    assert fingerprint({}) == fingerprint({"model_dir": str(other)})
+    (other / "model.safetensors").write_bytes(b"first weights")
+    assert fingerprint({}) == fingerprint({"model_dir": str(first)})
+
+
+def test_the_fingerprint_reaches_rasas_graph_fingerprint(tmp_path: Path) -> None:
+    from rasa.engine.training.fingerprinting import calculate_fingerprint_key
+
+    config = {**MiniLMFeaturizer.get_default_config(), "model_dir": str(tmp_path / "weights")}
+    write_weights(tmp_path / "weights", b"first weights")
+    first = calculate_fingerprint_key(MiniLMFeaturizer, config, {})
+    assert calculate_fingerprint_key(MiniLMFeaturizer, config, {}) == first
+    (tmp_path / "weights" / "model.safetensors").write_bytes(b"other weights")
+    assert calculate_fingerprint_key(MiniLMFeaturizer, config, {}) != first
