@@ -13,6 +13,11 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("eval-nlu")(eval_nlu)
     app.command("build-nlu-data")(build_nlu_data)
     app.command("train-bot")(train_bot)
+    app.command(
+        "train-intent-encoder",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,
+    )(train_intent_encoder)
     datasets_app = typer.Typer(help="The public datasets: where they are, fetching them when they are not.")
     datasets_app.command("fetch")(fetch_datasets)
     app.add_typer(datasets_app, name="datasets")
@@ -63,3 +68,10 @@ def train_bot(
     from nlu.train import main
 
     raise typer.Exit(main(["--force"] if force else []))
+
+
+def train_intent_encoder(context: typer.Context) -> None:
+    """Tune MiniLM's encoder layers on the bot's intents (`clearline train-intent-encoder --help`)."""
+    from nlu.intent_encoder import main
+
+    raise typer.Exit(main(context.args))

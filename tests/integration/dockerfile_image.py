@@ -133,10 +133,11 @@ def copy(stage: Stage, arguments: str, context: Path, stages: dict[str, Stage]) 
 
 def run(stage: Stage, command: str) -> None:
     """The RUN instructions the Dockerfiles use, replayed on the host; anything else is refused."""
-    export = re.search(r"python (\S*export_minilm\.py) --out (\S+)", command)
+    export = re.search(r"python (\S*export_minilm\.py) --out (\S+)(?: --layers (\S+))?", command)
     if export:  # the MiniLM stage: the script as copied, the wheel's files from the host's environment
         script, out = stage.path(export.group(1)), stage.path(export.group(2))
-        subprocess.run([str(ROOT / ".venv/bin/python"), str(script), "--out", str(out)], check=True)
+        layers = ["--layers", str(stage.path(export.group(3)))] if export.group(3) else ["--no-layers"]
+        subprocess.run([str(ROOT / ".venv/bin/python"), str(script), "--out", str(out), *layers], check=True)
     elif "--require-hashes" in command:  # the locked dependencies: the host's environments stand in
         for requirement in re.findall(r"-r (\S+)", command):
             if not stage.path(requirement).is_file():
