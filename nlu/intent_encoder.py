@@ -25,7 +25,7 @@ import random
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,14 +125,12 @@ def mean_pooled(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> torch
     return functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1)
 
 
-def embed(
-    tuned_or_model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]
-) -> np.ndarray:
+def embed(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> np.ndarray:
     """Unit sentence vectors of ``texts`` (inference, batches of similar length)."""
     import torch
 
-    tuned_or_model.eval()
-    vectors = np.zeros((len(texts), tuned_or_model.config.hidden_size), dtype=np.float32)
+    model.eval()
+    vectors = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
     order = sorted(range(len(texts)), key=lambda index: len(texts[index]))
     with torch.inference_mode():
         for start in range(0, len(order), 128):
@@ -140,7 +138,7 @@ def embed(
             batch = tokenizer(
                 [texts[i] for i in chunk], padding=True, truncation=True, max_length=128, return_tensors="pt"
             )
-            vectors[chunk] = mean_pooled(tuned_or_model, dict(batch)).numpy()
+            vectors[chunk] = mean_pooled(model, dict(batch)).numpy()
     return vectors
 
 
@@ -152,11 +150,12 @@ def tune(
     import torch.nn.functional as functional
     from transformers import AutoModel, AutoTokenizer
 
+    from sentiment.train import length_bucketed_batches, set_seed
+
     if not examples:
         raise NoExamples("no training examples")
     base = base or package_dir()
-    random.seed(options.seed)
-    torch.manual_seed(options.seed)
+    set_seed(options.seed)
     torch.set_num_threads(options.threads)
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModel.from_pretrained(str(base))
@@ -183,10 +182,11 @@ def tune(
         lambda step: step / warmup if step < warmup else max(0.0, (total - step) / (total - warmup or 1)),
     )
     rng = random.Random(options.seed)  # noqa: S311 - reproducible batches, not a secret
+    lengths = [len(text) for text in texts]
     started, step, loss_value = time.monotonic(), 0, float("nan")
     model.train()
     while step < total:
-        for indices in _length_bucketed(texts, options.batch_size, rng):
+        for indices in length_bucketed_batches(lengths, options.batch_size, rng):
             if step >= total:
                 break
             batch = tokenizer(
@@ -219,19 +219,6 @@ def tune(
         "training_seconds": round(time.monotonic() - started, 1),
     }
     return Tuned(model, tokenizer, intents, record)
-
-
-def _length_bucketed(texts: Sequence[str], batch_size: int, rng: random.Random) -> Iterable[list[int]]:
-    """One epoch of batches of similar length (less padding), in random order."""
-    order = list(range(len(texts)))
-    rng.shuffle(order)
-    pool = batch_size * 50
-    batches: list[list[int]] = []
-    for start in range(0, len(order), pool):
-        chunk = sorted(order[start : start + pool], key=lambda i: len(texts[i]))
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
-    rng.shuffle(batches)
-    return batches
 
 
 def save_layers(tuned: Tuned, out: Path = DEFAULT_LAYERS_DIR) -> Path:
