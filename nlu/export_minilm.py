@@ -54,14 +54,17 @@ def package_dir() -> Path:
 def export(
     out: Path = DEFAULT_DIR, layers: Path | None = DEFAULT_LAYERS_DIR, source: Path | None = None
 ) -> Path:
-    """Write the featurizer's files into ``out``; without tuned layers (None, none there): the package's."""
+    """Write the featurizer's files into ``out``; without tuned layers (None, none there): the package's.
+
+    The merge is computed before anything is written, so refused layers leave ``out`` as it was."""
     source = source or package_dir()
-    out.mkdir(parents=True, exist_ok=True)
     tuned = layers if layers is not None and (layers / LAYERS_FILE).is_file() else None
+    merged = merged_weights(source / "model.safetensors", tuned) if tuned is not None else None
+    out.mkdir(parents=True, exist_ok=True)
     for name in NEEDED:
         target = out / name
-        if name == "model.safetensors" and tuned is not None:
-            _write_if_changed(target, merged_weights(source / name, tuned))
+        if name == "model.safetensors" and merged is not None:
+            _write_if_changed(target, merged)
         elif not target.is_file() or sha256_of(target) != sha256_of(source / name):
             shutil.copyfile(source / name, target)
     return out
@@ -90,6 +93,8 @@ def merged_weights(base_file: Path, layers: Path) -> bytes:
     for name, value in tuned.items():
         if name in FROZEN_WEIGHTS or name not in weights:
             raise LayersMismatch(f"{layers / LAYERS_FILE}: {name!r} is not a tunable weight of the base")
+        if value.dtype.kind != "f" or weights[name].dtype.kind != "f":
+            raise LayersMismatch(f"{layers / LAYERS_FILE}: {name!r} is not a floating-point weight")
         if value.shape != weights[name].shape:
             raise LayersMismatch(
                 f"{layers / LAYERS_FILE}: {name!r} has shape {value.shape}, the base {weights[name].shape}"
@@ -120,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     layers = None if args.no_layers else args.layers
     if layers is not None and not (layers / LAYERS_FILE).is_file():
+        if layers != DEFAULT_LAYERS_DIR:  # named on purpose (bot/Dockerfile): a missing file is a mistake
+            print(
+                f"error: no {LAYERS_FILE} in {layers} (--no-layers exports the package's weights)",
+                file=sys.stderr,
+            )
+            return 2
         print(f"no {LAYERS_FILE} in {layers}: exporting the package's weights", file=sys.stderr)
     try:
         out = export(args.out, layers)

@@ -31,6 +31,7 @@ import yaml
 from nlu.build_data import DEFAULT_OUT, DatasetMissing, build, fetched_train_csv
 from nlu.datasets import DatasetDownloadError, sha256_of
 from nlu.export_minilm import NEEDED as MINILM_FILES
+from nlu.export_minilm import LayersMismatch
 from nlu.export_minilm import export as export_minilm
 from nlu.rasa_env import RasaEnvironmentMissing, rasa_executable
 
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         model = train(force=args.force)
         if args.update_prebuilt:
             print(f"committed model: {update_prebuilt(model)} (git add bot/prebuilt)")
-    except (DatasetMissing, DatasetDownloadError, RasaEnvironmentMissing) as exc:
+    except (DatasetMissing, DatasetDownloadError, RasaEnvironmentMissing, LayersMismatch) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as exc:

@@ -93,12 +93,28 @@ def test_layers_trained_on_another_base_are_refused(tmp_path: Path, package: Pat
     assert not (tmp_path / "out" / "model.safetensors").exists()
 
 
+def test_refused_layers_leave_an_earlier_export_as_it_was(tmp_path: Path, package: Path) -> None:
+    good = fake_layers(tmp_path / "good", package, {LAYER: np.ones((3, 3), dtype=np.float16)})
+    out = export(tmp_path / "out", good, source=package)
+    before = {
+        name: (out / name).read_bytes() for name in ("config.json", "model.safetensors", "tokenizer.json")
+    }
+    (package / "config.json").write_text("a newer config")
+    other_base = fake_layers(
+        tmp_path / "bad", package, {LAYER: np.ones((3, 3), dtype=np.float16)}, base="1" * 64
+    )
+    with pytest.raises(LayersMismatch):
+        export(out, other_base, source=package)
+    assert {name: (out / name).read_bytes() for name in before} == before
+
+
 @pytest.mark.parametrize(
     ("weights", "message"),
     [
         ({"encoder.layer.9.output.dense.weight": np.ones((3, 3), dtype=np.float16)}, "not a tunable weight"),
         ({WORDS: np.ones((4, 3), dtype=np.float16)}, "not a tunable weight"),
         ({LAYER: np.ones((2, 3), dtype=np.float16)}, "has shape"),
+        ({LAYER: np.ones((3, 3), dtype=np.int64)}, "not a floating-point weight"),
     ],
 )
 def test_layers_that_do_not_fit_the_base_are_refused(
@@ -126,5 +142,9 @@ def test_the_command_line_says_what_is_wrong(
     )
     assert export_minilm.main(["--out", str(tmp_path / "out"), "--layers", str(layers)]) == 2
     assert "retrain them" in capsys.readouterr().err
+    # layers named on purpose (bot/Dockerfile) but absent: an error, not a silent export of other weights
+    assert export_minilm.main(["--out", str(tmp_path / "out"), "--layers", str(tmp_path / "none")]) == 2
+    assert "no encoder.safetensors" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
     assert export_minilm.main(["--out", str(tmp_path / "out"), "--no-layers"]) == 0
     assert sha256_of(tmp_path / "out" / "model.safetensors") == sha256_of(package / "model.safetensors")

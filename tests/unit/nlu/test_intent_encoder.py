@@ -79,15 +79,29 @@ def test_an_empty_dataset_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "no training examples" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("arguments", [["--epochs", "0"], ["--threads", "0"], ["--holdout", "1.5"]])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--epochs", "0"],
+        ["--threads", "0"],
+        ["--max-steps", "-1"],
+        ["--holdout", "1.5"],
+        ["--holdout", "0"],
+        ["--holdout", "0.2", "--out", str(ROOT / "data" / "models" / "intent-encoder")],
+    ],
+)
 def test_bad_options_are_refused_before_training(
     tmp_path: Path, arguments: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     csv = tmp_path / "train.csv"
     csv.write_text("text,category\nwhere is my card,card_arrival\n", encoding="utf-8")
-    assert intent_encoder.main(["--train-csv", str(csv), "--out", str(tmp_path / "out"), *arguments]) == 2
+    shipped = ROOT / "data" / "models" / "intent-encoder" / LAYERS_FILE
+    before = shipped.stat().st_mtime_ns
+    out = [] if "--out" in arguments else ["--out", str(tmp_path / "out")]
+    assert intent_encoder.main(["--train-csv", str(csv), *out, *arguments]) == 2
     assert "error:" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    assert shipped.stat().st_mtime_ns == before
 
 
 def test_a_missing_dataset_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -129,3 +129,15 @@ def test_yaml_is_hashed_by_meaning(tmp_path: Path) -> None:
     third.write_text("pipeline:\n- name: X\n  scale: 4\n")
     assert train_module._canonical(first) == train_module._canonical(second)
     assert train_module._canonical(first) != train_module._canonical(third)
+
+
+def test_layers_that_do_not_fit_are_a_clear_error(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def refuse() -> Path:
+        raise train_module.LayersMismatch("the tuned layers were trained on another base")
+
+    monkeypatch.setattr(train_module, "export_minilm", refuse)
+    monkeypatch.setattr(train_module.subprocess, "run", no_rasa)
+    assert train_module.main([]) == 2
+    assert "error: the tuned layers were trained on another base" in capsys.readouterr().err
