@@ -29,6 +29,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nlu.export_minilm import sha256_of  # the one file digest (export_minilm runs standalone too)
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = ROOT / "data" / "cache" / "datasets"
 MIRROR_ENV = "CLEARLINE_DATASETS_MIRROR"
@@ -133,14 +135,6 @@ def dataset_dir(name: str, cache_dir: Path | None = None) -> Path:
 def source_url(dataset: str, remote: RemoteFile) -> str:
     mirror = os.environ.get(MIRROR_ENV, "").strip()
     return f"{mirror.rstrip('/')}/{dataset}/{remote.name}" if mirror else remote.url
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def ensure(
