@@ -1,6 +1,7 @@
 """Outbound webhooks (alerts to Slack-compatible receivers), delivered by the outbox relay beside Rasa's
 commands: a "webhook" command is POSTed to its URL, every other command goes to Rasa. A failure (a
-refused connection, a non-2xx answer) leaves the command in the outbox, retried with backoff."""
+refused connection, a non-2xx answer) leaves the command in the outbox, retried with backoff, until the
+outbox gives it up (``triage.storage.outbox.gives_up``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,21 @@ from triage.storage.outbox import RasaCommands
 
 # short: the relay sends one command at a time, and a receiver that hangs must not hold back the others
 TIMEOUT_S = 2.0
+# client errors that a later try can cure: a timeout, too early, too many requests
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
+
+
+class WebhookRefused(RuntimeError):
+    """The receiver answered with a non-2xx status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"webhook answered {status}")
+        self.status = status
+
+    @property
+    def final(self) -> bool:
+        """A client error that no retry cures (404: no such hook, 403: its token revoked, 400: refused)."""
+        return 400 <= self.status < 500 and self.status not in RETRYABLE_CLIENT_ERRORS
 
 
 class WebhookPoster:
@@ -22,7 +38,7 @@ class WebhookPoster:
     def post(self, url: str, body: dict[str, Any]) -> None:
         response = self._client.post(url, json=body)
         if not response.is_success:
-            raise RuntimeError(f"webhook answered {response.status_code}")
+            raise WebhookRefused(response.status_code)
 
     def close(self) -> None:
         self._client.close()

@@ -407,6 +407,8 @@ class OutboxCommand(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # not before this time: a relay's lease while it sends, or the retry backoff after a failure
     next_attempt_at: Mapped[datetime | None] = mapped_column()
+    # given up without delivering (a webhook refused for good or failing too long): never tried again
+    abandoned_at: Mapped[datetime | None] = mapped_column()
 
 
 class ConversationNote(Base):

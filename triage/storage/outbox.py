@@ -2,7 +2,9 @@
 
 A command is claimed with a conditional UPDATE (a lease in ``next_attempt_at``) so the worker and the
 api can both run the relay without sending a command twice; failures are retried with backoff.
-Commands of one conversation are sent in order: after a failure the later ones wait.
+Commands of one conversation are sent in order: after a failure the later ones wait. Rasa's commands are
+retried until they are delivered (they carry what the customer must see); an alert's webhook is given up
+(``gives_up``): people see the alert in the console anyway, and a dead receiver must not be polled for ever.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from triage import audit
 from triage.domain.lifecycle import CommandKind
 from triage.sealing import SealedValueUnreadable, seal, unseal
 from triage.settings import get_settings
-from triage.storage.db import Message, OutboxCommand, session_scope, utcnow
+from triage.storage.db import Alert, Message, OutboxCommand, session_scope, utcnow
 
 LEASE = timedelta(seconds=30)
 MAX_BACKOFF = timedelta(minutes=5)
+# 1 + 2 + ... + 256 s, then 5 minutes apart: the 12th failure comes about 20 minutes after the first,
+# when the alert is stale (it stays in the console with its acknowledgement)
+WEBHOOK_ATTEMPTS = 12
 
 log = structlog.get_logger("triage.storage.outbox")
 
@@ -53,6 +59,13 @@ def backoff(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=2 ** max(0, attempts - 1)))
 
 
+def gives_up(kind: str, attempts: int, failure: BaseException) -> bool:
+    """After ``attempts`` failed tries (this one ``failure``), stop trying this command for good?"""
+    if kind != "webhook":
+        return False  # Rasa's commands wait for Rasa, however long it is down
+    return attempts >= WEBHOOK_ATTEMPTS or bool(getattr(failure, "final", False))
+
+
 def claim(session: Session, command_id: int) -> bool:
     """Lease a due command for this relay; False when another relay holds it or it was sent."""
     now = utcnow()
@@ -61,6 +74,7 @@ def claim(session: Session, command_id: int) -> bool:
         .where(
             OutboxCommand.id == command_id,
             OutboxCommand.sent_at.is_(None),
+            OutboxCommand.abandoned_at.is_(None),
             or_(OutboxCommand.next_attempt_at.is_(None), OutboxCommand.next_attempt_at <= now),
         )
         .values(next_attempt_at=now + LEASE)
@@ -75,6 +89,7 @@ def _pending(session: Session, limit: int) -> list[OutboxCommand]:
             select(OutboxCommand)
             .where(
                 OutboxCommand.sent_at.is_(None),
+                OutboxCommand.abandoned_at.is_(None),
                 or_(OutboxCommand.next_attempt_at.is_(None), OutboxCommand.next_attempt_at <= now),
             )
             .order_by(OutboxCommand.id)
@@ -86,7 +101,11 @@ def _pending(session: Session, limit: int) -> list[OutboxCommand]:
 def _unsent_ids(session: Session, conversation_ids: set[str]) -> dict[str, list[int]]:
     rows = session.execute(
         select(OutboxCommand.conversation_id, OutboxCommand.id)
-        .where(OutboxCommand.sent_at.is_(None), OutboxCommand.conversation_id.in_(conversation_ids))
+        .where(
+            OutboxCommand.sent_at.is_(None),
+            OutboxCommand.abandoned_at.is_(None),
+            OutboxCommand.conversation_id.in_(conversation_ids),
+        )
         .order_by(OutboxCommand.id)
     )
     unsent: dict[str, list[int]] = {}
@@ -111,19 +130,17 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
             if not claim(session, command_id):
                 blocked.add(conversation_id)
                 continue
-        error: str | None = None
+        failure: Exception | None = None
         try:
             rasa_client.send(conversation_id, kind, _opened(payload))
-        except SealedValueUnreadable:
-            error = "the reply's sealed text does not open: CLEARLINE_PII_KEY changed since it was written"
-        except Exception as exc:  # any failure is recorded and retried, never lost
-            error = f"{type(exc).__name__}: {exc}"[:2000]
+        except Exception as exc:  # any failure is recorded and retried (or given up: gives_up), never lost
+            failure = exc
         with session_scope(session_factory) as session:
             command = session.get(OutboxCommand, command_id)
             if command is None:
                 continue
             command.attempts += 1
-            if error is None:
+            if failure is None:
                 command.sent_at = utcnow()
                 command.last_error = None
                 message_id = payload.get("message_id")
@@ -135,17 +152,48 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
                     command.payload = {k: v for k, v in payload.items() if k != "text"}
                 delivered += 1
             else:
-                command.last_error = error
-                command.next_attempt_at = utcnow() + backoff(command.attempts)
-                blocked.add(conversation_id)
-                log.warning(
-                    "outbox_delivery_failed",
+                command.last_error = _described(failure)
+                abandoned = gives_up(kind, command.attempts, failure)
+                if abandoned:
+                    command.abandoned_at = utcnow()
+                    _audit_abandoned(session, command, failure)
+                else:
+                    command.next_attempt_at = utcnow() + backoff(command.attempts)
+                    blocked.add(conversation_id)
+                (log.error if abandoned else log.warning)(
+                    "outbox_command_abandoned" if abandoned else "outbox_delivery_failed",
                     conversation_id=conversation_id,
                     kind=kind,
                     attempts=command.attempts,
-                    error=error,
+                    error=command.last_error,
                 )
-        if error is None:
+        if conversation_id not in blocked:  # delivered or given up: the key's next command may go
             unsent[conversation_id].remove(command_id)
+        if failure is None:
             log.info("outbox_delivered", conversation_id=conversation_id, kind=kind)
     return delivered
+
+
+def _described(failure: Exception) -> str:
+    if isinstance(failure, SealedValueUnreadable):
+        return "the reply's sealed text does not open: CLEARLINE_PII_KEY changed since it was written"
+    return f"{type(failure).__name__}: {failure}"[:2000]
+
+
+def _audit_abandoned(session: Session, command: OutboxCommand, failure: BaseException) -> None:
+    """An automated decision like any other: audited, under the alert's conversation (no URL: it may hold
+    the receiver's secret token)."""
+    alert_id = command.payload.get("alert_id")
+    alert = session.get(Alert, alert_id) if isinstance(alert_id, int) else None
+    audit.record(
+        session,
+        audit.WORKER,
+        "webhook_abandoned",
+        conversation_id=alert.conversation_id if alert is not None else None,
+        outcome={
+            "alert_id": alert_id,
+            "attempts": command.attempts,
+            "status": getattr(failure, "status", None),
+            "refused_for_good": bool(getattr(failure, "final", False)),
+        },
+    )

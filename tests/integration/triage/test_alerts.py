@@ -38,21 +38,22 @@ from triage.storage.db import (
     session_scope,
     utcnow,
 )
-from triage.storage.outbox import deliver_outbox, enqueue
+from triage.storage.outbox import WEBHOOK_ATTEMPTS, deliver_outbox, enqueue
 from triage.webhooks import OutboxCommands
 
 
 class Receiver(BaseHTTPRequestHandler):
-    """Answers the first ``fail_first`` POSTs with 500, then 200; keeps every JSON body."""
+    """Answers the first ``fail_first`` POSTs with ``failure`` (500), then 200; keeps every JSON body."""
 
     bodies: list[dict[str, Any]] = []
     fail_first = 0
+    failure = 500
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's name
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).bodies.append(body)
         failing = len(type(self).bodies) <= type(self).fail_first
-        self.send_response(500 if failing else 200)
+        self.send_response(type(self).failure if failing else 200)
         self.end_headers()
         self.wfile.write(b"ok")
 
@@ -62,7 +63,7 @@ class Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[str]:
-    Receiver.bodies, Receiver.fail_first = [], 0
+    Receiver.bodies, Receiver.fail_first, Receiver.failure = [], 0, 500
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -200,3 +201,76 @@ def test_a_receiver_that_is_down_never_holds_back_the_customers_messages(
         assert all(w.sent_at is None for w in webhooks) and webhooks[0].attempts == 1
         for record in session.scalars(select(AuditRecord).where(AuditRecord.action == "alert")):
             assert "c4" not in str(record.inputs) + str(record.outcome)  # erasure renames the column only
+
+
+def queue_two_alerts(factory: sessionmaker[Session], conversation_id: str) -> list[str]:
+    """A P1 a minute in the queue: its SLA soon due and the P1 waiting, two webhooks under one outbox key."""
+    with session_scope(factory) as session:
+        escalate(session, conversation_id)
+        for command in session.scalars(select(OutboxCommand)):  # the escalation's own are Rasa's
+            command.sent_at = utcnow()
+    with session_scope(factory) as session:
+        kinds = [a.kind for a in raise_alerts(session, utcnow() + timedelta(minutes=1))]
+    assert sorted(kinds) == ["p1_waiting", "sla_soon"]
+    return kinds
+
+
+def webhooks(session: Session) -> list[OutboxCommand]:
+    return list(
+        session.scalars(
+            select(OutboxCommand).where(OutboxCommand.kind == "webhook").order_by(OutboxCommand.id)
+        )
+    )
+
+
+def test_a_receiver_gone_for_good_is_given_up_audited_and_holds_nothing_back(
+    factory: sessionmaker[Session],
+) -> None:
+    kinds = queue_two_alerts(factory, "c5")
+    Receiver.fail_first, Receiver.failure = 1, 404  # no such hook (once), then a hook that answers
+    commands = OutboxCommands(NoRasa())
+    try:
+        assert deliver_outbox(factory, commands) == 1  # the second alert went out in the same pass
+        assert deliver_outbox(factory, commands) == 0  # and the refused one is not tried again
+    finally:
+        commands.close()
+    assert [b["clearline"]["kind"] for b in Receiver.bodies] == kinds  # both tried, in order, once
+    with factory() as session:
+        refused, sent = webhooks(session)
+        assert refused.abandoned_at is not None and refused.sent_at is None and refused.attempts == 1
+        assert refused.last_error == "WebhookRefused: webhook answered 404"
+        assert sent.sent_at is not None and sent.abandoned_at is None
+        record = session.scalars(select(AuditRecord).where(AuditRecord.action == "webhook_abandoned")).one()
+        assert record.conversation_id == "c5" and record.actor == "worker"
+        assert record.outcome == {
+            "alert_id": refused.payload["alert_id"],
+            "attempts": 1,
+            "status": 404,
+            "refused_for_good": True,
+        }
+        assert "hooks/alerts" not in json.dumps(record.outcome)  # the URL (maybe a secret) is not audited
+
+
+def test_a_receiver_failing_on_is_retried_then_given_up(factory: sessionmaker[Session]) -> None:
+    queue_two_alerts(factory, "c6")
+    Receiver.fail_first = 1000  # 500 to everything
+    commands = OutboxCommands(NoRasa())
+    try:
+        assert deliver_outbox(factory, commands) == 0
+        with session_scope(factory) as session:
+            first, second = webhooks(session)
+            assert first.attempts == 1 and first.abandoned_at is None and first.next_attempt_at is not None
+            assert second.attempts == 0  # waits behind the first: one key's alerts stay in order
+            first.attempts, first.next_attempt_at = (
+                WEBHOOK_ATTEMPTS - 1,
+                None,
+            )  # ~20 minutes of retries, skipped
+        deliver_outbox(factory, commands)  # the last try of the first; the second's first
+    finally:
+        commands.close()
+    with factory() as session:
+        first, second = webhooks(session)
+        assert first.attempts == WEBHOOK_ATTEMPTS and first.abandoned_at is not None
+        assert second.attempts == 1 and second.abandoned_at is None  # tried in the same pass, retried later
+        record = session.scalars(select(AuditRecord).where(AuditRecord.action == "webhook_abandoned")).one()
+        assert record.outcome["status"] == 500 and record.outcome["refused_for_good"] is False
