@@ -26,7 +26,8 @@ class WebhookRefused(RuntimeError):
 
     @property
     def final(self) -> bool:
-        """A client error that no retry cures (404: no such hook, 403: its token revoked, 400: refused)."""
+        """A client error that no retry cures (404: no such hook, 403: its token revoked, 400: refused).
+        A redirect (3xx, never followed) is not final: retried like a server error, then given up."""
         return 400 <= self.status < 500 and self.status not in RETRYABLE_CLIENT_ERRORS
 
 

@@ -150,6 +150,7 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
                         message.delivered = True
                     # the sealed text is only needed to deliver it: drop it once delivered
                     command.payload = {k: v for k, v in payload.items() if k != "text"}
+                command.payload = _settled(kind, command.payload)
                 delivered += 1
             else:
                 command.last_error = _described(failure)
@@ -157,6 +158,7 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
                 if abandoned:
                     command.abandoned_at = utcnow()
                     _audit_abandoned(session, command, failure)
+                    command.payload = _settled(kind, command.payload)
                 else:
                     command.next_attempt_at = utcnow() + backoff(command.attempts)
                     blocked.add(conversation_id)
@@ -172,6 +174,14 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
         if failure is None:
             log.info("outbox_delivered", conversation_id=conversation_id, kind=kind)
     return delivered
+
+
+def _settled(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """What a webhook keeps once sent or given up: its alert's id. The URL may hold the receiver's secret
+    token and the body the alert's text; neither is needed again (the alert row has the text)."""
+    if kind != "webhook":
+        return payload
+    return {"alert_id": payload.get("alert_id")}
 
 
 def _described(failure: Exception) -> str:

@@ -248,7 +248,10 @@ def test_a_receiver_gone_for_good_is_given_up_audited_and_holds_nothing_back(
             "status": 404,
             "refused_for_good": True,
         }
-        assert "hooks/alerts" not in json.dumps(record.outcome)  # the URL (maybe a secret) is not audited
+        # the URL (it may hold a secret token) is neither audited nor kept once the webhook is done with
+        assert "hooks/alerts" not in json.dumps([record.inputs, record.outcome])
+        assert refused.payload == {"alert_id": record.outcome["alert_id"]}
+        assert sent.payload == {"alert_id": sent.payload["alert_id"]} and sent.payload["alert_id"] is not None
 
 
 def test_a_receiver_failing_on_is_retried_then_given_up(factory: sessionmaker[Session]) -> None:

@@ -10,8 +10,20 @@ from triage.storage.outbox import WEBHOOK_ATTEMPTS, backoff, gives_up
 from triage.webhooks import WebhookRefused
 
 
-@pytest.mark.parametrize(("status", "final"), [(400, True), (403, True), (404, True), (410, True)])
-def test_a_client_error_is_final(status: int, final: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "final"),
+    [
+        (400, True),
+        (403, True),
+        (404, True),
+        (410, True),
+        (408, False),
+        (429, False),
+        (301, False),
+        (503, False),
+    ],
+)
+def test_only_a_client_error_that_no_retry_cures_is_final(status: int, final: bool) -> None:
     assert WebhookRefused(status).final is final
 
 
