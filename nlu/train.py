@@ -29,9 +29,9 @@ from pathlib import Path
 import yaml
 
 from nlu.build_data import DEFAULT_OUT, DatasetMissing, build, fetched_train_csv
-from nlu.datasets import DatasetDownloadError, sha256_of
+from nlu.datasets import DatasetDownloadError
 from nlu.export_minilm import NEEDED as MINILM_FILES
-from nlu.export_minilm import LayersMismatch
+from nlu.export_minilm import LayersMismatch, sha256_of
 from nlu.export_minilm import export as export_minilm
 from nlu.rasa_env import RasaEnvironmentMissing, rasa_executable
 

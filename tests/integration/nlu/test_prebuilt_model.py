@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.datasets import DATASETS, dataset_dir, sha256_of
+from nlu.datasets import DATASETS, dataset_dir
+from nlu.export_minilm import sha256_of
 from nlu.train import PREBUILT_DIR, current_model_name
 
 pytestmark = pytest.mark.rasa
