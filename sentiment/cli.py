@@ -45,6 +45,25 @@ def train_emotions(
             min=0.0, help="Weigh each label's positives by (negatives/positives)**power (0: plain BCE)."
         ),
     ] = 0.0,
+    teacher: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="An earlier emotion model to distil from (repeatable): the teachers' averaged "
+            "probabilities on the training texts become a second target beside the labels."
+        ),
+    ] = None,
+    distill_weight: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="The teachers' share of the loss (the labels get the rest)."),
+    ] = 0.5,
+    augment_copies: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="With --teacher: this many word-dropped copies of every training text, labelled by the "
+            "teachers alone.",
+        ),
+    ] = 0,
 ) -> None:
     """Fine-tune the emotion model on GoEmotions train, then fit thresholds and calibration on dev."""
     from sentiment.train import TrainConfig, train
@@ -61,6 +80,9 @@ def train_emotions(
         threads=threads,
         layers=layers,
         positive_weight_power=positive_weight_power,
+        teachers=tuple(teacher or ()),
+        distill_weight=distill_weight,
+        augment_copies=augment_copies,
     )
     if backbone is not None:
         config.backbone = backbone

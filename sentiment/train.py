@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as functional
 from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
@@ -66,9 +67,27 @@ class TrainConfig:
     # BCE and larger powers lean on the rare labels (grief, pride, relief) that macro-F1 counts as much as
     # the common ones.
     positive_weight_power: float = 0.0
+    # Distillation: other emotion models (directories) whose averaged probabilities on the training texts
+    # are a second target beside the labels, weighted ``distill_weight`` (the labels get the rest): a way to
+    # bring what a larger model or an average of models knows to the served size. With the project's own
+    # earlier models as teachers it did not help (MODEL_CARD.md); it is there for a stronger teacher.
+    teachers: tuple[Path, ...] = ()
+    distill_weight: float = 0.5
+    # With teachers: this many copies of every training text with words dropped at random, labelled by the
+    # teachers alone (on the training texts themselves the teachers mostly repeat the labels they learnt).
+    augment_copies: int = 0
+    word_dropout: float = 0.15
 
     def to_json(self) -> dict[str, object]:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        return {k: _jsonable(v) for k, v in asdict(self).items()}
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_jsonable(item) for item in value]
+    return value
 
 
 def set_seed(seed: int) -> None:
@@ -137,6 +156,40 @@ def positive_weights(targets: np.ndarray, power: float) -> torch.Tensor:
     return torch.from_numpy(ratio**power).float()
 
 
+def teacher_probabilities(
+    teachers: tuple[Path, ...], labels: list[str], texts: list[str], max_length: int, log: Log = print
+) -> np.ndarray:
+    """The teachers' averaged sigmoid probabilities (n, n_labels) for ``texts``; each teacher must classify
+    exactly ``labels``, in that order (its rows would otherwise be read as other labels)."""
+    total = np.zeros((len(texts), len(labels)), dtype=np.float64)
+    for teacher in teachers:
+        config = AutoConfig.from_pretrained(str(teacher))
+        own = [config.id2label[i] for i in range(len(config.id2label or {}))]
+        if own != labels:
+            raise ValueError(
+                f"teacher {teacher} classifies {own[:3]}... not the {len(labels)} labels trained"
+            )
+        model = AutoModelForSequenceClassification.from_pretrained(str(teacher), dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(str(teacher))
+        started = time.perf_counter()
+        total += predict_probs(model, tokenizer, texts, max_length, batch_size=128)
+        log(f"teacher {teacher}: {len(texts)} texts in {time.perf_counter() - started:.0f}s")
+    return (total / len(teachers)).astype(np.float32)
+
+
+def dropped_words(text: str, share: float, rng: random.Random) -> str:
+    """``text`` with each word dropped with probability ``share`` (at least one word kept)."""
+    words = text.split()
+    kept = [word for word in words if rng.random() >= share]
+    return " ".join(kept or [rng.choice(words)]) if words else text
+
+
+def augmented(texts: list[str], copies: int, share: float, seed: int) -> list[str]:
+    """``copies`` word-dropped versions of every text, in order (reproducible with ``seed``)."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible augmentation, not security
+    return [dropped_words(text, share, rng) for _ in range(copies) for text in texts]
+
+
 def continued_from(backbone: Path) -> dict[str, object] | None:
     """When the backbone is an earlier Clearline emotion model (training continued from it), its version and
     training record, so the new model's record says everything it went through."""
@@ -177,6 +230,10 @@ def build_model(backbone: Path, labels: list[str], layers: int | None = None) ->
 
 def train(config: TrainConfig, log: Log = print) -> Path:
     """Train and save ``out_dir/epoch-N`` after every epoch; returns the last checkpoint directory."""
+    if not 0.0 <= config.distill_weight <= 1.0:
+        raise ValueError(f"distill_weight must be between 0 and 1, got {config.distill_weight}")
+    if config.augment_copies and not config.teachers:
+        raise ValueError("augmented copies are labelled by teachers: name at least one")
     set_seed(config.seed)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -187,7 +244,19 @@ def train(config: TrainConfig, log: Log = print) -> Path:
     model = build_model(config.backbone, labels, config.layers)
     if config.freeze_embeddings:
         model.get_input_embeddings().requires_grad_(False)
-    encoded = tokenizer(train_set.texts, truncation=True, max_length=config.max_length)["input_ids"]
+    texts = train_set.texts + augmented(
+        train_set.texts, config.augment_copies, config.word_dropout, config.seed
+    )
+    soft = (
+        torch.from_numpy(teacher_probabilities(config.teachers, labels, texts, config.max_length, log))
+        if config.teachers
+        else None
+    )
+    # the augmented rows' only labels are the teachers'
+    targets = torch.cat(
+        [torch.from_numpy(train_set.targets), *([soft[len(train_set.texts) :]] if soft is not None else [])]
+    )
+    encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
     lengths = [len(ids) for ids in encoded]
     rng = random.Random(config.seed)  # noqa: S311 - reproducible shuffling, not security
     steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
@@ -203,7 +272,6 @@ def train(config: TrainConfig, log: Log = print) -> Path:
     loss_fn = torch.nn.BCEWithLogitsLoss(
         pos_weight=positive_weights(train_set.targets, config.positive_weight_power)
     )
-    targets = torch.from_numpy(train_set.targets)
     earlier = continued_from(config.backbone)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     log(f"train rows {len(encoded)}, {steps_per_epoch} steps/epoch, {total} steps, warmup {warmup}")
@@ -217,6 +285,9 @@ def train(config: TrainConfig, log: Log = print) -> Path:
         for batch in length_bucketed_batches(lengths, config.batch_size, rng):
             logits = model(**collate(tokenizer, encoded, batch)).logits
             loss = loss_fn(logits, targets[batch])
+            if soft is not None:
+                distilled = functional.binary_cross_entropy_with_logits(logits, soft[batch])
+                loss = (1 - config.distill_weight) * loss + config.distill_weight * distilled
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

@@ -140,10 +140,17 @@ def test_train_emotions_passes_its_options_on(
     monkeypatch.setattr("sentiment.train.train", record)
     monkeypatch.setattr(cli, "calibrate_emotions", lambda checkpoint, model_dir: None)
     args = ["train-emotions", "--out", str(tmp_path), "--layers", "4", "--head-learning-rate", "0.002"]
-    args += ["--positive-weight-power", "0.5"]
+    args += ["--positive-weight-power", "0.5", "--teacher", "/m/a", "--teacher", "/m/b"]
+    args += ["--distill-weight", "0.7", "--augment-copies", "2"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert (seen[0].layers, seen[0].head_learning_rate, seen[0].out_dir) == (4, 0.002, tmp_path)
     assert seen[0].positive_weight_power == 0.5
-    negative = runner.invoke(app, ["train-emotions", "--out", str(tmp_path), "--positive-weight-power", "-1"])
-    assert negative.exit_code == 2 and len(seen) == 1
+    assert seen[0].teachers == (Path("/m/a"), Path("/m/b"))
+    assert (seen[0].distill_weight, seen[0].augment_copies) == (0.7, 2)
+    runner.invoke(app, ["train-emotions", "--out", str(tmp_path)])
+    assert (seen[1].teachers, seen[1].augment_copies) == ((), 0)  # no distillation unless asked
+    for wrong in (["--positive-weight-power", "-1"], ["--distill-weight", "1.5"], ["--augment-copies", "-1"]):
+        negative = runner.invoke(app, ["train-emotions", "--out", str(tmp_path), *wrong])
+        assert negative.exit_code == 2, wrong
+    assert len(seen) == 2

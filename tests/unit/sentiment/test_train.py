@@ -211,3 +211,152 @@ def test_continuing_a_classifier_of_other_labels_is_refused(tmp_path: Path) -> N
     backbone = write_tiny_model(tmp_path / "backbone")
     with pytest.raises(ValueError, match="other labels"):
         build_model(backbone, list(reversed(LABELS)))
+
+
+def test_teacher_probabilities_are_the_teachers_average(tmp_path: Path) -> None:
+    import numpy as np
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from sentiment.train import predict_probs, teacher_probabilities
+
+    teachers = (write_tiny_model(tmp_path / "t0", seed=0), write_tiny_model(tmp_path / "t1", seed=1))
+    texts = [text for text, _ in ROWS]
+    each = [
+        predict_probs(
+            AutoModelForSequenceClassification.from_pretrained(str(t)),
+            AutoTokenizer.from_pretrained(str(t)),
+            texts,
+            16,
+        )
+        for t in teachers
+    ]
+    assert not np.allclose(each[0], each[1])  # two different teachers, so the average is not either one
+    averaged = teacher_probabilities(teachers, LABELS, texts, 16, log=lambda _line: None)
+    assert averaged.shape == (len(texts), len(LABELS))
+    assert np.allclose(averaged, (each[0] + each[1]) / 2, atol=1e-6)
+
+
+def test_a_teacher_of_other_labels_is_refused(tmp_path: Path) -> None:
+    from sentiment.train import teacher_probabilities
+
+    teacher = write_tiny_model(tmp_path / "teacher")
+    with pytest.raises(ValueError, match="not the 28 labels"):
+        teacher_probabilities((teacher,), list(reversed(LABELS)), ["hello"], 16, log=lambda _line: None)
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5])
+def test_a_distill_weight_outside_zero_to_one_is_refused(tmp_path: Path, weight: float) -> None:
+    data = _write_dataset(tmp_path / "datasets")
+    config = _tiny_run(
+        tmp_path / "run", write_tiny_model(tmp_path / "backbone"), data, 1, distill_weight=weight
+    )
+    with pytest.raises(ValueError, match="distill_weight"):
+        train(config, lambda _line: None)
+    assert not (tmp_path / "run").exists()  # refused before anything is written
+
+
+def test_distillation_pulls_the_student_towards_its_teacher(tmp_path: Path) -> None:
+    """With the whole loss on the teacher, the student's probabilities move to the teacher's; the labels alone
+    (weight 0) move them less. The run's record names the teacher."""
+    import numpy as np
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from sentiment.goemotions import read_tsv
+    from sentiment.train import predict_probs, teacher_probabilities
+
+    data = _write_dataset(tmp_path / "datasets")
+    texts = read_tsv(data / "train.tsv", len(LABELS)).texts
+    teacher = write_tiny_model(tmp_path / "teacher", seed=7)
+    wanted = teacher_probabilities((teacher,), LABELS, texts, 16, log=lambda _line: None)
+
+    def distance_after(weight: float) -> float:
+        run = tmp_path / f"run-{weight}"
+        backbone = write_tiny_model(tmp_path / "backbone")
+        config = _tiny_run(
+            run, backbone, data, 5, teachers=(teacher,), distill_weight=weight, head_learning_rate=1e-2
+        )
+        checkpoint = train(config, lambda _line: None)
+        student = AutoModelForSequenceClassification.from_pretrained(str(checkpoint))
+        probs = predict_probs(student, AutoTokenizer.from_pretrained(str(checkpoint)), texts, 16)
+        assert json.loads((run / "history.json").read_text())["config"]["teachers"] == [str(teacher)]
+        return float(np.abs(probs - wanted).mean())
+
+    before = AutoModelForSequenceClassification.from_pretrained(str(write_tiny_model(tmp_path / "start")))
+    start = float(
+        np.abs(
+            predict_probs(before, AutoTokenizer.from_pretrained(str(tmp_path / "start")), texts, 16) - wanted
+        ).mean()
+    )
+    distilled, labels_only = distance_after(1.0), distance_after(0.0)
+    assert distilled < start / 2
+    assert distilled < labels_only / 2
+
+
+def test_augmented_copies_drop_words_reproducibly_and_keep_one() -> None:
+    from sentiment.train import augmented, dropped_words
+
+    texts = ["my card was charged twice and nobody answers", "help", ""]
+    first, again = augmented(texts, 2, 0.5, seed=3), augmented(texts, 2, 0.5, seed=3)
+    assert first == again and len(first) == 6
+    assert first != augmented(texts, 2, 0.5, seed=4)
+    for original, copy in zip(texts * 2, first, strict=True):
+        words = copy.split()
+        assert set(words) <= set(original.split())  # only drops, never adds or changes a word
+        assert bool(words) == bool(original.split())  # a text with words keeps at least one
+    assert len(first[0].split()) < len(texts[0].split())
+    import random
+
+    assert dropped_words("one two three", 1.0, random.Random(0)) in {"one", "two", "three"}
+
+
+def test_augmented_rows_are_labelled_by_the_teachers_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    import sentiment.train as training
+    from sentiment.goemotions import read_tsv
+
+    label_targets: list[torch.Tensor] = []
+
+    class RecordingLoss(torch.nn.BCEWithLogitsLoss):
+        def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            label_targets.append(target.detach().clone())
+            return super().forward(logits, target)
+
+    monkeypatch.setattr(torch.nn, "BCEWithLogitsLoss", RecordingLoss)
+    taught: list[int] = []
+    real_probabilities = training.teacher_probabilities
+
+    def counting(teachers: tuple[Path, ...], labels: list[str], texts: list[str], *rest: object) -> object:
+        taught.append(len(texts))
+        return real_probabilities(teachers, labels, texts, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training, "teacher_probabilities", counting)
+    data = _write_dataset(tmp_path / "datasets")
+    rows = len(read_tsv(data / "train.tsv", len(LABELS)).texts)
+    teacher = write_tiny_model(tmp_path / "teacher", seed=7)
+    config = _tiny_run(
+        tmp_path / "run",
+        write_tiny_model(tmp_path / "backbone"),
+        data,
+        1,
+        teachers=(teacher,),
+        augment_copies=2,
+    )
+    lines: list[str] = []
+    train(config, lines.append)
+    assert taught == [3 * rows]  # the teachers label the originals and both copies
+    assert any(f"train rows {3 * rows}," in line for line in lines)
+    seen = torch.cat(label_targets)  # one epoch: every row once
+    assert len(seen) == 3 * rows
+    fractional = ((seen > 0) & (seen < 1)).any(dim=1)
+    assert int(fractional.sum()) == 2 * rows  # the copies' "labels" are the teacher's probabilities
+    assert set(seen[~fractional].unique().tolist()) <= {0.0, 1.0}  # the originals keep their labels
+
+
+def test_augmenting_without_a_teacher_is_refused(tmp_path: Path) -> None:
+    data = _write_dataset(tmp_path / "datasets")
+    config = _tiny_run(tmp_path / "run", write_tiny_model(tmp_path / "backbone"), data, 1, augment_copies=1)
+    with pytest.raises(ValueError, match="teachers"):
+        train(config, lambda _line: None)
