@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from triage import audit
 from triage.audit import Actor
 from triage.privacy import rules
-from triage.services.alerts import webhook_key
+from triage.services.alerts import WEBHOOK_KEY_PREFIX, webhook_key
 from triage.storage.conversations import as_utc
 from triage.storage.db import (
     Alert,
@@ -355,6 +355,27 @@ def strip_old_text(session: Session, records: Sequence[Mapping[str, Any]], *, dr
             )
         changed += 1
     return changed
+
+
+def _settled_webhooks(cut: datetime) -> ColumnElement[bool]:
+    """Alert webhooks delivered or given up before ``cut`` whose key names no stored conversation. A
+    conversation's go with it (so a dry run counts each row once); an alert about an agent or a queue has no
+    conversation to be purged with, and without this its rows would pile up."""
+    subject = func.substr(outbox.c.conversation_id, len(WEBHOOK_KEY_PREFIX) + 1)
+    return and_(
+        outbox.c.conversation_id.startswith(WEBHOOK_KEY_PREFIX, autoescape=True),
+        or_(outbox.c.sent_at < cut, outbox.c.abandoned_at < cut),
+        ~select(conversations.c.id).where(conversations.c.id == subject).exists(),
+    )
+
+
+def purge_settled_webhooks(session: Session, cut: datetime, *, dry_run: bool = False) -> int:
+    """Remove (or, in a dry run, count) the outbox rows of alert webhooks settled before ``cut``: all that is
+    left of them is an alert's id (``triage.storage.outbox``), and the alert itself stays."""
+    if dry_run:
+        stmt = select(func.count()).select_from(outbox).where(_settled_webhooks(cut))
+        return int(session.scalar(stmt) or 0)
+    return _rowcount(session.execute(delete(outbox).where(_settled_webhooks(cut))))
 
 
 # -- audit records of the privacy actions ------------------------------------------------------------

@@ -378,8 +378,9 @@ def purge(
     now: datetime | None = None,
     chunk: int = PURGE_CHUNK,
 ) -> PurgeReport:
-    """Purge every conversation with no activity in any store for ``days`` days, and remove the free text
-    of audit records older than that; audited as ``purge`` with the counts (no ids, no text).
+    """Purge every conversation with no activity in any store for ``days`` days, remove the free text of
+    audit records older than that and the outbox rows of alert webhooks settled before it; audited as
+    ``purge`` with the counts (no ids, no text).
 
     A conversation is kept while it is queued or with an agent, while the broker holds events of it the
     worker has not read, and while Rasa's tracker store saw it after the cutoff (``rules.purge_verdict``).
@@ -419,7 +420,11 @@ def purge(
         if len(senders) < chunk:
             break
         after = senders[-1]
-    if not dry_run and (report.conversations or report.audit_text_removed):
+    with session_scope(stores.factory) as session:  # what is left of alerts' webhooks, whatever their subject
+        settled_webhooks = clearline.purge_settled_webhooks(session, cut, dry_run=dry_run)
+    if settled_webhooks:
+        report.add(CLEARLINE, {"settled_webhooks": settled_webhooks})
+    if not dry_run and (report.conversations or report.audit_text_removed or settled_webhooks):
         with session_scope(stores.factory) as session:
             summary = report.as_dict()
             audit.record(

@@ -23,13 +23,16 @@ from triage import services
 from triage.audit import RETENTION, Actor
 from triage.privacy import Stores, erase, export, purge, record_export, rules
 from triage.privacy.rasa import clearline_url
+from triage.services.alerts import webhook_key
 from triage.settings import CoreSettings
 from triage.storage.db import (
+    Alert,
     AuditRecord,
     ConsumerOffset,
     Conversation,
     ConversationState,
     Message,
+    OutboxCommand,
     session_scope,
 )
 from triage.storage.migrate import upgrade
@@ -335,6 +338,54 @@ def test_purge_by_age_in_every_store_with_a_dry_run_first(
     assert "rasa-only-recent" in seed.everything(urls.tracker)
     again = purge(stores, 365, now=now)
     assert again.conversations == 0 and again.audit_text_removed == 0
+
+
+def test_purge_removes_what_is_left_of_alert_webhooks_settled_before_the_cutoff(stores: Stores) -> None:
+    """An alert about an agent has no conversation to be purged with: its delivered or given-up webhooks
+    go by age alone. Webhooks still to be sent, Rasa's commands and the webhooks of a conversation that is
+    kept stay; a purged conversation's go with it, counted once (the dry run counts the same)."""
+    now = seed.now()
+    old, recent = now - timedelta(days=400), now - timedelta(days=3)
+    seed.seed_bot_only(stores.factory, "kept", OTHER_WORDS, now)
+    seed.seed_bot_only(stores.factory, "gone", WORDS, old)
+    agent_key = webhook_key(None, Alert(kind="agent_overloaded", agent_id=7))
+    rows = {
+        "sent long ago": OutboxCommand(conversation_id=agent_key, kind="webhook", sent_at=old),
+        "given up long ago": OutboxCommand(conversation_id=agent_key, kind="webhook", abandoned_at=old),
+        "an erased conversation's": OutboxCommand(
+            conversation_id=webhook_key("erased"), kind="webhook", sent_at=old
+        ),
+        "sent recently": OutboxCommand(conversation_id=agent_key, kind="webhook", sent_at=recent),
+        "still to send": OutboxCommand(conversation_id=agent_key, kind="webhook", created_at=old),
+        "a kept conversation's": OutboxCommand(
+            conversation_id=webhook_key("kept"), kind="webhook", sent_at=old
+        ),
+        "a purged conversation's": OutboxCommand(
+            conversation_id=webhook_key("gone"), kind="webhook", sent_at=old
+        ),
+        "a command to Rasa": OutboxCommand(conversation_id="kept", kind="say", created_at=old, sent_at=old),
+    }
+    with session_scope(stores.factory) as session:
+        session.add_all(rows.values())
+        session.flush()
+        ids = {name: row.id for name, row in rows.items()}
+
+    dry = purge(stores, 365, dry_run=True, now=now)
+    real = purge(stores, 365, now=now)
+    assert dry.as_dict() | {"dry_run": False} == real.as_dict()
+    assert real.conversations == 1
+    assert real.removed["clearline"]["settled_webhooks"] == 3
+    assert real.removed["clearline"]["outbox"] == 1  # the purged conversation's, with it
+    with stores.factory() as session:
+        left = set(session.scalars(select(OutboxCommand.id)))
+        kept = ("sent recently", "still to send", "a kept conversation's", "a command to Rasa")
+        assert left == {ids[name] for name in kept}
+        record = session.scalars(select(AuditRecord).where(AuditRecord.action == "purge")).one()
+        assert record.outcome["removed"]["clearline"]["settled_webhooks"] == 3
+    again = purge(stores, 365, now=now)
+    assert again.removed == {} and again.conversations == 0  # nothing left to remove, nothing audited again
+    with stores.factory() as session:
+        assert session.scalar(select(func.count()).where(AuditRecord.action == "purge")) == 1
 
 
 def test_a_rasa_store_that_is_not_there_holds_nothing_and_is_not_created(tmp_path: Path) -> None:
