@@ -48,8 +48,10 @@ def train_emotions(
     teacher: Annotated[
         list[Path] | None,
         typer.Option(
-            help="An earlier emotion model to distil from (repeatable): the teachers' averaged "
-            "probabilities on the training texts become a second target beside the labels."
+            exists=True,
+            file_okay=False,
+            help="Another emotion model's directory to distil from (repeatable): the teachers' averaged "
+            "probabilities on the training texts become a second target beside the labels.",
         ),
     ] = None,
     distill_weight: Annotated[

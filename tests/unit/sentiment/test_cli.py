@@ -140,17 +140,28 @@ def test_train_emotions_passes_its_options_on(
     monkeypatch.setattr("sentiment.train.train", record)
     monkeypatch.setattr(cli, "calibrate_emotions", lambda checkpoint, model_dir: None)
     args = ["train-emotions", "--out", str(tmp_path), "--layers", "4", "--head-learning-rate", "0.002"]
-    args += ["--positive-weight-power", "0.5", "--teacher", "/m/a", "--teacher", "/m/b"]
+    teachers = (tmp_path / "a", tmp_path / "b")
+    for teacher in teachers:
+        teacher.mkdir()
+    args += ["--positive-weight-power", "0.5", "--teacher", str(teachers[0]), "--teacher", str(teachers[1])]
     args += ["--distill-weight", "0.7", "--augment-copies", "2"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert (seen[0].layers, seen[0].head_learning_rate, seen[0].out_dir) == (4, 0.002, tmp_path)
     assert seen[0].positive_weight_power == 0.5
-    assert seen[0].teachers == (Path("/m/a"), Path("/m/b"))
+    assert seen[0].teachers == teachers
     assert (seen[0].distill_weight, seen[0].augment_copies) == (0.7, 2)
     runner.invoke(app, ["train-emotions", "--out", str(tmp_path)])
     assert (seen[1].teachers, seen[1].augment_copies) == ((), 0)  # no distillation unless asked
-    for wrong in (["--positive-weight-power", "-1"], ["--distill-weight", "1.5"], ["--augment-copies", "-1"]):
+    wrong_options = (
+        ["--positive-weight-power", "-1"],
+        ["--distill-weight", "1.5"],
+        ["--augment-copies", "-1"],
+        ["--teacher", str(tmp_path / "no-such-model")],
+        ["--teacher", str(teachers[0] / "file")],
+    )
+    (teachers[0] / "file").write_text("not a model directory", encoding="utf-8")
+    for wrong in wrong_options:
         negative = runner.invoke(app, ["train-emotions", "--out", str(tmp_path), *wrong])
         assert negative.exit_code == 2, wrong
     assert len(seen) == 2
