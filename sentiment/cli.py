@@ -70,6 +70,8 @@ def train_emotions(
     """Fine-tune the emotion model on GoEmotions train, then fit thresholds and calibration on dev."""
     from sentiment.train import TrainConfig, train
 
+    if augment_copies and not teacher:
+        _fail("--augment-copies needs --teacher: the copies are labelled by the teachers")
     config = TrainConfig(
         out_dir=out,
         epochs=epochs,

@@ -75,6 +75,7 @@ class TrainConfig:
     distill_weight: float = 0.5
     # With teachers: this many copies of every training text with words dropped at random, labelled by the
     # teachers alone (on the training texts themselves the teachers mostly repeat the labels they learnt).
+    # With positive_weight_power, the label term weighs the copies' (teacher-given) positives likewise.
     augment_copies: int = 0
     word_dropout: float = 0.15
 
@@ -252,10 +253,9 @@ def train(config: TrainConfig, log: Log = print) -> Path:
         if config.teachers
         else None
     )
-    # the augmented rows' only labels are the teachers'
-    targets = torch.cat(
-        [torch.from_numpy(train_set.targets), *([soft[len(train_set.texts) :]] if soft is not None else [])]
-    )
+    targets = torch.from_numpy(train_set.targets)
+    if soft is not None:  # the copies have no labels of their own: both loss terms read the teachers'
+        targets = torch.cat([targets, soft[len(train_set.texts) :]])
     encoded = tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
     lengths = [len(ids) for ids in encoded]
     rng = random.Random(config.seed)  # noqa: S311 - reproducible shuffling, not security

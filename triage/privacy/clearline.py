@@ -58,6 +58,7 @@ ERASE = "erase"
 ERASE_SETTLE = "erase_settle"
 EXPORT = "customer_export"
 PURGE = "purge"
+WEBHOOK = "webhook"  # the outbox kind of an alert's webhook (triage.services.alerts)
 # what ``remove`` counts of the audit trail, which it renames and strips rather than deletes
 AUDIT_COUNTS = ("audit_log_pseudonymised", "audit_log_references")
 
@@ -359,10 +360,12 @@ def strip_old_text(session: Session, records: Sequence[Mapping[str, Any]], *, dr
 
 def _settled_webhooks(cut: datetime) -> ColumnElement[bool]:
     """Alert webhooks delivered or given up before ``cut`` whose key names no stored conversation. A
-    conversation's go with it (so a dry run counts each row once); an alert about an agent or a queue has no
-    conversation to be purged with, and without this its rows would pile up."""
+    conversation's go with it (so a purge counts each row once); an alert about an agent going offline or
+    about the model's drift has no conversation to be purged with, and without this its rows would pile
+    up. By kind, not only by key: a customer's sender id may itself start with "alert:"."""
     subject = func.substr(outbox.c.conversation_id, len(WEBHOOK_KEY_PREFIX) + 1)
     return and_(
+        outbox.c.kind == WEBHOOK,
         outbox.c.conversation_id.startswith(WEBHOOK_KEY_PREFIX, autoescape=True),
         or_(outbox.c.sent_at < cut, outbox.c.abandoned_at < cut),
         ~select(conversations.c.id).where(conversations.c.id == subject).exists(),
@@ -370,8 +373,9 @@ def _settled_webhooks(cut: datetime) -> ColumnElement[bool]:
 
 
 def purge_settled_webhooks(session: Session, cut: datetime, *, dry_run: bool = False) -> int:
-    """Remove (or, in a dry run, count) the outbox rows of alert webhooks settled before ``cut``: all that is
-    left of them is an alert's id (``triage.storage.outbox``), and the alert itself stays."""
+    """Remove (or, in a dry run, count) the outbox rows of alert webhooks settled before ``cut``: what is
+    left of them is an alert's id, the tries and the last error (``triage.storage.outbox``); the alert stays.
+    One statement: the rows are small and hold no customer's words."""
     if dry_run:
         stmt = select(func.count()).select_from(outbox).where(_settled_webhooks(cut))
         return int(session.scalar(stmt) or 0)

@@ -21,6 +21,7 @@ from tests.postgres import temporary_schema
 from tests.unit.triage.fakes import FakeScorer
 from triage import services
 from triage.audit import RETENTION, Actor
+from triage.domain.alerts import AlertKind
 from triage.privacy import Stores, erase, export, purge, record_export, rules
 from triage.privacy.rasa import clearline_url
 from triage.services.alerts import webhook_key
@@ -341,15 +342,22 @@ def test_purge_by_age_in_every_store_with_a_dry_run_first(
 
 
 def test_purge_removes_what_is_left_of_alert_webhooks_settled_before_the_cutoff(stores: Stores) -> None:
-    """An alert about an agent has no conversation to be purged with: its delivered or given-up webhooks
-    go by age alone. Webhooks still to be sent, Rasa's commands and the webhooks of a conversation that is
-    kept stay; a purged conversation's go with it, counted once (the dry run counts the same)."""
+    """An alert about an agent or the model has no conversation to be purged with: its delivered or
+    given-up webhooks go by age alone. Webhooks still to be sent, Rasa's commands (whatever the sender id
+    looks like) and the webhooks of a conversation that is kept stay; a purged conversation's go with it,
+    counted once (the dry run counts the same)."""
     now = seed.now()
     old, recent = now - timedelta(days=400), now - timedelta(days=3)
     seed.seed_bot_only(stores.factory, "kept", OTHER_WORDS, now)
     seed.seed_bot_only(stores.factory, "gone", WORDS, old)
-    agent_key = webhook_key(None, Alert(kind="agent_overloaded", agent_id=7))
+    seed.seed_bot_only(stores.factory, "alert:x", OTHER_WORDS, now)  # a customer whose id looks like a key
+    agent_key = webhook_key(None, Alert(kind=AlertKind.AGENT_OFFLINE, agent_id=7))
+    drift_key = webhook_key(None, Alert(kind=AlertKind.DRIFT, agent_id=None))
     rows = {
+        "the model's drift, sent long ago": OutboxCommand(
+            conversation_id=drift_key, kind="webhook", sent_at=old
+        ),
+        "a command to that customer": OutboxCommand(conversation_id="alert:x", kind="say", sent_at=old),
         "sent long ago": OutboxCommand(conversation_id=agent_key, kind="webhook", sent_at=old),
         "given up long ago": OutboxCommand(conversation_id=agent_key, kind="webhook", abandoned_at=old),
         "an erased conversation's": OutboxCommand(
@@ -374,14 +382,15 @@ def test_purge_removes_what_is_left_of_alert_webhooks_settled_before_the_cutoff(
     real = purge(stores, 365, now=now)
     assert dry.as_dict() | {"dry_run": False} == real.as_dict()
     assert real.conversations == 1
-    assert real.removed["clearline"]["settled_webhooks"] == 3
+    assert real.removed["clearline"]["settled_webhooks"] == 4
     assert real.removed["clearline"]["outbox"] == 1  # the purged conversation's, with it
     with stores.factory() as session:
         left = set(session.scalars(select(OutboxCommand.id)))
         kept = ("sent recently", "still to send", "a kept conversation's", "a command to Rasa")
+        kept += ("a command to that customer",)
         assert left == {ids[name] for name in kept}
         record = session.scalars(select(AuditRecord).where(AuditRecord.action == "purge")).one()
-        assert record.outcome["removed"]["clearline"]["settled_webhooks"] == 3
+        assert record.outcome["removed"]["clearline"]["settled_webhooks"] == 4
     again = purge(stores, 365, now=now)
     assert again.removed == {} and again.conversations == 0  # nothing left to remove, nothing audited again
     with stores.factory() as session:

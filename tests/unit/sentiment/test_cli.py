@@ -159,6 +159,7 @@ def test_train_emotions_passes_its_options_on(
         ["--augment-copies", "-1"],
         ["--teacher", str(tmp_path / "no-such-model")],
         ["--teacher", str(teachers[0] / "file")],
+        ["--augment-copies", "1"],  # without a teacher to label the copies
     )
     (teachers[0] / "file").write_text("not a model directory", encoding="utf-8")
     for wrong in wrong_options:

@@ -352,6 +352,17 @@ def test_augmented_rows_are_labelled_by_the_teachers_alone(
     assert len(seen) == 3 * rows
     fractional = ((seen > 0) & (seen < 1)).any(dim=1)
     assert int(fractional.sum()) == 2 * rows  # the copies' "labels" are the teacher's probabilities
+    texts = read_tsv(data / "train.tsv", len(LABELS)).texts
+    copies = training.augmented(texts, 2, config.word_dropout, config.seed)
+    expected = torch.from_numpy(real_probabilities((teacher,), LABELS, copies, 16, lambda _line: None))
+    # each copy's row holds the teacher's probabilities for that copy (not for an original, or another
+    # row): the nearest expected row is that one, up to the float noise of other batch paddings (~1e-3
+    # with the tiny model's large weights; different rows lie 0.4 and more apart)
+    nearest = torch.cdist(seen[fractional], expected).min(dim=1)
+    assert nearest.values.max() < 1e-2
+    assert sorted(nearest.indices.tolist()) == sorted(
+        torch.cdist(expected, expected).min(dim=1).indices.tolist()
+    )
     assert set(seen[~fractional].unique().tolist()) <= {0.0, 1.0}  # the originals keep their labels
 
 
