@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from triage.domain.lifecycle import WEBHOOK
 from triage.storage.outbox import RasaCommands
 
 # short: the relay sends one command at a time, and a receiver that hangs must not hold back the others
@@ -53,7 +54,7 @@ class OutboxCommands:
         self.webhooks = webhooks or WebhookPoster()
 
     def send(self, conversation_id: str, kind: str, payload: dict[str, Any]) -> None:
-        if kind == "webhook":
+        if kind == WEBHOOK:
             self.webhooks.post(str(payload["url"]), dict(payload["body"]))
             return
         self.rasa.send(conversation_id, kind, payload)

@@ -30,6 +30,8 @@ MAX_REASON_CHARS = 500
 # "agent_joined": the customer is told which agent took the conversation ({"agent_id"}; the storage adapter
 # adds the agent's display name)
 CommandKind = Literal["pause", "resume", "say", "utter", "answer_pending", "agent_joined", "webhook"]
+# an alert's POST to a receiver (triage.webhooks), not a command for Rasa: retried, then given up
+WEBHOOK: CommandKind = "webhook"
 
 
 class ConversationState(enum.StrEnum):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from triage import audit
 from triage.audit import Actor
+from triage.domain.lifecycle import WEBHOOK
 from triage.privacy import rules
 from triage.services.alerts import WEBHOOK_KEY_PREFIX, webhook_key
 from triage.storage.conversations import as_utc
@@ -58,7 +59,6 @@ ERASE = "erase"
 ERASE_SETTLE = "erase_settle"
 EXPORT = "customer_export"
 PURGE = "purge"
-WEBHOOK = "webhook"  # the outbox kind of an alert's webhook (triage.services.alerts)
 # what ``remove`` counts of the audit trail, which it renames and strips rather than deletes
 AUDIT_COUNTS = ("audit_log_pseudonymised", "audit_log_references")
 

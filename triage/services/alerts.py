@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from triage import audit
 from triage.audit import Actor
 from triage.domain.alerts import AlertDraft, OpenConversation, conversation_alerts, slack_message
-from triage.domain.lifecycle import OPEN_STATES, ConversationState
+from triage.domain.lifecycle import OPEN_STATES, WEBHOOK, ConversationState
 from triage.settings import get_settings
 from triage.storage.conversations import as_utc
 from triage.storage.db import Alert, Conversation, User, utcnow
@@ -67,7 +67,7 @@ def raise_alert(
         enqueue(
             session,
             webhook_key(alert.conversation_id, alert),
-            "webhook",
+            WEBHOOK,
             {"url": url, "body": body, "alert_id": alert.id},
         )
     return alert

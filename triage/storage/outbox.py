@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from triage import audit
-from triage.domain.lifecycle import CommandKind
+from triage.domain.lifecycle import WEBHOOK, CommandKind
 from triage.sealing import SealedValueUnreadable, seal, unseal
 from triage.settings import get_settings
 from triage.storage.db import Alert, Message, OutboxCommand, session_scope, utcnow
@@ -61,7 +61,7 @@ def backoff(attempts: int) -> timedelta:
 
 def gives_up(kind: str, attempts: int, failure: BaseException) -> bool:
     """After ``attempts`` failed tries (this one ``failure``), stop trying this command for good?"""
-    if kind != "webhook":
+    if kind != WEBHOOK:
         return False  # Rasa's commands wait for Rasa, however long it is down
     return attempts >= WEBHOOK_ATTEMPTS or bool(getattr(failure, "final", False))
 
@@ -179,7 +179,7 @@ def deliver_outbox(session_factory: sessionmaker[Session], rasa_client: RasaComm
 def _settled(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     """What a webhook keeps once sent or given up: its alert's id. The URL may hold the receiver's secret
     token and the body the alert's text; neither is needed again (the alert row has the text)."""
-    if kind != "webhook":
+    if kind != WEBHOOK:
         return payload
     return {"alert_id": payload.get("alert_id")}
 
